@@ -1,0 +1,312 @@
+// The `hires` command: parse (CLI11) -> options -> library -> messages and exit code.
+// Exit codes: 0 all done (or skipped), 1 a file failed, 2 a usage error.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fmt/format.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "hires/batch.hpp"
+#include "hires/error.hpp"
+#include "hires/hires.hpp"
+#include "progress.hpp"
+
+namespace {
+
+using hires::Error;
+using hires::ErrorKind;
+using nlohmann::json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+// Raw option text, parsed by the library so that messages are the same everywhere.
+struct UpscaleArgs {
+  std::vector<std::string> inputs;
+  std::string output;
+  std::string method = "lanczos";
+  std::string scale, width, height, fit, long_edge, print, dpi;
+  std::string format, max_bytes, background = "white";
+  int quality = 0;
+  bool strip = false, recursive = false, overwrite = false, json = false, quiet = false;
+  double max_pixels_mp = 268.435456;
+  double max_output_pixels_mp = 1073.741824;
+  int threads = 0;
+};
+
+void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
+  cmd.add_option("inputs", a.inputs, "Image files and/or folders")->required();
+  cmd.add_option("-o,--output", a.output,
+                 "Output file, or folder for several inputs (default: NAME-hires.EXT beside each)");
+  cmd.add_option("-m,--method", a.method, "nearest | bilinear | bicubic | lanczos")
+      ->capture_default_str();
+  auto* g = cmd.add_option_group("sizing", "Choose one (default --scale 4)");
+  g->add_option("-s,--scale", a.scale, "Scale factor, e.g. 2 or 3.5");
+  g->add_option("--width", a.width, "Output width in pixels (aspect kept)");
+  g->add_option("--height", a.height, "Output height in pixels (aspect kept)");
+  g->add_option("--fit", a.fit, "Largest size inside WxH pixels");
+  g->add_option("--long-edge", a.long_edge, "Long edge in pixels");
+  g->add_option("--print", a.print,
+                "Pixels to print WxH{in|cm}@DPI, e.g. 8x10in@300 (DPI written to the file)");
+  cmd.add_option("--dpi", a.dpi, "Write this DPI into the output (no resizing)");
+  cmd.add_option("-f,--format", a.format, "jpg | png | webp | tiff | avif (default: from -o)");
+  cmd.add_option("-q,--quality", a.quality, "Quality 1-100 (JPEG/WebP 90, AVIF 60)")
+      ->check(CLI::Range(1, 100));
+  cmd.add_option("--max-bytes", a.max_bytes,
+                 "Highest quality whose file fits, e.g. 150K, 2M (K = 1000 bytes)");
+  cmd.add_flag("--strip", a.strip, "Drop EXIF/XMP/IPTC (the colour profile is kept)");
+  cmd.add_option("--background", a.background,
+                 "Colour under transparency for formats without alpha")
+      ->capture_default_str();
+  cmd.add_flag("-r,--recursive", a.recursive, "Look inside sub-folders");
+  cmd.add_flag("--overwrite", a.overwrite, "Replace existing outputs (never inputs)");
+  cmd.add_flag("--json", a.json, "One JSON object per event on stdout");
+  cmd.add_flag("--quiet", a.quiet, "Print errors only");
+  cmd.add_option("--max-pixels", a.max_pixels_mp, "Largest input in megapixels")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd.add_option("--max-output-pixels", a.max_output_pixels_mp, "Largest output in megapixels")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd.add_option("--threads", a.threads, "Worker threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+}
+
+hires::SizeRequest size_request(const UpscaleArgs& a) {
+  std::vector<std::string> given;
+  for (const auto& [name, value] : {std::pair{"--scale", &a.scale}, {"--width", &a.width},
+                                    {"--height", &a.height}, {"--fit", &a.fit},
+                                    {"--long-edge", &a.long_edge}, {"--print", &a.print}}) {
+    if (!value->empty()) given.emplace_back(name);
+  }
+  if (given.size() > 1) {
+    throw Error(ErrorKind::usage, fmt::format("{}", fmt::join(given, " and ")),
+                "conflict: choose one sizing option",
+                "--scale, --width, --height, --fit, --long-edge or --print");
+  }
+  auto side = [](const char* opt, const std::string& text) {
+    const hires::Size s = hires::parse_box(opt, text + "x" + text);
+    return s.width;
+  };
+  if (!a.width.empty()) return hires::SizeRequest::by_width(side("--width", a.width));
+  if (!a.height.empty()) return hires::SizeRequest::by_height(side("--height", a.height));
+  if (!a.long_edge.empty()) {
+    return hires::SizeRequest::by_long_edge(side("--long-edge", a.long_edge));
+  }
+  if (!a.fit.empty()) {
+    const hires::Size box = hires::parse_box("--fit", a.fit);
+    return hires::SizeRequest::fit_box(box.width, box.height);
+  }
+  if (!a.print.empty()) return hires::SizeRequest::for_print(hires::parse_print("--print", a.print));
+  if (!a.scale.empty()) return hires::SizeRequest::by_scale(hires::parse_scale("--scale", a.scale));
+  return hires::SizeRequest::by_scale(4.0);
+}
+
+hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
+  hires::UpscaleOptions o;
+  o.method = hires::parse_method(a.method);
+  o.size = size_request(a);
+  // Validate the request's values before any file is touched (1x1 stands for any image).
+  if (o.size.mode != hires::SizeMode::scale || o.size.scale > 0) {
+    (void)hires::plan_size({1000, 1000}, o.size);
+  }
+  if (!a.format.empty()) o.encode.format = hires::parse_format(a.format);
+  o.encode.quality = a.quality;
+  if (!a.max_bytes.empty()) o.encode.max_bytes = hires::parse_bytes("--max-bytes", a.max_bytes);
+  o.encode.strip = a.strip;
+  if (!a.dpi.empty()) {
+    const double dpi = hires::parse_scale("--dpi", a.dpi);
+    if (!a.print.empty()) {
+      throw Error(ErrorKind::usage, "--dpi and --print", "conflict: --print already sets the DPI");
+    }
+    o.encode.dpi = dpi;
+  }
+  o.encode.background = hires::parse_color(a.background);
+  o.limits.max_input_pixels = static_cast<std::uint64_t>(a.max_pixels_mp * 1e6);
+  o.limits.max_output_pixels = static_cast<std::uint64_t>(a.max_output_pixels_mp * 1e6);
+  o.overwrite = a.overwrite;
+  o.threads = a.threads;
+  return o;
+}
+
+json size_json(hires::Size s) { return {{"width", s.width}, {"height", s.height}}; }
+
+class Reporter {
+ public:
+  Reporter(bool json_mode, bool quiet)
+      : json_(json_mode), quiet_(quiet), bar_(!json_mode && !quiet && isatty(STDERR_FILENO) != 0) {}
+
+  void on_event(const hires::JobEvent& e) {
+    using T = hires::JobEvent::Type;
+    const std::string in = e.job->input.string();
+    const std::string out = e.job->output.string();
+    switch (e.type) {
+      case T::start:
+        if (json_) emit({{"event", "start"}, {"input", in}, {"output", out},
+                         {"index", e.index + 1}, {"total", e.total}});
+        bar_.start(e.total > 1 ? fmt::format("[{}/{}] {}", e.index + 1, e.total, in) : in);
+        break;
+      case T::progress:
+        if (json_) emit({{"event", "progress"}, {"input", in}, {"fraction", e.fraction}});
+        bar_.update(e.fraction);
+        break;
+      case T::done: {
+        bar_.clear();
+        const hires::FileResult& r = *e.result;
+        for (const auto& n : r.notices) {
+          if (!quiet_ && !json_) fmt::print(stderr, "hires: notice: {}: {}\n", in, n);
+        }
+        if (json_) {
+          json j{{"event", "done"},       {"input", in},
+                 {"output", out},         {"in", size_json(r.in_size)},
+                 {"out", size_json(r.out_size)}, {"bytes", r.bytes},
+                 {"seconds", e.seconds},  {"notices", r.notices}};
+          if (r.dpi) j["dpi"] = *r.dpi;
+          if (r.quality > 0) j["quality"] = r.quality;
+          emit(j);
+        } else if (!quiet_) {
+          std::string extra = r.dpi ? fmt::format(", {:g} DPI", *r.dpi) : "";
+          if (r.quality > 0) extra += fmt::format(", quality {}", r.quality);
+          fmt::print(stderr, "{} -> {} ({}x{} -> {}x{}{}, {}, {:.1f}s)\n", in, out, r.in_size.width,
+                     r.in_size.height, r.out_size.width, r.out_size.height, extra,
+                     hires::format_bytes(r.bytes), e.seconds);
+        }
+        break;
+      }
+      case T::skipped:
+        if (json_) emit({{"event", "skipped"}, {"input", in}, {"output", out}, {"reason", e.message}});
+        else if (!quiet_) fmt::print(stderr, "hires: skipped: {}: {}\n", out, e.message);
+        break;
+      case T::error:
+        bar_.clear();
+        if (json_) emit({{"event", "error"}, {"input", in}, {"output", out}, {"message", e.message}});
+        fmt::print(stderr, "hires: error: {}\n", e.message);
+        break;
+    }
+  }
+
+  void summary(const hires::BatchSummary& s, std::size_t total) {
+    if (json_) {
+      json failures = json::array();
+      for (const auto& [path, msg] : s.failures) failures.push_back({{"input", path.string()}, {"message", msg}});
+      emit({{"event", "summary"}, {"done", s.done}, {"skipped", s.skipped}, {"failed", s.failed},
+            {"failures", failures}});
+    }
+    if (total > 1 || s.failed > 0) {
+      if (!quiet_ || s.failed > 0) {
+        fmt::print(stderr, "hires: {} done, {} skipped, {} failed\n", s.done, s.skipped, s.failed);
+      }
+      if (s.failed > 0 && total > 1) {
+        for (const auto& [path, msg] : s.failures) fmt::print(stderr, "  failed: {}\n", msg);
+      }
+    }
+  }
+
+ private:
+  static void emit(const json& j) {
+    std::cout << j.dump() << '\n' << std::flush;
+  }
+  bool json_;
+  bool quiet_;
+  hires::cli::ProgressBar bar_;
+};
+
+int run_upscale(const UpscaleArgs& a) {
+  const hires::UpscaleOptions options = upscale_options(a);
+  hires::BatchRequest req;
+  for (const auto& in : a.inputs) req.inputs.emplace_back(in);
+  if (!a.output.empty()) req.output = a.output;
+  req.recursive = a.recursive;
+  req.format = options.encode.format;
+  const std::vector<hires::Job> jobs = hires::plan_jobs(req);
+  hires::check_jobs(jobs, options.encode);
+
+  Reporter reporter(a.json, a.quiet);
+  const hires::BatchSummary s =
+      hires::run_jobs(jobs, options, [&](const hires::JobEvent& e) { reporter.on_event(e); });
+  reporter.summary(s, jobs.size());
+  return s.failed > 0 ? kExitFailed : kExitOk;
+}
+
+int run_models(bool as_json) {
+  struct Entry {
+    const char* name;
+    const char* what;
+  };
+  const std::vector<Entry> entries{
+      {"nearest", "nearest neighbour: hard pixel edges, for pixel art"},
+      {"bilinear", "bilinear interpolation in linear light: soft"},
+      {"bicubic", "bicubic (Catmull-Rom) in linear light"},
+      {"lanczos", "Lanczos-3 in linear light: the sharpest classic method (default)"},
+  };
+  if (as_json) {
+    json list = json::array();
+    for (const auto& e : entries) {
+      list.push_back({{"name", e.name}, {"architecture", "classic"}, {"scale", "any"},
+                      {"builtin", true}, {"description", e.what}});
+    }
+    std::cout << list.dump(2) << '\n';
+    return kExitOk;
+  }
+  fmt::print("{:<10} {:<13} {:<6} {}\n", "NAME", "ARCHITECTURE", "SCALE", "DESCRIPTION");
+  for (const auto& e : entries) fmt::print("{:<10} {:<13} {:<6} {}\n", e.name, "classic", "any", e.what);
+  return kExitOk;
+}
+
+// `hires IMAGE -o OUT` means `hires upscale IMAGE -o OUT`.
+std::vector<std::string> with_default_command(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty()) {
+    const std::string& first = args.front();
+    const bool known = first == "upscale" || first == "models" || first == "help" ||
+                       first == "-h" || first == "--help" || first == "--version";
+    if (!known) args.insert(args.begin(), "upscale");
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hires: upscale images locally, keeping colour profile, metadata and transparency"};
+  app.set_version_flag("--version", "hires 0.1.0");
+  app.require_subcommand(1);
+  app.footer("Example: hires photo.jpg -o big.jpg --print 8x10in@300");
+
+  UpscaleArgs up;
+  CLI::App* upscale = app.add_subcommand("upscale", "Upscale images (the default command)");
+  add_upscale_options(*upscale, up);
+
+  bool models_json = false;
+  CLI::App* models = app.add_subcommand("models", "List the available methods and models");
+  models->add_flag("--json", models_json, "As JSON");
+
+  std::vector<std::string> args = with_default_command(argc, argv);
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "hires: error: {}\nRun 'hires --help' for usage.\n", e.what());
+    return kExitUsage;
+  }
+
+  try {
+    if (*models) return run_models(models_json);
+    return run_upscale(up);
+  } catch (const Error& e) {
+    fmt::print(stderr, "hires: error: {}\n", e.what());
+    return e.kind() == ErrorKind::usage ? kExitUsage : kExitFailed;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hires: error: {}\n", e.what());
+    return kExitFailed;
+  }
+}

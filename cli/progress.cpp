@@ -1,0 +1,43 @@
+#include "progress.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fmt/format.h>
+
+namespace hires::cli {
+
+void ProgressBar::start(std::string label) {
+  label_ = std::move(label);
+  t0_ = std::chrono::steady_clock::now();
+  last_ = {};
+  update(0.0);
+}
+
+void ProgressBar::update(double fraction) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (fraction < 1.0 && drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
+  last_ = now;
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  constexpr int kWidth = 24;
+  const int filled = static_cast<int>(fraction * kWidth);
+  const double elapsed = std::chrono::duration<double>(now - t0_).count();
+  std::string eta = "--";
+  if (fraction > 0.02) eta = fmt::format("{:.0f}s", elapsed * (1.0 - fraction) / fraction);
+  std::string label = label_;
+  if (label.size() > 40) label = "..." + label.substr(label.size() - 37);
+  fmt::print(stderr, "\r\033[K{} [{}{}] {:3.0f}% ETA {}", label, std::string(filled, '#'),
+             std::string(kWidth - filled, '.'), fraction * 100, eta);
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+void ProgressBar::clear() {
+  if (enabled_ && drawn_) {
+    fmt::print(stderr, "\r\033[K");
+    std::fflush(stderr);
+  }
+  drawn_ = false;
+}
+
+}  // namespace hires::cli

@@ -1,0 +1,107 @@
+// hires — local image upscaler.
+//
+//   hires::UpscaleOptions opt;
+//   opt.size = hires::SizeRequest::by_scale(4.0);
+//   opt.method = hires::Method::lanczos;
+//   hires::FileResult r = hires::upscale_file("in.jpg", "out.jpg", opt, {});
+//   // r.out_size holds the written size; errors are thrown as hires::Error.
+//
+// The library never prints or exits; progress and notices come back through callbacks and results.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hires/error.hpp"
+#include "hires/plan.hpp"
+
+namespace hires {
+
+// Resampling methods. AI models will join through the same option (see issue 3).
+enum class Method { nearest, bilinear, bicubic, lanczos };
+
+std::string_view method_name(Method m);
+// Parses "nearest|bilinear|bicubic|lanczos"; throws Error(usage) on anything else.
+Method parse_method(std::string_view text);
+
+enum class Format { from_extension, jpeg, png, webp, tiff, avif };
+
+std::string_view format_name(Format f);
+// Parses "jpg|jpeg|png|webp|tif|tiff|avif".
+Format parse_format(std::string_view text);
+// Format from a path's extension; std::nullopt when it is not one we write.
+std::optional<Format> format_from_path(const std::filesystem::path& path);
+// The canonical extension (with dot) written for a format: ".jpg", ".png", ...
+std::string_view format_extension(Format f);
+
+struct Rgb {
+  std::uint8_t r = 255, g = 255, b = 255;
+};
+// Parses "white", "black", "#rrggbb", "rrggbb" or "r,g,b".
+Rgb parse_color(std::string_view text);
+
+struct EncodeOptions {
+  Format format = Format::from_extension;
+  int quality = 0;               // 0 = the format's default (JPEG 90, WebP 90, AVIF 60)
+  std::uint64_t max_bytes = 0;   // 0 = no limit; else the highest quality that fits
+  bool strip = false;            // drop EXIF/XMP/IPTC (the ICC profile always stays)
+  std::optional<double> dpi;     // write this resolution (pixels per inch)
+  Rgb background;                // alpha is flattened onto this when the format has none
+};
+
+struct Limits {
+  std::uint64_t max_input_pixels = 268'435'456;       // 16384 x 16384
+  std::uint64_t max_output_pixels = 1'073'741'824;    // 32768 x 32768
+};
+
+// The one request object that travels the whole path (see docs/ARCHITECTURE.md).
+struct UpscaleOptions {
+  Method method = Method::lanczos;
+  SizeRequest size = SizeRequest::by_scale(4.0);
+  EncodeOptions encode;
+  Limits limits;
+  bool overwrite = false;  // replace existing outputs (inputs are never replaced)
+  int threads = 0;         // 0 = all cores
+};
+
+// Header facts of an image file, read without decoding its pixels.
+struct ImageInfo {
+  Size size;
+  int bands = 0;           // including alpha
+  bool has_alpha = false;
+  int bits = 8;            // 8 or 16 per sample
+  std::string loader;      // libvips loader name, e.g. "jpegload"
+  bool has_icc = false;
+  int orientation = 1;     // EXIF orientation before it is applied
+  std::optional<double> dpi;
+};
+ImageInfo probe_image(const std::filesystem::path& path);
+
+struct FileResult {
+  std::filesystem::path input;
+  std::filesystem::path output;
+  Size in_size;
+  Size out_size;
+  std::optional<double> dpi;
+  std::uint64_t bytes = 0;
+  int quality = 0;                     // the quality used, for lossy formats
+  std::vector<std::string> notices;    // one line each, e.g. alpha flattened
+};
+
+// fraction in [0, 1]
+using ProgressFn = std::function<void(double fraction)>;
+
+// Upscales one file. Writes `output` atomically (temp file + rename); refuses to write over
+// `input`. Throws Error.
+FileResult upscale_file(const std::filesystem::path& input, const std::filesystem::path& output,
+                        const UpscaleOptions& options, const ProgressFn& progress);
+
+// Sets the number of worker threads used by image processing (0 = all cores).
+void set_threads(int threads);
+
+}  // namespace hires

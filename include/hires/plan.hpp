@@ -1,0 +1,61 @@
+// Sizing: from what the user asked (scale, width, box, print size...) to output pixels.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hires {
+
+struct Size {
+  int width = 0;
+  int height = 0;
+  friend bool operator==(const Size&, const Size&) = default;
+};
+
+enum class LengthUnit { inch, cm };
+
+// "8x10in@300": the pixels needed to print 8 x 10 inches at 300 DPI.
+struct PrintSpec {
+  double width = 0;
+  double height = 0;
+  LengthUnit unit = LengthUnit::inch;
+  double dpi = 0;
+};
+
+enum class SizeMode { scale, width, height, fit, long_edge, print };
+
+struct SizeRequest {
+  SizeMode mode = SizeMode::scale;
+  double scale = 4.0;
+  int width = 0;
+  int height = 0;
+  int long_edge = 0;
+  PrintSpec print;
+
+  static SizeRequest by_scale(double s);
+  static SizeRequest by_width(int w);
+  static SizeRequest by_height(int h);
+  static SizeRequest fit_box(int w, int h);
+  static SizeRequest by_long_edge(int n);
+  static SizeRequest for_print(PrintSpec p);
+};
+
+struct SizePlan {
+  Size out;
+  std::optional<double> dpi;  // set by print requests
+};
+
+// Validates the request (throws Error(usage) naming the option) and computes the output size.
+SizePlan plan_size(Size in, const SizeRequest& request);
+
+// Parsers for the textual forms used by the CLI and, later, the web app. All throw Error(usage)
+// naming `option` and the offending text.
+double parse_scale(std::string_view option, std::string_view text);
+Size parse_box(std::string_view option, std::string_view text);              // "1920x1080"
+PrintSpec parse_print(std::string_view option, std::string_view text);       // "8x10in@300"
+std::uint64_t parse_bytes(std::string_view option, std::string_view text);   // "150K", "2M"
+std::string format_bytes(std::uint64_t bytes);                               // "150 KB"
+
+}  // namespace hires

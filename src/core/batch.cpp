@@ -1,0 +1,204 @@
+// Batches: planning outputs for files and folders, then running them one by one.
+#include "hires/batch.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+#include <map>
+#include <set>
+
+#include "hires/error.hpp"
+
+namespace hires {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower_ext(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return e;
+}
+
+// The output name for an input: the requested format's extension, else the input's own when we
+// write that format, else PNG (lossless, keeps alpha).
+fs::path output_name(const fs::path& input_name, Format format) {
+  fs::path name = input_name;
+  if (format != Format::from_extension) {
+    name.replace_extension(format_extension(format));
+  } else if (!format_from_path(input_name)) {
+    name.replace_extension(".png");
+  }
+  return name;
+}
+
+fs::path sibling_output(const fs::path& input, Format format) {
+  fs::path name = output_name(input.filename(), format);
+  const std::string ext = name.extension().string();
+  return input.parent_path() / (name.stem().string() + "-hires" + ext);
+}
+
+std::vector<fs::path> images_in(const fs::path& dir, bool recursive) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  auto add = [&](const fs::directory_entry& e) {
+    if (e.is_regular_file(ec) && is_image_path(e.path())) files.push_back(e.path());
+  };
+  if (recursive) {
+    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) add(*it);
+  } else {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) add(*it);
+  }
+  if (ec) throw Error(ErrorKind::input, dir.string(), "cannot list folder: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+fs::path canonical_key(const fs::path& p) {
+  std::error_code ec;
+  fs::path c = fs::weakly_canonical(p, ec);
+  return ec ? fs::absolute(p) : c;
+}
+
+}  // namespace
+
+bool is_image_path(const fs::path& path) {
+  static const std::set<std::string> exts{".jpg", ".jpeg", ".jpe", ".png",  ".webp", ".tif",
+                                          ".tiff", ".gif", ".heic", ".heif", ".avif"};
+  return exts.count(lower_ext(path)) != 0;
+}
+
+std::vector<Job> plan_jobs(const BatchRequest& req) {
+  if (req.inputs.empty()) throw Error(ErrorKind::usage, "INPUT", "no input given");
+  std::error_code ec;
+  const bool many = req.inputs.size() > 1 ||
+                    std::any_of(req.inputs.begin(), req.inputs.end(),
+                                [&](const fs::path& p) { return fs::is_directory(p, ec); });
+  bool output_is_dir = false;
+  if (req.output) {
+    const std::string o = req.output->string();
+    output_is_dir = many || fs::is_directory(*req.output, ec) || o.ends_with('/');
+    if (many && fs::exists(*req.output, ec) && !fs::is_directory(*req.output, ec)) {
+      throw Error(ErrorKind::usage, o, "is a file, but several inputs need an output folder",
+                  "pass -o FOLDER");
+    }
+  }
+
+  std::vector<Job> jobs;
+  for (const fs::path& in : req.inputs) {
+    if (fs::is_directory(in, ec)) {
+      if (!req.output) {
+        throw Error(ErrorKind::usage, in.string(), "is a folder; its outputs need a place",
+                    "pass -o FOLDER");
+      }
+      for (const fs::path& f : images_in(in, req.recursive)) {
+        jobs.push_back({f, *req.output / output_name(fs::relative(f, in), req.format)});
+      }
+    } else if (!req.output) {
+      jobs.push_back({in, sibling_output(in, req.format)});
+    } else if (output_is_dir) {
+      jobs.push_back({in, *req.output / output_name(in.filename(), req.format)});
+    } else {
+      jobs.push_back({in, *req.output});
+    }
+  }
+  if (jobs.empty()) {
+    throw Error(ErrorKind::usage, req.inputs.front().string(), "no images found",
+                req.recursive ? "hires reads .jpg .png .webp .tif .gif .heic .avif"
+                              : "pass -r to look inside sub-folders");
+  }
+
+  // Never write over an input, and never write two results to one file.
+  std::set<fs::path> inputs;
+  for (const Job& j : jobs) inputs.insert(canonical_key(j.input));
+  std::map<fs::path, const Job*> outputs;
+  for (const Job& j : jobs) {
+    const fs::path key = canonical_key(j.output);
+    if (inputs.count(key) != 0) {
+      throw Error(ErrorKind::usage, j.output.string(),
+                  "is an input file; refusing to overwrite it", "choose another output path");
+    }
+    auto [it, fresh] = outputs.emplace(key, &j);
+    if (!fresh) {
+      throw Error(ErrorKind::usage, j.output.string(),
+                  fmt::format("would be written twice (from {} and {})",
+                              it->second->input.string(), j.input.string()),
+                  "give the inputs different names or use separate runs");
+    }
+  }
+  return jobs;
+}
+
+void check_jobs(const std::vector<Job>& jobs, const EncodeOptions& encode) {
+  for (const Job& j : jobs) {
+    const Format f = output_format(j.output, encode.format);
+    if (encode.max_bytes > 0 && f != Format::jpeg && f != Format::webp && f != Format::avif) {
+      throw Error(ErrorKind::usage, "--max-bytes",
+                  fmt::format("{} is lossless, so its size cannot be traded for quality",
+                              format_name(f)),
+                  "write jpg, webp or avif (-f jpg)");
+    }
+  }
+}
+
+BatchSummary run_jobs(const std::vector<Job>& jobs, const UpscaleOptions& options,
+                      const JobEventFn& on_event) {
+  BatchSummary summary;
+  const std::size_t total = jobs.size();
+  auto emit = [&](JobEvent e) {
+    if (on_event) on_event(e);
+  };
+  for (std::size_t i = 0; i < total; ++i) {
+    const Job& job = jobs[i];
+    JobEvent base;
+    base.index = i;
+    base.total = total;
+    base.job = &job;
+    std::error_code ec;
+    if (!options.overwrite && fs::exists(job.output, ec)) {
+      ++summary.skipped;
+      JobEvent e = base;
+      e.type = JobEvent::Type::skipped;
+      e.message = "output exists (pass --overwrite to replace it)";
+      emit(e);
+      continue;
+    }
+    JobEvent start = base;
+    start.type = JobEvent::Type::start;
+    emit(start);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto seconds = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    try {
+      ProgressFn progress;
+      if (on_event) {
+        progress = [&](double f) {
+          JobEvent e = base;
+          e.type = JobEvent::Type::progress;
+          e.fraction = f;
+          on_event(e);
+        };
+      }
+      const FileResult r = upscale_file(job.input, job.output, options, progress);
+      ++summary.done;
+      JobEvent e = base;
+      e.type = JobEvent::Type::done;
+      e.result = &r;
+      e.seconds = seconds();
+      emit(e);
+    } catch (const std::exception& ex) {
+      ++summary.failed;
+      summary.failures.emplace_back(job.input, ex.what());
+      JobEvent e = base;
+      e.type = JobEvent::Type::error;
+      e.message = ex.what();
+      e.seconds = seconds();
+      emit(e);
+    }
+  }
+  return summary;
+}
+
+}  // namespace hires

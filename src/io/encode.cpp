@@ -1,0 +1,237 @@
+// Encoding: format options, metadata policy, DPI, size targets and atomic writes.
+#include <atomic>
+#include <fmt/format.h>
+#include <fstream>
+#include <unistd.h>
+#include <vips/vips8>
+
+#include "hires/error.hpp"
+#include "io/io.hpp"
+
+namespace hires::io {
+
+using vips::VError;
+using vips::VImage;
+using vips::VOption;
+namespace fs = std::filesystem;
+
+bool format_has_alpha(Format f) { return f != Format::jpeg; }
+bool format_has_16bit(Format f) { return f == Format::png || f == Format::tiff; }
+
+namespace {
+
+bool is_lossy(Format f) { return f == Format::jpeg || f == Format::webp || f == Format::avif; }
+
+int default_quality(Format f) {
+  switch (f) {
+    case Format::jpeg:
+    case Format::webp:
+      return 90;
+    case Format::avif:
+      return 60;
+    default:
+      return 0;
+  }
+}
+
+// Drops EXIF, XMP and IPTC; the ICC profile stays, since colours depend on it.
+VImage strip_metadata(VImage im) {
+  im = im.copy();
+  gchar** fields = vips_image_get_fields(im.get_image());
+  std::vector<std::string> drop;
+  for (gchar** f = fields; *f != nullptr; ++f) {
+    const std::string name = *f;
+    if (name == VIPS_META_EXIF_NAME || name == VIPS_META_XMP_NAME || name == VIPS_META_IPTC_NAME ||
+        name.rfind("exif-", 0) == 0 || name == VIPS_META_PHOTOSHOP_NAME) {
+      drop.push_back(name);
+    }
+  }
+  g_strfreev(fields);
+  for (const auto& name : drop) im.remove(name.c_str());
+  return im;
+}
+
+VOption* saver_options(Format f, int quality) {
+  VOption* o = VImage::option()->set("strip", FALSE);
+  switch (f) {
+    case Format::jpeg:
+      return o->set("Q", quality)->set("optimize_coding", TRUE);
+    case Format::png:
+      return o->set("compression", 6);
+    case Format::webp:
+      return o->set("Q", quality);
+    case Format::tiff:
+      return o->set("compression", VIPS_FOREIGN_TIFF_COMPRESSION_DEFLATE)
+          ->set("predictor", VIPS_FOREIGN_TIFF_PREDICTOR_HORIZONTAL)
+          ->set("resunit", VIPS_FOREIGN_TIFF_RESUNIT_INCH);
+    case Format::avif:
+      return o->set("Q", quality)->set("compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1);
+    case Format::from_extension:
+      break;
+  }
+  return o;
+}
+
+const char* buffer_suffix(Format f) {
+  switch (f) {
+    case Format::jpeg:
+      return ".jpg";
+    case Format::webp:
+      return ".webp";
+    case Format::avif:
+      return ".avif";
+    case Format::png:
+      return ".png";
+    case Format::tiff:
+      return ".tif";
+    case Format::from_extension:
+      break;
+  }
+  return ".png";
+}
+
+void write_file(VImage& im, const std::string& path, Format f, int quality) {
+  VOption* o = saver_options(f, quality);
+  switch (f) {
+    case Format::jpeg:
+      im.jpegsave(path.c_str(), o);
+      break;
+    case Format::png:
+      im.pngsave(path.c_str(), o);
+      break;
+    case Format::webp:
+      im.webpsave(path.c_str(), o);
+      break;
+    case Format::tiff:
+      im.tiffsave(path.c_str(), o);
+      break;
+    case Format::avif:
+      im.heifsave(path.c_str(), o);
+      break;
+    case Format::from_extension:
+      delete o;  // NOLINT(cppcoreguidelines-owning-memory): VOption is libvips-owned otherwise
+      throw Error(ErrorKind::internal, path, "no output format chosen");
+  }
+}
+
+std::vector<std::uint8_t> encode_buffer(VImage& im, Format f, int quality) {
+  void* data = nullptr;
+  size_t size = 0;
+  im.write_to_buffer(buffer_suffix(f), &data, &size, saver_options(f, quality));
+  std::vector<std::uint8_t> bytes(static_cast<std::uint8_t*>(data),
+                                  static_cast<std::uint8_t*>(data) + size);
+  g_free(data);
+  return bytes;
+}
+
+fs::path temp_path_for(const fs::path& target) {
+  static std::atomic<unsigned> counter{0};
+  const std::string name = fmt::format(".{}.hires-{}-{}.tmp{}", target.filename().string(), getpid(),
+                                       counter++, target.extension().string());
+  return target.parent_path() / name;
+}
+
+struct ProgressHook {
+  const ProgressFn* fn;
+  static void on_eval(VipsImage* /*image*/, VipsProgress* p, void* user) {
+    const auto* self = static_cast<ProgressHook*>(user);
+    if (*self->fn) (*self->fn)(p->percent / 100.0);
+  }
+};
+
+// Connects `progress` to the evaluation of `im` for the lifetime of this object.
+class ProgressConnection {
+ public:
+  ProgressConnection(VImage& im, const ProgressFn& progress) : im_(im), hook_{&progress} {
+    if (!progress) return;
+    vips_image_set_progress(im_.get_image(), TRUE);
+    id_ = g_signal_connect(im_.get_image(), "eval", G_CALLBACK(ProgressHook::on_eval), &hook_);
+  }
+  ~ProgressConnection() {
+    if (id_ != 0) g_signal_handler_disconnect(im_.get_image(), id_);
+  }
+  ProgressConnection(const ProgressConnection&) = delete;
+  ProgressConnection& operator=(const ProgressConnection&) = delete;
+
+ private:
+  VImage& im_;
+  ProgressHook hook_;
+  gulong id_ = 0;
+};
+
+}  // namespace
+
+Encoded save_image(VImage image, const fs::path& path, Format format,
+                   const EncodeOptions& options, const ProgressFn& progress) {
+  const std::string name = path.string();
+  if (options.strip) image = strip_metadata(image);
+  if (options.dpi) {
+    const double ppmm = *options.dpi / 25.4;
+    image = image.copy(VImage::option()->set("xres", ppmm)->set("yres", ppmm));
+    image.set("resolution-unit", "in");
+  } else {
+    image = image.copy();
+  }
+  int quality = options.quality > 0 ? options.quality : default_quality(format);
+  if (options.max_bytes > 0 && !is_lossy(format)) {
+    throw Error(ErrorKind::usage, "--max-bytes",
+                fmt::format("{} is lossless, so its size cannot be traded for quality",
+                            format_name(format)),
+                "use jpg, webp or avif");
+  }
+
+  const fs::path tmp = temp_path_for(path);
+  Encoded result;
+  try {
+    ProgressConnection connection(image, progress);
+    if (options.max_bytes > 0) {
+      // Render once, then search for the highest quality whose file fits.
+      VImage pixels = image.copy_memory();
+      int lo = 1;
+      int hi = quality;
+      std::vector<std::uint8_t> best;
+      std::uint64_t smallest = 0;
+      while (lo <= hi) {
+        const int q = (lo + hi) / 2;
+        auto bytes = encode_buffer(pixels, format, q);
+        if (bytes.size() <= options.max_bytes) {
+          best = std::move(bytes);
+          result.quality = q;
+          lo = q + 1;
+        } else {
+          smallest = bytes.size();
+          hi = q - 1;
+        }
+      }
+      if (best.empty()) {
+        throw Error(ErrorKind::output, name,
+                    fmt::format("cannot fit in {}: even quality 1 takes {}",
+                                format_bytes(options.max_bytes), format_bytes(smallest)),
+                    "allow more bytes, choose a smaller size, or try webp/avif");
+      }
+      std::ofstream out(tmp, std::ios::binary);
+      out.write(reinterpret_cast<const char*>(best.data()),
+                static_cast<std::streamsize>(best.size()));
+      out.close();
+      if (!out) throw Error(ErrorKind::output, name, "cannot write the file");
+    } else {
+      write_file(image, tmp.string(), format, quality);
+      result.quality = is_lossy(format) ? quality : 0;
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) throw Error(ErrorKind::output, name, "cannot move the finished file in place: " + ec.message());
+    result.bytes = fs::file_size(path);
+  } catch (const VError&) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw Error(ErrorKind::output, name, "cannot write: " + take_vips_error("unknown error"));
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+  return result;
+}
+
+}  // namespace hires::io

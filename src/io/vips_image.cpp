@@ -1,0 +1,156 @@
+// Decoding: file -> upright sRGB/grey image, 8 or 16 bits, metadata attached.
+#include <fmt/format.h>
+#include <mutex>
+#include <vips/vips8>
+
+#include "hires/error.hpp"
+#include "io/io.hpp"
+
+namespace hires::io {
+
+using vips::VError;
+using vips::VImage;
+
+void ensure_vips() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (VIPS_INIT("hires") != 0) {
+      throw Error(ErrorKind::internal, "libvips", take_vips_error("failed to start"));
+    }
+    // ImageMagick, JPEG 2000 and JPEG XL loaders are not fuzzed by libvips; keep them out.
+    vips_block_untrusted_set(TRUE);
+    vips_leak_set(FALSE);
+  });
+}
+
+std::string take_vips_error(const std::string& fallback) {
+  std::string text = vips_error_buffer();
+  vips_error_clear();
+  // libvips stacks messages, one per line; the first says most.
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (const auto nl = text.find('\n'); nl != std::string::npos) text.resize(nl);
+  return text.empty() ? fallback : text;
+}
+
+void set_threads_impl(int threads) {
+  ensure_vips();
+  vips_concurrency_set(threads);
+}
+
+namespace {
+
+std::string clean_vips_message(std::string text) {
+  // "VipsForeignLoad: "x.jpg" is not a known file format" -> keep the part after the colon.
+  if (const auto colon = text.find(": "); colon != std::string::npos && text.rfind("Vips", 0) == 0) {
+    text = text.substr(colon + 2);
+  }
+  return text;
+}
+
+int sample_bits(const VImage& im) {
+  switch (im.format()) {
+    case VIPS_FORMAT_UCHAR:
+    case VIPS_FORMAT_CHAR:
+      return 8;
+    default:
+      return 16;
+  }
+}
+
+}  // namespace
+
+Decoded open_image(const std::filesystem::path& path, const Limits& limits) {
+  ensure_vips();
+  const std::string name = path.string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(ErrorKind::input, name, "no such file");
+  if (std::filesystem::is_directory(path, ec)) {
+    throw Error(ErrorKind::input, name, "is a folder, not an image", "pass -r to process folders");
+  }
+  const char* loader = vips_foreign_find_load(name.c_str());
+  if (loader == nullptr) {
+    vips_error_clear();
+    throw Error(ErrorKind::input, name, "not a supported image",
+                "hires reads JPEG, PNG, WebP, TIFF, GIF, HEIF and AVIF");
+  }
+
+  Decoded d;
+  d.info.loader = loader;
+  VImage header;
+  try {
+    header = VImage::new_from_file(name.c_str(), VImage::option()->set("fail_on", "error"));
+  } catch (const VError&) {
+    throw Error(ErrorKind::input, name,
+                "cannot read image: " + clean_vips_message(take_vips_error("unknown error")));
+  }
+  const auto pixels = static_cast<std::uint64_t>(header.width()) * header.height();
+  if (pixels > limits.max_input_pixels) {
+    throw Error(ErrorKind::limit, name,
+                fmt::format("{}x{} is {:.1f} MP, over the input limit of {:.1f} MP", header.width(),
+                            header.height(), pixels / 1e6, limits.max_input_pixels / 1e6),
+                "raise --max-pixels to accept it");
+  }
+  d.info.orientation = header.get_typeof(VIPS_META_ORIENTATION) != 0
+                           ? header.get_int(VIPS_META_ORIENTATION)
+                           : 1;
+  d.info.has_icc = header.get_typeof(VIPS_META_ICC_NAME) != 0;
+  if (header.xres() > 0 && header.get_typeof("resolution-unit") != 0) {
+    d.info.dpi = header.xres() * 25.4;
+  }
+
+  try {
+    // Sequential access streams big files; rotation needs random access.
+    VImage im = d.info.orientation <= 1
+                    ? VImage::new_from_file(name.c_str(), VImage::option()
+                                                              ->set("fail_on", "error")
+                                                              ->set("access", VIPS_ACCESS_SEQUENTIAL))
+                    : header;
+    im = im.autorot();
+    if (im.get_typeof(VIPS_META_ORIENTATION) != 0) im.remove(VIPS_META_ORIENTATION);
+
+    const VipsInterpretation interp = im.interpretation();
+    const bool deep = sample_bits(im) > 8;
+    if (interp == VIPS_INTERPRETATION_CMYK) {
+      // Through the embedded profile when there is one, else a generic CMYK profile.
+      im = im.icc_transform("srgb", VImage::option()
+                                        ->set("embedded", TRUE)
+                                        ->set("input_profile", "cmyk")
+                                        ->set("depth", deep ? 16 : 8));
+      d.notices.push_back("converted CMYK to sRGB through its colour profile");
+    } else if (im.format() != VIPS_FORMAT_UCHAR && im.format() != VIPS_FORMAT_USHORT) {
+      im = im.colourspace(im.bands() <= 2 ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_RGB16);
+    } else if (interp == VIPS_INTERPRETATION_LAB || interp == VIPS_INTERPRETATION_LABS ||
+               interp == VIPS_INTERPRETATION_XYZ || interp == VIPS_INTERPRETATION_LCH ||
+               interp == VIPS_INTERPRETATION_HSV || interp == VIPS_INTERPRETATION_YXY) {
+      im = im.colourspace(deep ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB);
+    }
+    if (im.bands() > 4) {
+      throw Error(ErrorKind::input, name,
+                  fmt::format("has {} channels", im.bands()),
+                  "expected grey, grey+alpha, RGB or RGBA");
+    }
+    d.info.size = {im.width(), im.height()};
+    d.info.bands = im.bands();
+    d.info.has_alpha = im.bands() == 2 || im.bands() == 4;
+    d.info.bits = sample_bits(im);
+    d.image = im;
+  } catch (const VError&) {
+    throw Error(ErrorKind::input, name,
+                "cannot decode image: " + clean_vips_message(take_vips_error("unknown error")));
+  }
+  return d;
+}
+
+}  // namespace hires::io
+
+namespace hires {
+
+ImageInfo probe_image(const std::filesystem::path& path) {
+  Limits unlimited;
+  unlimited.max_input_pixels = UINT64_MAX;
+  return io::open_image(path, unlimited).info;
+}
+
+void set_threads(int threads) { io::set_threads_impl(threads); }
+
+}  // namespace hires
