@@ -1,13 +1,13 @@
 // The `hires` command: parse (CLI11) -> options -> library -> messages and exit code.
 // Exit codes: 0 all done (or skipped), 1 a file failed, 2 a usage error.
+#include <fmt/format.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fmt/format.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "hires/batch.hpp"
@@ -79,9 +79,12 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
 
 hires::SizeRequest size_request(const UpscaleArgs& a) {
   std::vector<std::string> given;
-  for (const auto& [name, value] : {std::pair{"--scale", &a.scale}, {"--width", &a.width},
-                                    {"--height", &a.height}, {"--fit", &a.fit},
-                                    {"--long-edge", &a.long_edge}, {"--print", &a.print}}) {
+  for (const auto& [name, value] : {std::pair{"--scale", &a.scale},
+                                    {"--width", &a.width},
+                                    {"--height", &a.height},
+                                    {"--fit", &a.fit},
+                                    {"--long-edge", &a.long_edge},
+                                    {"--print", &a.print}}) {
     if (!value->empty()) given.emplace_back(name);
   }
   if (given.size() > 1) {
@@ -102,7 +105,8 @@ hires::SizeRequest size_request(const UpscaleArgs& a) {
     const hires::Size box = hires::parse_box("--fit", a.fit);
     return hires::SizeRequest::fit_box(box.width, box.height);
   }
-  if (!a.print.empty()) return hires::SizeRequest::for_print(hires::parse_print("--print", a.print));
+  if (!a.print.empty())
+    return hires::SizeRequest::for_print(hires::parse_print("--print", a.print));
   if (!a.scale.empty()) return hires::SizeRequest::by_scale(hires::parse_scale("--scale", a.scale));
   return hires::SizeRequest::by_scale(4.0);
 }
@@ -134,7 +138,9 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   return o;
 }
 
-json size_json(hires::Size s) { return {{"width", s.width}, {"height", s.height}}; }
+json size_json(hires::Size s) {
+  return {{"width", s.width}, {"height", s.height}};
+}
 
 class Reporter {
  public:
@@ -147,8 +153,12 @@ class Reporter {
     const std::string out = e.job->output.string();
     switch (e.type) {
       case T::start:
-        if (json_) emit({{"event", "start"}, {"input", in}, {"output", out},
-                         {"index", e.index + 1}, {"total", e.total}});
+        if (json_)
+          emit({{"event", "start"},
+                {"input", in},
+                {"output", out},
+                {"index", e.index + 1},
+                {"total", e.total}});
         bar_.start(e.total > 1 ? fmt::format("[{}/{}] {}", e.index + 1, e.total, in) : in);
         break;
       case T::progress:
@@ -162,10 +172,14 @@ class Reporter {
           if (!quiet_ && !json_) fmt::print(stderr, "hires: notice: {}: {}\n", in, n);
         }
         if (json_) {
-          json j{{"event", "done"},       {"input", in},
-                 {"output", out},         {"in", size_json(r.in_size)},
-                 {"out", size_json(r.out_size)}, {"bytes", r.bytes},
-                 {"seconds", e.seconds},  {"notices", r.notices}};
+          json j{{"event", "done"},
+                 {"input", in},
+                 {"output", out},
+                 {"in", size_json(r.in_size)},
+                 {"out", size_json(r.out_size)},
+                 {"bytes", r.bytes},
+                 {"seconds", e.seconds},
+                 {"notices", r.notices}};
           if (r.dpi) j["dpi"] = *r.dpi;
           if (r.quality > 0) j["quality"] = r.quality;
           emit(j);
@@ -179,12 +193,15 @@ class Reporter {
         break;
       }
       case T::skipped:
-        if (json_) emit({{"event", "skipped"}, {"input", in}, {"output", out}, {"reason", e.message}});
-        else if (!quiet_) fmt::print(stderr, "hires: skipped: {}: {}\n", out, e.message);
+        if (json_)
+          emit({{"event", "skipped"}, {"input", in}, {"output", out}, {"reason", e.message}});
+        else if (!quiet_)
+          fmt::print(stderr, "hires: skipped: {}: {}\n", out, e.message);
         break;
       case T::error:
         bar_.clear();
-        if (json_) emit({{"event", "error"}, {"input", in}, {"output", out}, {"message", e.message}});
+        if (json_)
+          emit({{"event", "error"}, {"input", in}, {"output", out}, {"message", e.message}});
         fmt::print(stderr, "hires: error: {}\n", e.message);
         break;
     }
@@ -193,8 +210,12 @@ class Reporter {
   void summary(const hires::BatchSummary& s, std::size_t total) {
     if (json_) {
       json failures = json::array();
-      for (const auto& [path, msg] : s.failures) failures.push_back({{"input", path.string()}, {"message", msg}});
-      emit({{"event", "summary"}, {"done", s.done}, {"skipped", s.skipped}, {"failed", s.failed},
+      for (const auto& [path, msg] : s.failures)
+        failures.push_back({{"input", path.string()}, {"message", msg}});
+      emit({{"event", "summary"},
+            {"done", s.done},
+            {"skipped", s.skipped},
+            {"failed", s.failed},
             {"failures", failures}});
     }
     if (total > 1 || s.failed > 0) {
@@ -208,9 +229,7 @@ class Reporter {
   }
 
  private:
-  static void emit(const json& j) {
-    std::cout << j.dump() << '\n' << std::flush;
-  }
+  static void emit(const json& j) { std::cout << j.dump() << '\n' << std::flush; }
   bool json_;
   bool quiet_;
   hires::cli::ProgressBar bar_;
@@ -247,14 +266,18 @@ int run_models(bool as_json) {
   if (as_json) {
     json list = json::array();
     for (const auto& e : entries) {
-      list.push_back({{"name", e.name}, {"architecture", "classic"}, {"scale", "any"},
-                      {"builtin", true}, {"description", e.what}});
+      list.push_back({{"name", e.name},
+                      {"architecture", "classic"},
+                      {"scale", "any"},
+                      {"builtin", true},
+                      {"description", e.what}});
     }
     std::cout << list.dump(2) << '\n';
     return kExitOk;
   }
   fmt::print("{:<10} {:<13} {:<6} {}\n", "NAME", "ARCHITECTURE", "SCALE", "DESCRIPTION");
-  for (const auto& e : entries) fmt::print("{:<10} {:<13} {:<6} {}\n", e.name, "classic", "any", e.what);
+  for (const auto& e : entries)
+    fmt::print("{:<10} {:<13} {:<6} {}\n", e.name, "classic", "any", e.what);
   return kExitOk;
 }
 

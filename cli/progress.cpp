@@ -1,8 +1,8 @@
 #include "progress.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cstdio>
-#include <fmt/format.h>
 
 namespace hires::cli {
 

@@ -17,7 +17,7 @@ struct Job {
 };
 
 struct BatchRequest {
-  std::vector<std::filesystem::path> inputs;  // files and/or folders
+  std::vector<std::filesystem::path> inputs;    // files and/or folders
   std::optional<std::filesystem::path> output;  // file (one input) or folder
   bool recursive = false;
   Format format = Format::from_extension;
@@ -47,10 +47,10 @@ struct JobEvent {
   std::size_t index = 0;  // 0-based position in the batch
   std::size_t total = 0;
   const Job* job = nullptr;
-  double fraction = 0;                     // progress
-  const FileResult* result = nullptr;      // done
-  std::string message;                     // skipped / error: one line
-  double seconds = 0;                      // done / error
+  double fraction = 0;                 // progress
+  const FileResult* result = nullptr;  // done
+  std::string message;                 // skipped / error: one line
+  double seconds = 0;                  // done / error
 };
 using JobEventFn = std::function<void(const JobEvent&)>;
 

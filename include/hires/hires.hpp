@@ -47,16 +47,16 @@ Rgb parse_color(std::string_view text);
 
 struct EncodeOptions {
   Format format = Format::from_extension;
-  int quality = 0;               // 0 = the format's default (JPEG 90, WebP 90, AVIF 60)
-  std::uint64_t max_bytes = 0;   // 0 = no limit; else the highest quality that fits
-  bool strip = false;            // drop EXIF/XMP/IPTC (the ICC profile always stays)
-  std::optional<double> dpi;     // write this resolution (pixels per inch)
-  Rgb background;                // alpha is flattened onto this when the format has none
+  int quality = 0;              // 0 = the format's default (JPEG 90, WebP 90, AVIF 60)
+  std::uint64_t max_bytes = 0;  // 0 = no limit; else the highest quality that fits
+  bool strip = false;           // drop EXIF/XMP/IPTC (the ICC profile always stays)
+  std::optional<double> dpi;    // write this resolution (pixels per inch)
+  Rgb background;               // alpha is flattened onto this when the format has none
 };
 
 struct Limits {
-  std::uint64_t max_input_pixels = 268'435'456;       // 16384 x 16384
-  std::uint64_t max_output_pixels = 1'073'741'824;    // 32768 x 32768
+  std::uint64_t max_input_pixels = 268'435'456;     // 16384 x 16384
+  std::uint64_t max_output_pixels = 1'073'741'824;  // 32768 x 32768
 };
 
 // The one request object that travels the whole path (see docs/ARCHITECTURE.md).
@@ -72,12 +72,12 @@ struct UpscaleOptions {
 // Header facts of an image file, read without decoding its pixels.
 struct ImageInfo {
   Size size;
-  int bands = 0;           // including alpha
+  int bands = 0;  // including alpha
   bool has_alpha = false;
-  int bits = 8;            // 8 or 16 per sample
-  std::string loader;      // libvips loader name, e.g. "jpegload"
+  int bits = 8;        // 8 or 16 per sample
+  std::string loader;  // libvips loader name, e.g. "jpegload"
   bool has_icc = false;
-  int orientation = 1;     // EXIF orientation before it is applied
+  int orientation = 1;  // EXIF orientation before it is applied
   std::optional<double> dpi;
 };
 ImageInfo probe_image(const std::filesystem::path& path);
@@ -89,8 +89,8 @@ struct FileResult {
   Size out_size;
   std::optional<double> dpi;
   std::uint64_t bytes = 0;
-  int quality = 0;                     // the quality used, for lossy formats
-  std::vector<std::string> notices;    // one line each, e.g. alpha flattened
+  int quality = 0;                   // the quality used, for lossy formats
+  std::vector<std::string> notices;  // one line each, e.g. alpha flattened
 };
 
 // fraction in [0, 1]

@@ -1,9 +1,9 @@
 // Batches: planning outputs for files and folders, then running them one by one.
 #include "hires/batch.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <chrono>
-#include <fmt/format.h>
 #include <map>
 #include <set>
 
@@ -46,7 +46,8 @@ std::vector<fs::path> images_in(const fs::path& dir, bool recursive) {
     if (e.is_regular_file(ec) && is_image_path(e.path())) files.push_back(e.path());
   };
   if (recursive) {
-    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) add(*it);
+    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+      add(*it);
   } else {
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) add(*it);
   }
@@ -64,8 +65,8 @@ fs::path canonical_key(const fs::path& p) {
 }  // namespace
 
 bool is_image_path(const fs::path& path) {
-  static const std::set<std::string> exts{".jpg", ".jpeg", ".jpe", ".png",  ".webp", ".tif",
-                                          ".tiff", ".gif", ".heic", ".heif", ".avif"};
+  static const std::set<std::string> exts{".jpg",  ".jpeg", ".jpe",  ".png",  ".webp", ".tif",
+                                          ".tiff", ".gif",  ".heic", ".heif", ".avif"};
   return exts.count(lower_ext(path)) != 0;
 }
 
@@ -116,14 +117,14 @@ std::vector<Job> plan_jobs(const BatchRequest& req) {
   for (const Job& j : jobs) {
     const fs::path key = canonical_key(j.output);
     if (inputs.count(key) != 0) {
-      throw Error(ErrorKind::usage, j.output.string(),
-                  "is an input file; refusing to overwrite it", "choose another output path");
+      throw Error(ErrorKind::usage, j.output.string(), "is an input file; refusing to overwrite it",
+                  "choose another output path");
     }
     auto [it, fresh] = outputs.emplace(key, &j);
     if (!fresh) {
       throw Error(ErrorKind::usage, j.output.string(),
-                  fmt::format("would be written twice (from {} and {})",
-                              it->second->input.string(), j.input.string()),
+                  fmt::format("would be written twice (from {} and {})", it->second->input.string(),
+                              j.input.string()),
                   "give the inputs different names or use separate runs");
     }
   }
@@ -134,10 +135,10 @@ void check_jobs(const std::vector<Job>& jobs, const EncodeOptions& encode) {
   for (const Job& j : jobs) {
     const Format f = output_format(j.output, encode.format);
     if (encode.max_bytes > 0 && f != Format::jpeg && f != Format::webp && f != Format::avif) {
-      throw Error(ErrorKind::usage, "--max-bytes",
-                  fmt::format("{} is lossless, so its size cannot be traded for quality",
-                              format_name(f)),
-                  "write jpg, webp or avif (-f jpg)");
+      throw Error(
+          ErrorKind::usage, "--max-bytes",
+          fmt::format("{} is lossless, so its size cannot be traded for quality", format_name(f)),
+          "write jpg, webp or avif (-f jpg)");
     }
   }
 }

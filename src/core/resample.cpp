@@ -65,12 +65,13 @@ AxisWeights make_axis_weights(int in_len, int out_len, Filter filter) {
     const double support = support_of(filter) * widen;
     for (int o = 0; o < out_len; ++o) {
       const double centre = (o + 0.5) * ratio - 0.5;
-      const int lo = static_cast<int>(std::floor(centre - support));
-      const int hi = static_cast<int>(std::ceil(centre + support));
+      // Every kernel here is zero at +-support, so the open interval holds all the taps. Zero
+      // weights inside it are kept: that keeps start[] non-decreasing, which input_rect_for needs.
+      const int lo = static_cast<int>(std::floor(centre - support)) + 1;
+      const int hi = static_cast<int>(std::ceil(centre + support)) - 1;
       double sum = 0;
       for (int i = lo; i <= hi; ++i) {
         const double wt = kernel(filter, (i - centre) / widen);
-        if (wt == 0.0) continue;
         rows[o][std::clamp(i, 0, in_len - 1)] += wt;
         sum += wt;
       }
@@ -140,7 +141,9 @@ const EncodeTables& encode_tables() {
   return t;
 }
 
-float clamp01(float v) { return v < 0.0F ? 0.0F : (v > 1.0F ? 1.0F : v); }
+float clamp01(float v) {
+  return v < 0.0F ? 0.0F : (v > 1.0F ? 1.0F : v);
+}
 
 // Converts samples of one input row to float (linear or plain 0..1), premultiplying colour by
 // alpha when asked.
@@ -180,8 +183,8 @@ std::uint16_t encode_sample(const ResampleSpec& s, float v, bool is_alpha) {
     return static_cast<std::uint16_t>(v * 255.0F + 0.5F);
   }
   if (curve) {
-    return encode_tables().u16[static_cast<std::size_t>(
-        static_cast<double>(v) * ((1U << kEnc16Bits) - 1) + 0.5)];
+    return encode_tables()
+        .u16[static_cast<std::size_t>(static_cast<double>(v) * ((1U << kEnc16Bits) - 1) + 0.5)];
   }
   return static_cast<std::uint16_t>(v * 65535.0F + 0.5F);
 }

@@ -31,9 +31,9 @@ enum class SampleType { u8, u16 };
 struct ResampleSpec {
   const AxisWeights* x = nullptr;
   const AxisWeights* y = nullptr;
-  int bands = 3;                 // input bands, alpha last when has_alpha
+  int bands = 3;  // input bands, alpha last when has_alpha
   bool has_alpha = false;
-  bool linear_light = true;      // decode sRGB transfer before filtering
+  bool linear_light = true;  // decode sRGB transfer before filtering
   SampleType in_type = SampleType::u8;
   SampleType out_type = SampleType::u8;
   // When set, alpha is composited onto this colour and dropped; values are in the space the

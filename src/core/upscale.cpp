@@ -73,16 +73,17 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   req.out = plan.out;
   req.filter = filter_for(options.method);
   req.out_type = decoded.info.bits > 8 && io::format_has_16bit(format) ? core::SampleType::u16
-                                                                        : core::SampleType::u8;
+                                                                       : core::SampleType::u8;
   if (decoded.info.has_alpha && !io::format_has_alpha(format)) {
     req.flatten = options.encode.background;
     const Rgb& c = options.encode.background;
-    result.notices.push_back(fmt::format("{} has no transparency: alpha flattened onto #{:02x}{:02x}{:02x}",
-                                         format_name(format), c.r, c.g, c.b));
+    result.notices.push_back(
+        fmt::format("{} has no transparency: alpha flattened onto #{:02x}{:02x}{:02x}",
+                    format_name(format), c.r, c.g, c.b));
   }
   if (decoded.info.bits > 8 && !io::format_has_16bit(format)) {
-    result.notices.push_back(
-        fmt::format("{} holds 8 bits per sample: 16-bit input written as 8-bit", format_name(format)));
+    result.notices.push_back(fmt::format(
+        "{} holds 8 bits per sample: 16-bit input written as 8-bit", format_name(format)));
   }
   vips::VImage out = io::resample(decoded.image, req);
 

@@ -1,8 +1,8 @@
 // Encoding: format options, metadata policy, DPI, size targets and atomic writes.
-#include <atomic>
 #include <fmt/format.h>
-#include <fstream>
 #include <unistd.h>
+#include <atomic>
+#include <fstream>
 #include <vips/vips8>
 
 #include "hires/error.hpp"
@@ -15,12 +15,18 @@ using vips::VImage;
 using vips::VOption;
 namespace fs = std::filesystem;
 
-bool format_has_alpha(Format f) { return f != Format::jpeg; }
-bool format_has_16bit(Format f) { return f == Format::png || f == Format::tiff; }
+bool format_has_alpha(Format f) {
+  return f != Format::jpeg;
+}
+bool format_has_16bit(Format f) {
+  return f == Format::png || f == Format::tiff;
+}
 
 namespace {
 
-bool is_lossy(Format f) { return f == Format::jpeg || f == Format::webp || f == Format::avif; }
+bool is_lossy(Format f) {
+  return f == Format::jpeg || f == Format::webp || f == Format::avif;
+}
 
 int default_quality(Format f) {
   switch (f) {
@@ -126,8 +132,8 @@ std::vector<std::uint8_t> encode_buffer(VImage& im, Format f, int quality) {
 
 fs::path temp_path_for(const fs::path& target) {
   static std::atomic<unsigned> counter{0};
-  const std::string name = fmt::format(".{}.hires-{}-{}.tmp{}", target.filename().string(), getpid(),
-                                       counter++, target.extension().string());
+  const std::string name = fmt::format(".{}.hires-{}-{}.tmp{}", target.filename().string(),
+                                       getpid(), counter++, target.extension().string());
   return target.parent_path() / name;
 }
 
@@ -161,8 +167,8 @@ class ProgressConnection {
 
 }  // namespace
 
-Encoded save_image(VImage image, const fs::path& path, Format format,
-                   const EncodeOptions& options, const ProgressFn& progress) {
+Encoded save_image(VImage image, const fs::path& path, Format format, const EncodeOptions& options,
+                   const ProgressFn& progress) {
   const std::string name = path.string();
   if (options.strip) image = strip_metadata(image);
   if (options.dpi) {
@@ -220,7 +226,9 @@ Encoded save_image(VImage image, const fs::path& path, Format format,
     }
     std::error_code ec;
     fs::rename(tmp, path, ec);
-    if (ec) throw Error(ErrorKind::output, name, "cannot move the finished file in place: " + ec.message());
+    if (ec)
+      throw Error(ErrorKind::output, name,
+                  "cannot move the finished file in place: " + ec.message());
     result.bytes = fs::file_size(path);
   } catch (const VError&) {
     std::error_code ec;

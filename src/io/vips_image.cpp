@@ -41,7 +41,8 @@ namespace {
 
 std::string clean_vips_message(std::string text) {
   // "VipsForeignLoad: "x.jpg" is not a known file format" -> keep the part after the colon.
-  if (const auto colon = text.find(": "); colon != std::string::npos && text.rfind("Vips", 0) == 0) {
+  if (const auto colon = text.find(": ");
+      colon != std::string::npos && text.rfind("Vips", 0) == 0) {
     text = text.substr(colon + 2);
   }
   return text;
@@ -90,9 +91,8 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits) {
                             header.height(), pixels / 1e6, limits.max_input_pixels / 1e6),
                 "raise --max-pixels to accept it");
   }
-  d.info.orientation = header.get_typeof(VIPS_META_ORIENTATION) != 0
-                           ? header.get_int(VIPS_META_ORIENTATION)
-                           : 1;
+  d.info.orientation =
+      header.get_typeof(VIPS_META_ORIENTATION) != 0 ? header.get_int(VIPS_META_ORIENTATION) : 1;
   d.info.has_icc = header.get_typeof(VIPS_META_ICC_NAME) != 0;
   if (header.xres() > 0 && header.get_typeof("resolution-unit") != 0) {
     d.info.dpi = header.xres() * 25.4;
@@ -100,11 +100,12 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits) {
 
   try {
     // Sequential access streams big files; rotation needs random access.
-    VImage im = d.info.orientation <= 1
-                    ? VImage::new_from_file(name.c_str(), VImage::option()
-                                                              ->set("fail_on", "error")
-                                                              ->set("access", VIPS_ACCESS_SEQUENTIAL))
-                    : header;
+    VImage im =
+        d.info.orientation <= 1
+            ? VImage::new_from_file(
+                  name.c_str(),
+                  VImage::option()->set("fail_on", "error")->set("access", VIPS_ACCESS_SEQUENTIAL))
+            : header;
     im = im.autorot();
     if (im.get_typeof(VIPS_META_ORIENTATION) != 0) im.remove(VIPS_META_ORIENTATION);
 
@@ -125,8 +126,7 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits) {
       im = im.colourspace(deep ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB);
     }
     if (im.bands() > 4) {
-      throw Error(ErrorKind::input, name,
-                  fmt::format("has {} channels", im.bands()),
+      throw Error(ErrorKind::input, name, fmt::format("has {} channels", im.bands()),
                   "expected grey, grey+alpha, RGB or RGBA");
     }
     d.info.size = {im.width(), im.height()};
@@ -151,6 +151,8 @@ ImageInfo probe_image(const std::filesystem::path& path) {
   return io::open_image(path, unlimited).info;
 }
 
-void set_threads(int threads) { io::set_threads_impl(threads); }
+void set_threads(int threads) {
+  io::set_threads_impl(threads);
+}
 
 }  // namespace hires

@@ -33,9 +33,8 @@ int generate(VipsRegion* out, void* seq, void* /*a*/, void* b, gboolean* /*stop*
   VipsRect vneed{need.left, need.top, need.width, need.height};
   if (vips_region_prepare(ir, &vneed) != 0) return -1;
   try {
-    core::resample_rect(st->spec, VIPS_REGION_ADDR(ir, need.left, need.top),
-                        VIPS_REGION_LSKIP(ir), need,
-                        VIPS_REGION_ADDR(out, r.left, r.top), VIPS_REGION_LSKIP(out),
+    core::resample_rect(st->spec, VIPS_REGION_ADDR(ir, need.left, need.top), VIPS_REGION_LSKIP(ir),
+                        need, VIPS_REGION_ADDR(out, r.left, r.top), VIPS_REGION_LSKIP(out),
                         out_rect);
   } catch (const std::exception& e) {
     vips_error("hires", "resample: %s", e.what());

@@ -1,10 +1,10 @@
 // Textual forms of options: "2.5", "1920x1080", "8x10in@300", "150K", "lanczos", "#ffffff".
+#include <fmt/format.h>
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 #include <string>
 
 #include "hires/error.hpp"

@@ -1,8 +1,8 @@
 // Output size from a sizing request. Rounding is to the nearest pixel; box-limited requests
 // never exceed their box.
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 
 #include "hires/error.hpp"
 #include "hires/plan.hpp"
@@ -82,7 +82,8 @@ Size fit_inside(Size in, double bw, double bh) {
 
 SizePlan plan_size(Size in, const SizeRequest& r) {
   if (in.width <= 0 || in.height <= 0) {
-    throw Error(ErrorKind::input, "image", fmt::format("has no pixels ({}x{})", in.width, in.height));
+    throw Error(ErrorKind::input, "image",
+                fmt::format("has no pixels ({}x{})", in.width, in.height));
   }
   SizePlan plan;
   switch (r.mode) {

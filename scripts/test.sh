@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every check: build, formatting, then all tests under CTest.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$root/scripts/setup.sh"
+"$root/scripts/check-format.sh"
+cd "$root/build"
+ctest --output-on-failure -j"$(nproc)" "$@"
