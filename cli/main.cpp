@@ -218,11 +218,11 @@ class Reporter {
             {"failed", s.failed},
             {"failures", failures}});
     }
-    if (total > 1 || s.failed > 0) {
+    if (total > 1) {
       if (!quiet_ || s.failed > 0) {
         fmt::print(stderr, "hires: {} done, {} skipped, {} failed\n", s.done, s.skipped, s.failed);
       }
-      if (s.failed > 0 && total > 1) {
+      if (s.failed > 0) {
         for (const auto& [path, msg] : s.failures) fmt::print(stderr, "  failed: {}\n", msg);
       }
     }

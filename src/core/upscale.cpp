@@ -92,7 +92,17 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   result.dpi = enc.dpi;
   std::error_code ec;
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
-  const io::Encoded written = io::save_image(out, output, format, enc, progress);
+  io::Encoded written;
+  try {
+    written = io::save_image(out, output, format, enc, progress);
+  } catch (const Error& e) {
+    if (!io::resample_input_failed(out)) throw;
+    std::string detail = e.problem();
+    if (detail.rfind(io::kCannotWrite, 0) == 0) detail.erase(0, io::kCannotWrite.size());
+    throw Error(ErrorKind::input, input.string(),
+                "cannot decode image: " + io::strip_error_domain(detail),
+                std::string(io::kCorruptHint));
+  }
   result.bytes = written.bytes;
   result.quality = written.quality;
   return result;

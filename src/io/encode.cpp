@@ -233,7 +233,8 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
   } catch (const VError&) {
     std::error_code ec;
     fs::remove(tmp, ec);
-    throw Error(ErrorKind::output, name, "cannot write: " + take_vips_error("unknown error"));
+    throw Error(ErrorKind::output, name,
+                std::string(kCannotWrite) + take_vips_error("unknown error"));
   } catch (...) {
     std::error_code ec;
     fs::remove(tmp, ec);

@@ -20,7 +20,17 @@ void ensure_vips() {
     // ImageMagick, JPEG 2000 and JPEG XL loaders are not fuzzed by libvips; keep them out.
     vips_block_untrusted_set(TRUE);
     vips_leak_set(FALSE);
+    g_log_set_handler(
+        "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+        [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
   });
+}
+
+std::string strip_error_domain(std::string text) {
+  // "VipsJpeg: Premature end of input file" -> "Premature end of input file".
+  const auto colon = text.find(": ");
+  if (colon != std::string::npos && text.find(' ') > colon) text.erase(0, colon + 2);
+  return text;
 }
 
 std::string take_vips_error(const std::string& fallback) {
@@ -38,15 +48,6 @@ void set_threads_impl(int threads) {
 }
 
 namespace {
-
-std::string clean_vips_message(std::string text) {
-  // "VipsForeignLoad: "x.jpg" is not a known file format" -> keep the part after the colon.
-  if (const auto colon = text.find(": ");
-      colon != std::string::npos && text.rfind("Vips", 0) == 0) {
-    text = text.substr(colon + 2);
-  }
-  return text;
-}
 
 int sample_bits(const VImage& im) {
   switch (im.format()) {
@@ -82,7 +83,8 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits) {
     header = VImage::new_from_file(name.c_str(), VImage::option()->set("fail_on", "error"));
   } catch (const VError&) {
     throw Error(ErrorKind::input, name,
-                "cannot read image: " + clean_vips_message(take_vips_error("unknown error")));
+                "cannot decode image: " + strip_error_domain(take_vips_error("unknown error")),
+                std::string(kCorruptHint));
   }
   const auto pixels = static_cast<std::uint64_t>(header.width()) * header.height();
   if (pixels > limits.max_input_pixels) {
@@ -136,7 +138,8 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits) {
     d.image = im;
   } catch (const VError&) {
     throw Error(ErrorKind::input, name,
-                "cannot decode image: " + clean_vips_message(take_vips_error("unknown error")));
+                "cannot decode image: " + strip_error_domain(take_vips_error("unknown error")),
+                std::string(kCorruptHint));
   }
   return d;
 }

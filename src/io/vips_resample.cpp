@@ -1,6 +1,7 @@
 // Adapts core::resample_rect to a libvips generate function, so resampling streams through the
 // libvips pipeline (threads, regions, sequential reads) strip by strip.
 #include <fmt/format.h>
+#include <atomic>
 #include <memory>
 #include <vips/vips8>
 
@@ -15,8 +16,11 @@ struct State {
   core::AxisWeights x;
   core::AxisWeights y;
   core::ResampleSpec spec;
-  VipsImage* input = nullptr;  // a reference we hold while the output lives
+  VipsImage* input = nullptr;             // a reference we hold while the output lives
+  std::atomic<bool> input_failed{false};  // the decoder upstream reported an error
 };
+
+constexpr const char* kStateKey = "hires-resample-state";
 
 void free_state(gpointer data) {
   auto* st = static_cast<State*>(data);
@@ -26,12 +30,15 @@ void free_state(gpointer data) {
 
 int generate(VipsRegion* out, void* seq, void* /*a*/, void* b, gboolean* /*stop*/) {
   auto* ir = static_cast<VipsRegion*>(seq);
-  const auto* st = static_cast<const State*>(b);
+  auto* st = static_cast<State*>(b);
   const VipsRect& r = out->valid;
   const core::Rect out_rect{r.left, r.top, r.width, r.height};
   const core::Rect need = core::input_rect_for(st->spec, out_rect);
   VipsRect vneed{need.left, need.top, need.width, need.height};
-  if (vips_region_prepare(ir, &vneed) != 0) return -1;
+  if (vips_region_prepare(ir, &vneed) != 0) {
+    st->input_failed = true;
+    return -1;
+  }
   try {
     core::resample_rect(st->spec, VIPS_REGION_ADDR(ir, need.left, need.top), VIPS_REGION_LSKIP(ir),
                         need, VIPS_REGION_ADDR(out, r.left, r.top), VIPS_REGION_LSKIP(out),
@@ -93,12 +100,18 @@ vips::VImage resample(const vips::VImage& in, const ResampleRequest& req) {
   st->input = in.get_image();
   g_object_ref(st->input);
   State* raw = st.release();
-  g_object_set_data_full(G_OBJECT(out), "hires-resample-state", raw, free_state);
+  g_object_set_data_full(G_OBJECT(out), kStateKey, raw, free_state);
   if (vips_image_generate(out, vips_start_one, generate, vips_stop_one, raw->input, raw) != 0) {
     g_object_unref(out);
     throw Error(ErrorKind::internal, "resample", take_vips_error("generate failed"));
   }
   return vips::VImage(out);
+}
+
+bool resample_input_failed(const vips::VImage& resampled) {
+  const auto* st =
+      static_cast<const State*>(g_object_get_data(G_OBJECT(resampled.get_image()), kStateKey));
+  return st != nullptr && st->input_failed;
 }
 
 }  // namespace hires::io
