@@ -294,9 +294,7 @@ std::vector<std::string> with_default_command(int argc, char** argv) {
   return args;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"hires: upscale images locally, keeping colour profile, metadata and transparency"};
   app.set_version_flag("--version", "hires 0.1.0");
   app.require_subcommand(1);
@@ -332,4 +330,17 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "hires: error: {}\n", e.what());
     return kExitFailed;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hires: error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "hires: error: unexpected failure\n");
+  }
+  return kExitFailed;
 }

@@ -10,7 +10,7 @@ packages=(
   libvips-dev libvips-tools      # image I/O, ICC, EXIF (and `vips` for the benchmark)
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libbenchmark-dev
-  clang-format
+  clang-format clang-tidy
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -147,7 +147,7 @@ BatchSummary run_jobs(const std::vector<Job>& jobs, const UpscaleOptions& option
                       const JobEventFn& on_event) {
   BatchSummary summary;
   const std::size_t total = jobs.size();
-  auto emit = [&](JobEvent e) {
+  auto emit = [&](const JobEvent& e) {
     if (on_event) on_event(e);
   };
   for (std::size_t i = 0; i < total; ++i) {

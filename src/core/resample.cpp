@@ -173,20 +173,20 @@ void decode_row(const ResampleSpec& s, const std::uint8_t* row, int count, bool 
   }
 }
 
+// v is clamped to [0, 1] first, so adding 0.5 and truncating rounds to nearest.
+std::size_t round_nonneg(double v) {
+  return static_cast<std::size_t>(v + 0.5);  // NOLINT(bugprone-incorrect-roundings)
+}
+
 std::uint16_t encode_sample(const ResampleSpec& s, float v, bool is_alpha) {
-  v = clamp01(v);
+  const double x = clamp01(v);
   const bool curve = s.linear_light && !is_alpha;
   if (s.out_type == SampleType::u8) {
-    if (curve) {
-      return encode_tables().u8[static_cast<std::size_t>(v * ((1U << kEnc8Bits) - 1) + 0.5F)];
-    }
-    return static_cast<std::uint16_t>(v * 255.0F + 0.5F);
+    if (curve) return encode_tables().u8[round_nonneg(x * ((1U << kEnc8Bits) - 1))];
+    return static_cast<std::uint16_t>(round_nonneg(x * 255.0));
   }
-  if (curve) {
-    return encode_tables()
-        .u16[static_cast<std::size_t>(static_cast<double>(v) * ((1U << kEnc16Bits) - 1) + 0.5)];
-  }
-  return static_cast<std::uint16_t>(v * 65535.0F + 0.5F);
+  if (curve) return encode_tables().u16[round_nonneg(x * ((1U << kEnc16Bits) - 1))];
+  return static_cast<std::uint16_t>(round_nonneg(x * 65535.0));
 }
 
 // Un-premultiplies (or flattens) one filtered pixel and writes it in the output sample type.
@@ -239,7 +239,8 @@ void resample_rect(const ResampleSpec& s, const std::uint8_t* in, std::ptrdiff_t
   const Rect need = input_rect_for(s, out_rect);
   const int bands = s.bands;
   const bool premultiply = s.has_alpha && (ax.taps > 1 || ay.taps > 1);
-  const std::size_t in_bpp = (s.in_type == SampleType::u8 ? 1U : 2U) * bands;
+  const std::size_t in_bpp =
+      (s.in_type == SampleType::u8 ? 1U : 2U) * static_cast<std::size_t>(bands);
 
   thread_local std::vector<float> src;
   thread_local std::vector<float> tmp;

@@ -100,11 +100,11 @@ std::uint64_t parse_bytes(std::string_view option, std::string_view text) {
     std::uint64_t m;
   };
   constexpr std::array<Suffix, 8> suffixes{{{"kib", 1024},
-                                            {"mib", 1024 * 1024},
+                                            {"mib", 1024ULL * 1024},
                                             {"kb", 1000},
-                                            {"mb", 1000 * 1000},
+                                            {"mb", 1000ULL * 1000},
                                             {"k", 1000},
-                                            {"m", 1000 * 1000},
+                                            {"m", 1000ULL * 1000},
                                             {"b", 1},
                                             {"", 1}}};
   for (const auto& s : suffixes) {
@@ -122,7 +122,7 @@ std::uint64_t parse_bytes(std::string_view option, std::string_view text) {
 }
 
 std::string format_bytes(std::uint64_t bytes) {
-  if (bytes >= 1000 * 1000) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
+  if (bytes >= 1000ULL * 1000) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
   if (bytes >= 1000) return fmt::format("{:.1f} KB", static_cast<double>(bytes) / 1e3);
   return fmt::format("{} bytes", bytes);
 }
