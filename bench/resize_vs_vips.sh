@@ -6,7 +6,8 @@
 #
 # Both tools run in the same invocation, interleaved per repetition
 # (hires png, vips png, hires jpg, vips jpg, then again), so slow drift on a shared machine hits
-# both alike. Each run is timed with `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS in KiB).
+# both alike. Each run is timed with `/usr/bin/time -f '%e %M %U %S'` (wall seconds, peak RSS in
+# KiB, user and system CPU seconds; CPU time is the steadier number on a busy shared machine).
 # Prints a markdown report to stdout; with RESULTS.md given, also appends it there.
 #
 # Environment:
@@ -101,20 +102,20 @@ else
 fi
 
 # --- timed runs -------------------------------------------------------------------------------
-# run NAME OUTFILE CMD... : times one command, appends "secs kib" to $work/NAME.times
+# run NAME OUTFILE CMD... : times one command, appends "wall_s peak_kib cpu_s" to $work/NAME.times
 run() {
   local name="$1" out="$2"
   shift 2
   rm -f "$out"
   sync
   local tf="$work/last.time"
-  if ! /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$work/last.log" 2>&1; then
+  if ! /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$work/last.log" 2>&1; then
     cat "$work/last.log" >&2
     die "$name failed: $*"
   fi
   [[ -s "$out" ]] || die "$name wrote no $out"
-  tail -n 1 "$tf" >>"$work/$name.times"
-  log "  $name: $(tail -n 1 "$tf") (s KiB)"
+  tail -n 1 "$tf" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' >>"$work/$name.times"
+  log "  $name: $(tail -n 1 "$work/$name.times") (wall s, peak KiB, CPU s)"
 }
 
 vips_jpg_opts="Q=90,optimize_coding"
@@ -127,14 +128,14 @@ for i in $(seq 1 "$reps"); do
 done
 
 # --- statistics -------------------------------------------------------------------------------
-# median of column COL (1 = seconds, 2 = KiB) of NAME.times
+# median of column COL (1 = wall s, 2 = peak KiB, 3 = CPU s) of NAME.times
 median() {
   cut -d' ' -f"$2" "$work/$1.times" | sort -g |
     awk '{ a[NR] = $1 } END { printf "%.2f\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 maxcol() { cut -d' ' -f"$2" "$work/$1.times" | sort -g | tail -n 1; }
 mincol() { cut -d' ' -f"$2" "$work/$1.times" | sort -g | head -n 1; }
-runs() { cut -d' ' -f1 "$work/$1.times" | paste -sd' ' -; }
+runs() { cut -d' ' -f"$2" "$work/$1.times" | paste -sd' ' -; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 fsize() { stat -c %s "$1" | awk '{ printf "%.1f MB", $1 / 1e6 }'; }
@@ -162,22 +163,22 @@ report() {
   echo "- repetitions: $reps each, interleaved (hires png, vips png, hires jpg, vips jpg)"
   echo "- vips --kernel cubic vs lanczos3 when enlarging x4: $kernel_note"
   echo
-  echo "| output | hires median (s) | vips median (s) | **hires / vips** | hires peak RSS (MiB) | vips peak RSS (MiB) | RSS hires / vips |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
-  local f hm vm hr vr
+  echo "| output | hires wall (s) | vips wall (s) | **hires / vips wall** | hires CPU (s) | vips CPU (s) | hires / vips CPU | hires peak RSS (MiB) | vips peak RSS (MiB) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  local f hm vm hc vc
   for f in png jpg; do
     hm="$(median "hires_$f" 1)"
     vm="$(median "vips_$f" 1)"
-    hr="$(maxcol "hires_$f" 2)"
-    vr="$(maxcol "vips_$f" 2)"
-    echo "| $f | $hm | $vm | **$(ratio "$hm" "$vm")** | $(mib "$hr") | $(mib "$vr") | $(ratio "$hr" "$vr") |"
+    hc="$(median "hires_$f" 3)"
+    vc="$(median "vips_$f" 3)"
+    echo "| $f | $hm | $vm | **$(ratio "$hm" "$vm")** | $hc | $vc | $(ratio "$hc" "$vc") | $(mib "$(maxcol "hires_$f" 2)") | $(mib "$(maxcol "vips_$f" 2)") |"
   done
   echo
-  echo "Peak RSS is the largest of the runs. Wall times per run (s):"
+  echo "Wall and CPU (user + system) are medians; peak RSS is the largest of the runs. Per run (s):"
   echo
   for f in png jpg; do
-    echo "- hires $f: $(runs "hires_$f") (min $(mincol "hires_$f" 1), max $(maxcol "hires_$f" 1))"
-    echo "- vips $f: $(runs "vips_$f") (min $(mincol "vips_$f" 1), max $(maxcol "vips_$f" 1))"
+    echo "- hires $f wall: $(runs "hires_$f" 1) (min $(mincol "hires_$f" 1), max $(maxcol "hires_$f" 1)); CPU: $(runs "hires_$f" 3)"
+    echo "- vips $f wall: $(runs "vips_$f" 1) (min $(mincol "vips_$f" 1), max $(maxcol "vips_$f" 1)); CPU: $(runs "vips_$f" 3)"
   done
   echo
   echo "Commands:"

@@ -92,10 +92,7 @@ hires::SizeRequest size_request(const UpscaleArgs& a) {
                 "conflict: choose one sizing option",
                 "--scale, --width, --height, --fit, --long-edge or --print");
   }
-  auto side = [](const char* opt, const std::string& text) {
-    const hires::Size s = hires::parse_box(opt, text + "x" + text);
-    return s.width;
-  };
+  const auto side = hires::parse_pixels;
   if (!a.width.empty()) return hires::SizeRequest::by_width(side("--width", a.width));
   if (!a.height.empty()) return hires::SizeRequest::by_height(side("--height", a.height));
   if (!a.long_edge.empty()) {
@@ -308,6 +305,10 @@ int run(int argc, char** argv) {
   CLI::App* models = app.add_subcommand("models", "List the available methods and models");
   models->add_flag("--json", models_json, "As JSON");
 
+  if (argc <= 1) {
+    fmt::print(stderr, "{}", app.help());
+    return kExitUsage;
+  }
   std::vector<std::string> args = with_default_command(argc, argv);
   try {
     app.parse(args);

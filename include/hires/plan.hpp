@@ -53,6 +53,7 @@ SizePlan plan_size(Size in, const SizeRequest& request);
 // Parsers for the textual forms used by the CLI and, later, the web app. All throw Error(usage)
 // naming `option` and the offending text.
 double parse_scale(std::string_view option, std::string_view text);
+int parse_pixels(std::string_view option, std::string_view text);           // "1920"
 Size parse_box(std::string_view option, std::string_view text);             // "1920x1080"
 PrintSpec parse_print(std::string_view option, std::string_view text);      // "8x10in@300"
 std::uint64_t parse_bytes(std::string_view option, std::string_view text);  // "150K", "2M"

@@ -2,9 +2,11 @@
 #include "hires/batch.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "hires/error.hpp"
@@ -54,6 +56,13 @@ std::vector<fs::path> images_in(const fs::path& dir, bool recursive) {
   if (ec) throw Error(ErrorKind::input, dir.string(), "cannot list folder: " + ec.message());
   std::sort(files.begin(), files.end());
   return files;
+}
+
+// Identity of an existing file (device, inode): catches hard links and every other spelling.
+std::optional<std::pair<dev_t, ino_t>> file_id(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return std::nullopt;
+  return std::pair{st.st_dev, st.st_ino};
 }
 
 fs::path canonical_key(const fs::path& p) {
@@ -112,11 +121,16 @@ std::vector<Job> plan_jobs(const BatchRequest& req) {
 
   // Never write over an input, and never write two results to one file.
   std::set<fs::path> inputs;
-  for (const Job& j : jobs) inputs.insert(canonical_key(j.input));
+  std::set<std::pair<dev_t, ino_t>> input_ids;
+  for (const Job& j : jobs) {
+    inputs.insert(canonical_key(j.input));
+    if (auto id = file_id(j.input)) input_ids.insert(*id);
+  }
   std::map<fs::path, const Job*> outputs;
   for (const Job& j : jobs) {
     const fs::path key = canonical_key(j.output);
-    if (inputs.count(key) != 0) {
+    const auto out_id = file_id(j.output);
+    if (inputs.count(key) != 0 || (out_id && input_ids.count(*out_id) != 0)) {
       throw Error(ErrorKind::usage, j.output.string(), "is an input file; refusing to overwrite it",
                   "choose another output path");
     }
@@ -134,11 +148,18 @@ std::vector<Job> plan_jobs(const BatchRequest& req) {
 void check_jobs(const std::vector<Job>& jobs, const EncodeOptions& encode) {
   for (const Job& j : jobs) {
     const Format f = output_format(j.output, encode.format);
+    const auto named = format_from_path(j.output);
+    if (named && *named != f) {
+      throw Error(ErrorKind::usage, j.output.string(),
+                  fmt::format("the extension says {} but -f asks for {}", format_name(*named),
+                              format_name(f)),
+                  "make them agree");
+    }
     if (encode.max_bytes > 0 && f != Format::jpeg && f != Format::webp && f != Format::avif) {
       throw Error(
           ErrorKind::usage, "--max-bytes",
           fmt::format("{} is lossless, so its size cannot be traded for quality", format_name(f)),
-          "write jpg, webp or avif (-f jpg)");
+          "write jpg, webp or avif, e.g. -f jpg");
     }
   }
 }

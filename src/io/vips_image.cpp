@@ -20,6 +20,9 @@ void ensure_vips() {
     // ImageMagick, JPEG 2000 and JPEG XL loaders are not fuzzed by libvips; keep them out.
     vips_block_untrusted_set(TRUE);
     vips_leak_set(FALSE);
+    // The operation cache keys loads by file name: a file rewritten in place would be served
+    // stale. Our pipelines are built once per file, so the cache buys nothing.
+    vips_cache_set_max(0);
     g_log_set_handler(
         "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
         [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);

@@ -53,6 +53,12 @@ double parse_scale(std::string_view option, std::string_view text) {
   return *v;
 }
 
+int parse_pixels(std::string_view option, std::string_view text) {
+  auto v = to_int(text);
+  if (!v || *v <= 0) bad(option, text, "a whole number of pixels above 0, like 1920");
+  return *v;
+}
+
 Size parse_box(std::string_view option, std::string_view text) {
   const std::string t = lower(text);
   const auto x = t.find('x');

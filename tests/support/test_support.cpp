@@ -36,7 +36,10 @@ std::optional<fs::path> shared_dir(const std::string& sub) {
 
 void init_vips() {
   static std::once_flag once;
-  std::call_once(once, [] { VIPS_INIT("hires-tests"); });
+  std::call_once(once, [] {
+    VIPS_INIT("hires-tests");
+    vips_cache_set_max(0);  // files rewritten in place must not be served from the cache
+  });
 }
 
 vips::VImage pattern_image(int w, int h, int bands, bool sixteen_bit) {
