@@ -52,6 +52,11 @@ void set_threads_impl(int threads) {
 
 namespace {
 
+int free_blob(void* mem, void* /*area*/) {
+  g_free(mem);
+  return 0;
+}
+
 int sample_bits(const VImage& im) {
   switch (im.format()) {
     case VIPS_FORMAT_UCHAR:
@@ -133,6 +138,15 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits) {
     if (im.bands() > 4) {
       throw Error(ErrorKind::input, name, fmt::format("has {} channels", im.bands()),
                   "expected grey, grey+alpha, RGB or RGBA");
+    }
+    // Own a copy of the ICC profile: some loaders (heifload in 8.14) hand out a blob that points
+    // into the decoder's memory, which must not be relied on for the life of the pipeline.
+    if (im.get_typeof(VIPS_META_ICC_NAME) != 0) {
+      size_t len = 0;
+      const void* data = im.get_blob(VIPS_META_ICC_NAME, &len);
+      void* copy = g_memdup2(data, len);
+      im = im.copy();
+      im.set(VIPS_META_ICC_NAME, free_blob, copy, len);
     }
     d.info.size = {im.width(), im.height()};
     d.info.bands = im.bands();

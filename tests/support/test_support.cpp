@@ -64,7 +64,9 @@ vips::VImage pattern_image(int w, int h, int bands, bool sixteen_bit) {
 
 vips::VImage load(const fs::path& p) {
   init_vips();
-  return vips::VImage::new_from_file(p.c_str()).copy_memory();
+  // Not copy_memory(): with the cache off, libvips 8.14's heifload leaves the ICC blob pointing
+  // into the loader, which a memory copy would outlive.
+  return vips::VImage::new_from_file(p.c_str());
 }
 
 std::vector<double> pixel(const vips::VImage& im, int x, int y) {
