@@ -22,7 +22,8 @@
 #
 # Fairness notes:
 # - JPEG: hires writes Q90 with optimized Huffman coding by default; vips's default is Q75, so vips
-#   is asked for the same thing (`OUT.jpg[Q=90,optimize_coding]`). PNG: both use compression 6.
+#   is asked for the same thing (`OUT.jpg[Q=90]`: hires drops optimize_coding above 50 MP of
+#   output, since libjpeg then buffers every coefficient). PNG: both use compression 6.
 # - Threads: hires uses all cores (--threads 0); vips uses its default concurrency (all cores
 #   unless VIPS_CONCURRENCY is set; the report says which).
 # - libvips 8.14 upsizes with its bicubic interpolator whatever --kernel says; the report
@@ -118,7 +119,7 @@ run() {
   log "  $name: $(tail -n 1 "$work/$name.times") (wall s, peak KiB, CPU s)"
 }
 
-vips_jpg_opts="Q=90,optimize_coding"
+vips_jpg_opts="Q=90"
 for i in $(seq 1 "$reps"); do
   log "repetition $i/$reps"
   run hires_png "$work/hires.png" "$hires" upscale "$input" -m lanczos -s 4 -o "$work/hires.png" --overwrite --quiet
@@ -156,7 +157,7 @@ report() {
   echo "### resize_vs_vips: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "- machine: $(nproc) cores (nproc), ${cpu:-unknown CPU}, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; $(uname -sr)"
-  echo "- hires: $rev$dirty; $("$hires" --version 2>/dev/null | head -n 1 || echo 'version n/a'); libvips CLI: $(vips --version)"
+  echo "- hires: HEAD $rev$dirty, build/hires built $(date -u -r "$hires" '+%Y-%m-%d %H:%M UTC'); $("$hires" --version 2>/dev/null | head -n 1 || echo 'version n/a'); libvips CLI: $(vips --version)"
   echo "- VIPS_CONCURRENCY: ${VIPS_CONCURRENCY:-unset (all cores)}; hires --threads 0 (all cores)"
   echo "- input: ${iw}x${ih}, $ib bands ($(awk -v w="$iw" -v h="$ih" 'BEGIN { printf "%.1f MP", w * h / 1e6 }')), JPEG Q92, from $(basename "$src") (${sw}x${sh}) resized x$prep_scale"
   echo "- output: ${ow}x${oh} ($(awk -v w="$ow" -v h="$oh" 'BEGIN { printf "%.1f MP", w * h / 1e6 }'))$size_note; last sizes: hires.png $(fsize "$work/hires.png"), vips.png $(fsize "$work/vips.png"), hires.jpg $(fsize "$work/hires.jpg"), vips.jpg $(fsize "$work/vips.jpg")"
