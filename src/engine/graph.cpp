@@ -1,0 +1,148 @@
+#include "engine/graph.hpp"
+
+#include <fmt/format.h>
+
+#include "hires/error.hpp"
+
+namespace hires::engine {
+
+const char* op_name(OpType t) {
+  switch (t) {
+    case OpType::conv2d:
+      return "conv2d";
+    case OpType::relu:
+      return "relu";
+    case OpType::leaky_relu:
+      return "leaky_relu";
+    case OpType::prelu:
+      return "prelu";
+    case OpType::sigmoid:
+      return "sigmoid";
+    case OpType::add:
+      return "add";
+    case OpType::mul:
+      return "mul";
+    case OpType::concat:
+      return "concat";
+    case OpType::pixel_shuffle:
+      return "pixel_shuffle";
+    case OpType::pixel_unshuffle:
+      return "pixel_unshuffle";
+    case OpType::upsample_nearest:
+      return "upsample_nearest";
+    case OpType::upsample_bilinear:
+      return "upsample_bilinear";
+    case OpType::pad:
+      return "pad";
+    case OpType::crop:
+      return "crop";
+    case OpType::global_avg_pool:
+      return "global_avg_pool";
+    case OpType::scale_shift:
+      return "scale_shift";
+  }
+  return "?";
+}
+
+namespace {
+[[noreturn]] void fail(const Graph& g, const Node& n, const std::string& what) {
+  throw Error(ErrorKind::internal, fmt::format("model '{}'", g.name),
+              fmt::format("node '{}' ({}): {}", n.name, op_name(n.type), what));
+}
+
+std::size_t expected_inputs(OpType t) {
+  switch (t) {
+    case OpType::add:
+    case OpType::mul:
+      return 2;
+    case OpType::concat:
+      return 0;  // any number >= 1
+    default:
+      return 1;
+  }
+}
+}  // namespace
+
+void validate(const Graph& g) {
+  std::vector<bool> defined(static_cast<std::size_t>(g.num_values), false);
+  if (g.input < 0 || g.input >= g.num_values) {
+    throw Error(ErrorKind::internal, g.name, "graph input is not a value");
+  }
+  defined[g.input] = true;
+  for (const Node& n : g.nodes) {
+    const std::size_t want = expected_inputs(n.type);
+    if (want != 0 && n.inputs.size() != want) {
+      fail(g, n, fmt::format("has {} inputs, expected {}", n.inputs.size(), want));
+    }
+    if (n.inputs.empty()) fail(g, n, "has no inputs");
+    for (int v : n.inputs) {
+      if (v < 0 || v >= g.num_values || !defined[v]) {
+        fail(g, n, fmt::format("reads value {} before it is computed", v));
+      }
+    }
+    if (n.output < 0 || n.output >= g.num_values) fail(g, n, "writes no valid value");
+    defined[n.output] = true;
+    if (n.type == OpType::conv2d) {
+      if (n.kernel < 1 || n.stride < 1 || n.groups < 1 || n.in_channels % n.groups != 0 ||
+          n.out_channels % n.groups != 0) {
+        fail(g, n, "bad convolution parameters");
+      }
+      const std::size_t wsize = static_cast<std::size_t>(n.out_channels) *
+                                (n.in_channels / n.groups) * n.kernel * n.kernel;
+      if (n.weight.size() != wsize) {
+        fail(g, n, fmt::format("weight has {} values, expected {}", n.weight.size(), wsize));
+      }
+      if (!n.bias.empty() && n.bias.size() != static_cast<std::size_t>(n.out_channels)) {
+        fail(g, n, fmt::format("bias has {} values, expected {}", n.bias.size(), n.out_channels));
+      }
+    }
+    if ((n.type == OpType::pixel_shuffle || n.type == OpType::pixel_unshuffle ||
+         n.type == OpType::upsample_nearest || n.type == OpType::upsample_bilinear) &&
+        n.factor < 1) {
+      fail(g, n, "factor must be at least 1");
+    }
+  }
+  if (g.output < 0 || g.output >= g.num_values || !defined[g.output]) {
+    throw Error(ErrorKind::internal, g.name, "graph output is never computed");
+  }
+}
+
+int estimate_receptive_radius(const Graph& g) {
+  // Reach in the input grid: a value's reach is the max of its inputs' plus the op's own, scaled
+  // by the value's resolution relative to the input (stride / shuffle change it).
+  std::vector<double> reach(static_cast<std::size_t>(g.num_values), 0.0);
+  std::vector<double> res(static_cast<std::size_t>(g.num_values), 1.0);  // pixels per input pixel
+  for (const Node& n : g.nodes) {
+    double r = 0;
+    double s = res[n.inputs[0]];
+    for (int v : n.inputs) r = std::max(r, reach[v]);
+    switch (n.type) {
+      case OpType::conv2d:
+        r += (n.kernel / 2) / s;
+        s /= n.stride;
+        break;
+      case OpType::pixel_shuffle:
+      case OpType::upsample_nearest:
+        s *= n.factor;
+        break;
+      case OpType::upsample_bilinear:
+        r += 1.0 / s;
+        s *= n.factor;
+        break;
+      case OpType::pixel_unshuffle:
+        r += (n.factor - 1) / s;
+        s /= n.factor;
+        break;
+      case OpType::global_avg_pool:
+        r += 1e6;  // depends on everything
+        break;
+      default:
+        break;
+    }
+    reach[n.output] = r;
+    res[n.output] = s;
+  }
+  return static_cast<int>(std::ceil(reach[g.output]));
+}
+
+}  // namespace hires::engine

@@ -1,0 +1,86 @@
+// The small graph of ops that super-resolution nets are made of. Values are numbered; each node
+// reads values and writes exactly one. Weights live in the nodes (fp32, PyTorch layouts).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/tensor.hpp"
+
+namespace hires::engine {
+
+enum class OpType {
+  conv2d,             // k x k, stride 1 or 2, groups, optional bias; weight [out, in/groups, k, k]
+  relu,               //
+  leaky_relu,         // alpha
+  prelu,              // per-channel slopes (one slope = shared)
+  sigmoid,            //
+  add,                // two inputs, same shape
+  mul,                // two inputs, same shape; or [C,1,1] second input = per-channel scale
+  concat,             // along channels, any number of inputs
+  pixel_shuffle,      // factor r: [C*r*r, H, W] -> [C, H*r, W*r]
+  pixel_unshuffle,    // factor r: [C, H*r, W*r] -> [C*r*r, H, W]
+  upsample_nearest,   // factor (integer)
+  upsample_bilinear,  // factor (integer), align_corners = false
+  pad,                // pad_* pixels, mode: zero or replicate or reflect
+  crop,               // crop_* pixels removed from each side
+  global_avg_pool,    // [C, H, W] -> [C, 1, 1]
+  scale_shift,        // y = x * scale + shift (scalars): input normalisation
+};
+
+const char* op_name(OpType t);
+
+enum class PadMode { zero, replicate, reflect };
+
+struct Node {
+  OpType type = OpType::relu;
+  std::string name;          // for messages, e.g. the ncnn layer name or PyTorch module path
+  std::vector<int> inputs;   // value ids
+  int output = -1;           // value id
+
+  // conv2d
+  int in_channels = 0;
+  int out_channels = 0;
+  int kernel = 1;
+  int stride = 1;
+  int padding = 0;  // symmetric zero padding
+  int groups = 1;
+  std::vector<float> weight;  // [out, in/groups, k, k]
+  std::vector<float> bias;    // [out] or empty
+
+  // activations and elementwise
+  float alpha = 0.0F;          // leaky_relu slope
+  std::vector<float> slopes;   // prelu
+  float scale = 1.0F;          // scale_shift
+  float shift = 0.0F;          // scale_shift
+
+  // resampling / layout
+  int factor = 1;
+
+  // pad / crop
+  int top = 0, bottom = 0, left = 0, right = 0;
+  PadMode pad_mode = PadMode::zero;
+};
+
+struct Graph {
+  std::string name;
+  int num_values = 1;  // value 0 is the input image [C, H, W], values in [0, 1]
+  int input = 0;
+  int output = 0;
+  int in_channels = 3;
+  int out_channels = 3;
+  int scale = 1;                // output size = input size * scale
+  int receptive_radius = 0;     // input pixels of context each output pixel depends on, per side
+  int size_multiple = 1;        // input sides must be a multiple of this (e.g. pixel_unshuffle)
+  std::vector<Node> nodes;      // topological order
+
+  int add_value() { return num_values++; }
+};
+
+// Checks shapes and wiring; throws hires::Error(internal) naming the node on a mistake.
+void validate(const Graph& g);
+
+// Estimates `receptive_radius` from the ops (sum of conv/pad reach on the input grid).
+int estimate_receptive_radius(const Graph& g);
+
+}  // namespace hires::engine
