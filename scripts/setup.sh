@@ -8,6 +8,7 @@ build=${1:-$root/build}
 packages=(
   g++ cmake ninja-build pkg-config
   libvips-dev libvips-tools      # image I/O, ICC, EXIF (and `vips` for the benchmark)
+  libdnnl-dev                    # oneDNN: CPU convolutions
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   clang-format clang-tidy
