@@ -34,9 +34,9 @@ enum class PadMode { zero, replicate, reflect };
 
 struct Node {
   OpType type = OpType::relu;
-  std::string name;          // for messages, e.g. the ncnn layer name or PyTorch module path
-  std::vector<int> inputs;   // value ids
-  int output = -1;           // value id
+  std::string name;         // for messages, e.g. the ncnn layer name or PyTorch module path
+  std::vector<int> inputs;  // value ids
+  int output = -1;          // value id
 
   // conv2d
   int in_channels = 0;
@@ -49,10 +49,10 @@ struct Node {
   std::vector<float> bias;    // [out] or empty
 
   // activations and elementwise
-  float alpha = 0.0F;          // leaky_relu slope
-  std::vector<float> slopes;   // prelu
-  float scale = 1.0F;          // scale_shift
-  float shift = 0.0F;          // scale_shift
+  float alpha = 0.0F;         // leaky_relu slope
+  std::vector<float> slopes;  // prelu
+  float scale = 1.0F;         // scale_shift
+  float shift = 0.0F;         // scale_shift
 
   // resampling / layout
   int factor = 1;
@@ -69,10 +69,10 @@ struct Graph {
   int output = 0;
   int in_channels = 3;
   int out_channels = 3;
-  int scale = 1;                // output size = input size * scale
-  int receptive_radius = 0;     // input pixels of context each output pixel depends on, per side
-  int size_multiple = 1;        // input sides must be a multiple of this (e.g. pixel_unshuffle)
-  std::vector<Node> nodes;      // topological order
+  int scale = 1;             // output size = input size * scale
+  int receptive_radius = 0;  // input pixels of context each output pixel depends on, per side
+  int size_multiple = 1;     // input sides must be a multiple of this (e.g. pixel_unshuffle)
+  std::vector<Node> nodes;   // topological order
 
   int add_value() { return num_values++; }
 };

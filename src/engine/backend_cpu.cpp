@@ -1,0 +1,271 @@
+// The cpu backend: oneDNN direct convolutions with ReLU/LeakyReLU fused as post-ops, PReLU as our
+// own kernel on oneDNN's blocked layout, other (cheap) ops through the reference code on plain
+// NCHW. Activations stay in the layout the convolution chose between layers.
+#include <fmt/format.h>
+#include <omp.h>
+#include <dnnl.hpp>
+#include <map>
+#include <memory>
+
+#include "engine/backend.hpp"
+#include "engine/ops_reference.hpp"
+#include "hires/error.hpp"
+
+namespace hires::engine {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+// A value during a run: oneDNN memory, plus the tensor that owns its buffer when it is plain.
+struct Value {
+  memory mem;
+  std::shared_ptr<Tensor> owner;
+  int c = 0, h = 0, w = 0;
+};
+
+struct ConvPlan {
+  dnnl::convolution_forward prim;
+  memory::desc src_md;
+  memory::desc dst_md;
+  memory weights;
+  memory bias;
+  std::string impl;
+};
+
+// Applies PReLU in place on any layout with at most one inner block, on the channel dimension.
+void prelu_inplace(memory& m, const std::vector<float>& slopes, int channels) {
+  const dnnl_memory_desc_t& d = m.get_desc().data;
+  const auto& blk = d.format_desc.blocking;
+  auto* p = static_cast<float*>(m.get_data_handle());
+  const dnnl_dim_t H = d.dims[2];
+  const dnnl_dim_t W = d.dims[3];
+  auto slope = [&](dnnl_dim_t c) { return slopes.size() == 1 ? slopes[0] : slopes[c]; };
+  if (blk.inner_nblks == 1 && blk.inner_idxs[0] == 1) {
+    const dnnl_dim_t B = blk.inner_blks[0];
+    const dnnl_dim_t nb = (d.padded_dims[1] + B - 1) / B;
+    const dnnl_dim_t cs = blk.strides[1];
+    const dnnl_dim_t hs = blk.strides[2];
+    const dnnl_dim_t ws = blk.strides[3];
+#pragma omp parallel for collapse(2)
+    for (dnnl_dim_t cb = 0; cb < nb; ++cb) {
+      for (dnnl_dim_t y = 0; y < H; ++y) {
+        float a[64];
+        for (dnnl_dim_t i = 0; i < B; ++i) {
+          const dnnl_dim_t c = cb * B + i;
+          a[i] = c < channels ? slope(c) : 0.0F;
+        }
+        float* row = p + cb * cs + y * hs;
+        for (dnnl_dim_t x = 0; x < W; ++x) {
+          float* v = row + x * ws;
+          for (dnnl_dim_t i = 0; i < B; ++i) v[i] = v[i] > 0.0F ? v[i] : v[i] * a[i];
+        }
+      }
+    }
+    return;
+  }
+  if (blk.inner_nblks == 0) {
+    const dnnl_dim_t cs = blk.strides[1];
+    const dnnl_dim_t hs = blk.strides[2];
+    const dnnl_dim_t ws = blk.strides[3];
+#pragma omp parallel for collapse(2)
+    for (dnnl_dim_t c = 0; c < channels; ++c) {
+      for (dnnl_dim_t y = 0; y < H; ++y) {
+        const float a = slope(c);
+        float* row = p + c * cs + y * hs;
+        for (dnnl_dim_t x = 0; x < W; ++x) {
+          float& v = row[x * ws];
+          v = v > 0.0F ? v : v * a;
+        }
+      }
+    }
+    return;
+  }
+  throw Error(ErrorKind::internal, "cpu backend", "prelu: unexpected memory layout");
+}
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const Graph& g, const BackendOptions& o)
+      : g_(g), eng_(dnnl::engine::kind::cpu, 0), strm_(eng_), frees_(last_uses(g)) {
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+    // Fuse conv -> relu/leaky when the activation is the conv output's only reader.
+    std::vector<int> readers(static_cast<std::size_t>(g.num_values), 0);
+    for (const Node& n : g.nodes)
+      for (int v : n.inputs) ++readers[v];
+    fused_into_prev_.assign(g.nodes.size(), false);
+    for (std::size_t i = 0; i + 1 < g.nodes.size(); ++i) {
+      const Node& a = g.nodes[i];
+      const Node& b = g.nodes[i + 1];
+      if (a.type == OpType::conv2d && (b.type == OpType::relu || b.type == OpType::leaky_relu) &&
+          b.inputs[0] == a.output && readers[a.output] == 1 && a.output != g.output) {
+        fused_into_prev_[i + 1] = true;
+      }
+    }
+  }
+
+  std::string_view name() const override { return "cpu"; }
+  std::string describe() const override {
+    return impl_.empty() ? "cpu: oneDNN" : "cpu: oneDNN convolution " + impl_;
+  }
+
+  Tensor run(const Tensor& input) override {
+    std::vector<Value> values(static_cast<std::size_t>(g_.num_values));
+    values[g_.input] = wrap(std::make_shared<Tensor>(input));
+    auto& plans = plans_[{input.h, input.w}];
+    plans.resize(g_.nodes.size());
+    for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
+      if (fused_into_prev_[i]) continue;
+      const Node& n = g_.nodes[i];
+      int out_id = n.output;
+      const Node* act = nullptr;
+      if (i + 1 < g_.nodes.size() && fused_into_prev_[i + 1]) {
+        act = &g_.nodes[i + 1];
+        out_id = act->output;
+      }
+      Value out;
+      if (n.type == OpType::conv2d) {
+        out = conv(n, act, values[n.inputs[0]], plans[i]);
+      } else if (n.type == OpType::prelu && is_last_use(i, n.inputs[0])) {
+        out = std::move(values[n.inputs[0]]);
+        prelu_inplace(out.mem, n.slopes, out.c);
+      } else {
+        std::vector<std::shared_ptr<Tensor>> keep;
+        std::vector<const Tensor*> ins;
+        for (int v : n.inputs) {
+          keep.push_back(to_plain(values[v]));
+          ins.push_back(keep.back().get());
+        }
+        out = wrap(std::make_shared<Tensor>(ref::run_node(n, ins)));
+      }
+      for (int v : frees_[i]) values[v] = Value{};
+      if (act != nullptr) {
+        for (int v : frees_[i + 1]) values[v] = Value{};
+      }
+      values[out_id] = std::move(out);
+    }
+    return *to_plain(values[g_.output]);
+  }
+
+ private:
+  bool is_last_use(std::size_t node, int value) const {
+    for (int v : frees_[node])
+      if (v == value) return true;
+    return false;
+  }
+
+  Value wrap(std::shared_ptr<Tensor> t) {
+    Value v;
+    v.c = t->c;
+    v.h = t->h;
+    v.w = t->w;
+    memory::desc md({1, t->c, t->h, t->w}, dt::f32, tag::nchw);
+    v.mem = memory(md, eng_, t->data.data());
+    v.owner = std::move(t);
+    return v;
+  }
+
+  // The value as a plain NCHW tensor (no copy when it already is one).
+  std::shared_ptr<Tensor> to_plain(const Value& v) {
+    if (v.owner) return v.owner;
+    auto t = std::make_shared<Tensor>(v.c, v.h, v.w);
+    memory::desc md({1, v.c, v.h, v.w}, dt::f32, tag::nchw);
+    memory dst(md, eng_, t->data.data());
+    memory src = v.mem;  // a handle copy: execute() wants non-const
+    dnnl::reorder(src, dst).execute(strm_, src, dst);
+    strm_.wait();
+    return t;
+  }
+
+  void build_conv(const Node& n, const Node* act, int h, int w, ConvPlan& plan) {
+    const int oh = (h + 2 * n.padding - n.kernel) / n.stride + 1;
+    const int ow = (w + 2 * n.padding - n.kernel) / n.stride + 1;
+    const memory::dims src_dims{1, n.in_channels, h, w};
+    const memory::dims dst_dims{1, n.out_channels, oh, ow};
+    const bool grouped = n.groups > 1;
+    const memory::dims wei_dims =
+        grouped ? memory::dims{n.groups, n.out_channels / n.groups, n.in_channels / n.groups,
+                               n.kernel, n.kernel}
+                : memory::dims{n.out_channels, n.in_channels, n.kernel, n.kernel};
+    memory::desc src_md(src_dims, dt::f32, tag::any);
+    memory::desc wei_md(wei_dims, dt::f32, tag::any);
+    memory::desc dst_md(dst_dims, dt::f32, tag::any);
+    memory::desc bia_md({n.out_channels}, dt::f32, tag::x);
+    const bool has_bias = !n.bias.empty();
+    auto desc =
+        has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                   dnnl::algorithm::convolution_direct, src_md,
+                                                   wei_md, bia_md, dst_md, {n.stride, n.stride},
+                                                   {n.padding, n.padding}, {n.padding, n.padding})
+                 : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                   dnnl::algorithm::convolution_direct, src_md,
+                                                   wei_md, dst_md, {n.stride, n.stride},
+                                                   {n.padding, n.padding}, {n.padding, n.padding});
+    dnnl::primitive_attr attr;
+    if (act != nullptr) {
+      dnnl::post_ops po;
+      po.append_eltwise(1.0F, dnnl::algorithm::eltwise_relu,
+                        act->type == OpType::leaky_relu ? act->alpha : 0.0F, 0.0F);
+      attr.set_post_ops(po);
+    }
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng_);
+    plan.prim = dnnl::convolution_forward(pd);
+    plan.src_md = pd.src_desc();
+    plan.dst_md = pd.dst_desc();
+    plan.impl = pd.impl_info_str();
+    // Weights: from PyTorch's OIHW (GOIHW) into the layout this convolution wants.
+    memory user_w({wei_dims, dt::f32, grouped ? tag::goihw : tag::oihw}, eng_,
+                  const_cast<float*>(n.weight.data()));
+    plan.weights = memory(pd.weights_desc(), eng_);
+    dnnl::reorder(user_w, plan.weights).execute(strm_, user_w, plan.weights);
+    if (has_bias) {
+      plan.bias = memory(bia_md, eng_);
+      std::copy(n.bias.begin(), n.bias.end(), static_cast<float*>(plan.bias.get_data_handle()));
+    }
+    strm_.wait();
+    if (n.kernel == 3 && impl_.empty()) impl_ = plan.impl;
+  }
+
+  Value conv(const Node& n, const Node* act, Value& in, ConvPlan& plan) {
+    if (!plan.prim) build_conv(n, act, in.h, in.w, plan);
+    memory src = in.mem;
+    if (src.get_desc() != plan.src_md) {
+      memory tmp(plan.src_md, eng_);
+      dnnl::reorder(src, tmp).execute(strm_, src, tmp);
+      src = tmp;
+    }
+    Value out;
+    out.mem = memory(plan.dst_md, eng_);
+    const auto dims = plan.dst_md.dims();
+    out.c = static_cast<int>(dims[1]);
+    out.h = static_cast<int>(dims[2]);
+    out.w = static_cast<int>(dims[3]);
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, plan.weights}, {DNNL_ARG_DST, out.mem}};
+    if (!n.bias.empty()) args.insert({DNNL_ARG_BIAS, plan.bias});
+    plan.prim.execute(strm_, args);
+    strm_.wait();
+    return out;
+  }
+
+  const Graph& g_;
+  dnnl::engine eng_;
+  dnnl::stream strm_;
+  std::vector<std::vector<int>> frees_;
+  std::vector<bool> fused_into_prev_;
+  std::map<std::pair<int, int>, std::vector<ConvPlan>> plans_;
+  std::string impl_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const Graph& graph, const BackendOptions& options) {
+  try {
+    return std::make_unique<CpuBackend>(graph, options);
+  } catch (const dnnl::error& e) {
+    throw Error(ErrorKind::internal, "oneDNN", e.what());
+  }
+}
+
+}  // namespace hires::engine

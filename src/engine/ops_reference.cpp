@@ -1,0 +1,286 @@
+#include "engine/ops_reference.hpp"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <cmath>
+
+#include "hires/error.hpp"
+
+namespace hires::engine::ref {
+namespace {
+
+[[noreturn]] void shape_error(const Node& n, const std::string& what) {
+  throw Error(ErrorKind::internal, fmt::format("node '{}' ({})", n.name, op_name(n.type)), what);
+}
+
+void require_same_shape(const Node& n, const Tensor& a, const Tensor& b) {
+  if (a.c != b.c || a.h != b.h || a.w != b.w) {
+    shape_error(
+        n, fmt::format("shapes differ: [{},{},{}] vs [{},{},{}]", a.c, a.h, a.w, b.c, b.h, b.w));
+  }
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Node& n) {
+  const int k = n.kernel;
+  const int s = n.stride;
+  const int p = n.padding;
+  const int oh = (x.h + 2 * p - k) / s + 1;
+  const int ow = (x.w + 2 * p - k) / s + 1;
+  const int icg = n.in_channels / n.groups;
+  const int ocg = n.out_channels / n.groups;
+  Tensor y(n.out_channels, oh, ow);
+  for (int oc = 0; oc < n.out_channels; ++oc) {
+    float* out = y.channel(oc);
+    const float b = n.bias.empty() ? 0.0F : n.bias[oc];
+    std::fill(out, out + y.plane(), b);
+    const int g = oc / ocg;
+    for (int icl = 0; icl < icg; ++icl) {
+      const float* in = x.channel(g * icg + icl);
+      for (int ky = 0; ky < k; ++ky) {
+        for (int kx = 0; kx < k; ++kx) {
+          const float w = n.weight[((static_cast<std::size_t>(oc) * icg + icl) * k + ky) * k + kx];
+          for (int yo = 0; yo < oh; ++yo) {
+            const int yi = yo * s + ky - p;
+            if (yi < 0 || yi >= x.h) continue;
+            const float* row = in + static_cast<std::size_t>(yi) * x.w;
+            float* orow = out + static_cast<std::size_t>(yo) * ow;
+            // x range with xi = xo * s + kx - p inside [0, x.w)
+            int x0 = 0;
+            while (x0 < ow && x0 * s + kx - p < 0) ++x0;
+            int x1 = ow;
+            while (x1 > x0 && (x1 - 1) * s + kx - p >= x.w) --x1;
+            for (int xo = x0; xo < x1; ++xo) orow[xo] += w * row[xo * s + kx - p];
+          }
+        }
+      }
+    }
+  }
+  return y;
+}
+
+void relu(Tensor& x) {
+  for (float& v : x.data) v = v > 0.0F ? v : 0.0F;
+}
+
+void leaky_relu(Tensor& x, float alpha) {
+  for (float& v : x.data) v = v > 0.0F ? v : v * alpha;
+}
+
+void prelu(Tensor& x, const std::vector<float>& slopes) {
+  for (int c = 0; c < x.c; ++c) {
+    const float a = slopes.size() == 1 ? slopes[0] : slopes[c];
+    float* p = x.channel(c);
+    for (std::size_t i = 0; i < x.plane(); ++i) p[i] = p[i] > 0.0F ? p[i] : p[i] * a;
+  }
+}
+
+void sigmoid(Tensor& x) {
+  for (float& v : x.data) v = 1.0F / (1.0F + std::exp(-v));
+}
+
+void scale_shift(Tensor& x, float scale, float shift) {
+  for (float& v : x.data) v = v * scale + shift;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor y = a;
+  for (std::size_t i = 0; i < y.size(); ++i) y.data[i] += b.data[i];
+  return y;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor y = a;
+  if (b.h == 1 && b.w == 1 && (a.h != 1 || a.w != 1)) {
+    for (int c = 0; c < a.c; ++c) {
+      float* p = y.channel(c);
+      for (std::size_t i = 0; i < y.plane(); ++i) p[i] *= b.data[c];
+    }
+    return y;
+  }
+  for (std::size_t i = 0; i < y.size(); ++i) y.data[i] *= b.data[i];
+  return y;
+}
+
+Tensor concat(const std::vector<const Tensor*>& parts) {
+  int c = 0;
+  for (const Tensor* t : parts) c += t->c;
+  Tensor y(c, parts[0]->h, parts[0]->w);
+  std::size_t off = 0;
+  for (const Tensor* t : parts) {
+    std::copy(t->data.begin(), t->data.end(), y.data.begin() + static_cast<std::ptrdiff_t>(off));
+    off += t->size();
+  }
+  return y;
+}
+
+Tensor pixel_shuffle(const Tensor& x, int r) {
+  const int c = x.c / (r * r);
+  Tensor y(c, x.h * r, x.w * r);
+  for (int oc = 0; oc < c; ++oc)
+    for (int i = 0; i < r; ++i)
+      for (int j = 0; j < r; ++j) {
+        const float* in = x.channel(oc * r * r + i * r + j);
+        for (int yy = 0; yy < x.h; ++yy)
+          for (int xx = 0; xx < x.w; ++xx) y.at(oc, yy * r + i, xx * r + j) = in[yy * x.w + xx];
+      }
+  return y;
+}
+
+Tensor pixel_unshuffle(const Tensor& x, int r) {
+  const int h = x.h / r;
+  const int w = x.w / r;
+  Tensor y(x.c * r * r, h, w);
+  for (int c = 0; c < x.c; ++c)
+    for (int i = 0; i < r; ++i)
+      for (int j = 0; j < r; ++j)
+        for (int yy = 0; yy < h; ++yy)
+          for (int xx = 0; xx < w; ++xx)
+            y.at(c * r * r + i * r + j, yy, xx) = x.at(c, yy * r + i, xx * r + j);
+  return y;
+}
+
+Tensor upsample_nearest(const Tensor& x, int f) {
+  Tensor y(x.c, x.h * f, x.w * f);
+  for (int c = 0; c < x.c; ++c)
+    for (int yy = 0; yy < y.h; ++yy)
+      for (int xx = 0; xx < y.w; ++xx) y.at(c, yy, xx) = x.at(c, yy / f, xx / f);
+  return y;
+}
+
+Tensor upsample_bilinear(const Tensor& x, int f) {
+  Tensor y(x.c, x.h * f, x.w * f);
+  auto src = [f](int o, int n, int& i0, int& i1, float& t) {
+    float s = (static_cast<float>(o) + 0.5F) / static_cast<float>(f) - 0.5F;
+    s = std::max(s, 0.0F);
+    i0 = std::min(static_cast<int>(s), n - 1);
+    i1 = std::min(i0 + 1, n - 1);
+    t = s - static_cast<float>(i0);
+  };
+  for (int yy = 0; yy < y.h; ++yy) {
+    int y0 = 0, y1 = 0;
+    float ty = 0;
+    src(yy, x.h, y0, y1, ty);
+    for (int xx = 0; xx < y.w; ++xx) {
+      int x0 = 0, x1 = 0;
+      float tx = 0;
+      src(xx, x.w, x0, x1, tx);
+      for (int c = 0; c < x.c; ++c) {
+        const float top = x.at(c, y0, x0) * (1 - tx) + x.at(c, y0, x1) * tx;
+        const float bot = x.at(c, y1, x0) * (1 - tx) + x.at(c, y1, x1) * tx;
+        y.at(c, yy, xx) = top * (1 - ty) + bot * ty;
+      }
+    }
+  }
+  return y;
+}
+
+Tensor pad(const Tensor& x, const Node& n) {
+  Tensor y(x.c, x.h + n.top + n.bottom, x.w + n.left + n.right);
+  auto index = [&](int i, int len) {
+    if (i >= 0 && i < len) return i;
+    if (n.pad_mode == PadMode::replicate) return std::clamp(i, 0, len - 1);
+    // reflect (without repeating the edge), as PyTorch
+    while (i < 0 || i >= len) i = i < 0 ? -i : 2 * (len - 1) - i;
+    return i;
+  };
+  for (int c = 0; c < x.c; ++c)
+    for (int yy = 0; yy < y.h; ++yy)
+      for (int xx = 0; xx < y.w; ++xx) {
+        const int sy = yy - n.top;
+        const int sx = xx - n.left;
+        if (n.pad_mode == PadMode::zero && (sy < 0 || sy >= x.h || sx < 0 || sx >= x.w)) {
+          y.at(c, yy, xx) = 0.0F;
+        } else {
+          y.at(c, yy, xx) = x.at(c, index(sy, x.h), index(sx, x.w));
+        }
+      }
+  return y;
+}
+
+Tensor crop(const Tensor& x, const Node& n) {
+  Tensor y(x.c, x.h - n.top - n.bottom, x.w - n.left - n.right);
+  if (y.h <= 0 || y.w <= 0) shape_error(n, "crop removes the whole tensor");
+  for (int c = 0; c < x.c; ++c)
+    for (int yy = 0; yy < y.h; ++yy)
+      for (int xx = 0; xx < y.w; ++xx) y.at(c, yy, xx) = x.at(c, yy + n.top, xx + n.left);
+  return y;
+}
+
+Tensor global_avg_pool(const Tensor& x) {
+  Tensor y(x.c, 1, 1);
+  for (int c = 0; c < x.c; ++c) {
+    double sum = 0;
+    const float* p = x.channel(c);
+    for (std::size_t i = 0; i < x.plane(); ++i) sum += p[i];
+    y.data[c] = static_cast<float>(sum / static_cast<double>(x.plane()));
+  }
+  return y;
+}
+
+Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
+  const Tensor& x = *in[0];
+  switch (n.type) {
+    case OpType::conv2d:
+      if (x.c != n.in_channels) {
+        shape_error(n, fmt::format("input has {} channels, expected {}", x.c, n.in_channels));
+      }
+      return conv2d(x, n);
+    case OpType::relu: {
+      Tensor y = x;
+      relu(y);
+      return y;
+    }
+    case OpType::leaky_relu: {
+      Tensor y = x;
+      leaky_relu(y, n.alpha);
+      return y;
+    }
+    case OpType::prelu: {
+      Tensor y = x;
+      prelu(y, n.slopes);
+      return y;
+    }
+    case OpType::sigmoid: {
+      Tensor y = x;
+      sigmoid(y);
+      return y;
+    }
+    case OpType::scale_shift: {
+      Tensor y = x;
+      scale_shift(y, n.scale, n.shift);
+      return y;
+    }
+    case OpType::add:
+      require_same_shape(n, x, *in[1]);
+      return add(x, *in[1]);
+    case OpType::mul:
+      if (!(in[1]->h == 1 && in[1]->w == 1 && in[1]->c == x.c)) require_same_shape(n, x, *in[1]);
+      return mul(x, *in[1]);
+    case OpType::concat:
+      for (const Tensor* t : in) {
+        if (t->h != x.h || t->w != x.w) shape_error(n, "inputs differ in size");
+      }
+      return concat(in);
+    case OpType::pixel_shuffle:
+      if (x.c % (n.factor * n.factor) != 0) shape_error(n, "channels not divisible by factor^2");
+      return pixel_shuffle(x, n.factor);
+    case OpType::pixel_unshuffle:
+      if (x.h % n.factor != 0 || x.w % n.factor != 0) shape_error(n, "size not divisible");
+      return pixel_unshuffle(x, n.factor);
+    case OpType::upsample_nearest:
+      return upsample_nearest(x, n.factor);
+    case OpType::upsample_bilinear:
+      return upsample_bilinear(x, n.factor);
+    case OpType::pad:
+      return pad(x, n);
+    case OpType::crop:
+      return crop(x, n);
+    case OpType::global_avg_pool:
+      return global_avg_pool(x);
+  }
+  shape_error(n, "unknown op");
+}
+
+}  // namespace hires::engine::ref

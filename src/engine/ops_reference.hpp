@@ -1,0 +1,31 @@
+// Plain-loop implementations of every op: the oracle the fast backends are tested against.
+#pragma once
+
+#include <vector>
+
+#include "engine/graph.hpp"
+#include "engine/tensor.hpp"
+
+namespace hires::engine::ref {
+
+Tensor conv2d(const Tensor& x, const Node& n);
+void relu(Tensor& x);
+void leaky_relu(Tensor& x, float alpha);
+void prelu(Tensor& x, const std::vector<float>& slopes);
+void sigmoid(Tensor& x);
+void scale_shift(Tensor& x, float scale, float shift);
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);  // b may be [C,1,1]
+Tensor concat(const std::vector<const Tensor*>& parts);
+Tensor pixel_shuffle(const Tensor& x, int r);
+Tensor pixel_unshuffle(const Tensor& x, int r);
+Tensor upsample_nearest(const Tensor& x, int f);
+Tensor upsample_bilinear(const Tensor& x, int f);  // align_corners = false, as PyTorch
+Tensor pad(const Tensor& x, const Node& n);
+Tensor crop(const Tensor& x, const Node& n);
+Tensor global_avg_pool(const Tensor& x);
+
+// Runs one node on its inputs (in node.inputs order).
+Tensor run_node(const Node& n, const std::vector<const Tensor*>& inputs);
+
+}  // namespace hires::engine::ref
