@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
 #include "hires/hires.hpp"
+#include "hires/models.hpp"
 #include "progress.hpp"
 
 namespace {
@@ -37,13 +39,27 @@ struct UpscaleArgs {
   double max_pixels_mp = 268.435456;
   double max_output_pixels_mp = 1073.741824;
   int threads = 0;
+  std::vector<std::string> models_dirs;
+  int tile = 0;
+  std::string memory_budget = "1G";
+  std::string backend = "auto";
 };
 
 void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
   cmd.add_option("inputs", a.inputs, "Image files and/or folders")->required();
   cmd.add_option("-o,--output", a.output,
                  "Output file, or folder for several inputs (default: NAME-hires.EXT beside each)");
-  cmd.add_option("-m,--method", a.method, "nearest | bilinear | bicubic | lanczos")
+  cmd.add_option("-m,--method", a.method,
+                 "nearest | bilinear | bicubic | lanczos, or an AI model: a file (.param, "
+                 ".safetensors) or a name found in --models-dir")
+      ->capture_default_str();
+  cmd.add_option("--models-dir", a.models_dirs, "Folder with model files (repeatable)");
+  cmd.add_option("-t,--tile", a.tile, "Model tile size in pixels (0 = from --memory-budget)")
+      ->check(CLI::Range(0, 8192))
+      ->capture_default_str();
+  cmd.add_option("--memory-budget", a.memory_budget, "Memory for a model tile, e.g. 512M, 2G")
+      ->capture_default_str();
+  cmd.add_option("--backend", a.backend, "auto | cpu | reference (plain loops, slow)")
       ->capture_default_str();
   auto* g = cmd.add_option_group("sizing", "Choose one (default --scale 4)");
   g->add_option("-s,--scale", a.scale, "Scale factor, e.g. 2 or 3.5");
@@ -75,6 +91,12 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
       ->capture_default_str();
   cmd.add_option("--threads", a.threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
+}
+
+std::vector<std::filesystem::path> model_dirs(const std::vector<std::string>& given) {
+  std::vector<std::filesystem::path> dirs(given.begin(), given.end());
+  for (auto& d : hires::default_model_dirs()) dirs.push_back(d);
+  return dirs;
 }
 
 hires::SizeRequest size_request(const UpscaleArgs& a) {
@@ -110,7 +132,18 @@ hires::SizeRequest size_request(const UpscaleArgs& a) {
 
 hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   hires::UpscaleOptions o;
-  o.method = hires::parse_method(a.method);
+  try {
+    o.method = hires::parse_method(a.method);
+  } catch (const Error&) {
+    o.model = hires::load_model(a.method, model_dirs(a.models_dirs));
+  }
+  o.tile = a.tile;
+  o.memory_budget = hires::parse_bytes("--memory-budget", a.memory_budget);
+  if (a.backend != "auto" && a.backend != "cpu" && a.backend != "reference") {
+    throw Error(ErrorKind::usage, "--backend", fmt::format("'{}' is not a backend", a.backend),
+                "expected auto, cpu or reference");
+  }
+  o.backend = a.backend;
   o.size = size_request(a);
   // Validate the request's values before any file is touched (1x1 stands for any image).
   if (o.size.mode != hires::SizeMode::scale || o.size.scale > 0) {
@@ -179,10 +212,12 @@ class Reporter {
                  {"notices", r.notices}};
           if (r.dpi) j["dpi"] = *r.dpi;
           if (r.quality > 0) j["quality"] = r.quality;
+          if (r.model_passes > 0) j["model_passes"] = r.model_passes;
           emit(j);
         } else if (!quiet_) {
           std::string extra = r.dpi ? fmt::format(", {:g} DPI", *r.dpi) : "";
           if (r.quality > 0) extra += fmt::format(", quality {}", r.quality);
+          if (r.model_passes > 0) extra += fmt::format(", {} model pass(es)", r.model_passes);
           fmt::print(stderr, "{} -> {} ({}x{} -> {}x{}{}, {}, {:.1f}s)\n", in, out, r.in_size.width,
                      r.in_size.height, r.out_size.width, r.out_size.height, extra,
                      hires::format_bytes(r.bytes), e.seconds);
@@ -249,7 +284,7 @@ int run_upscale(const UpscaleArgs& a) {
   return s.failed > 0 ? kExitFailed : kExitOk;
 }
 
-int run_models(bool as_json) {
+int run_models(bool as_json, const std::vector<std::string>& dirs_given) {
   struct Entry {
     const char* name;
     const char* what;
@@ -260,6 +295,7 @@ int run_models(bool as_json) {
       {"bicubic", "bicubic (Catmull-Rom) in linear light"},
       {"lanczos", "Lanczos-3 in linear light: the sharpest classic method (default)"},
   };
+  const std::vector<hires::ModelInfo> found = hires::list_models(model_dirs(dirs_given));
   if (as_json) {
     json list = json::array();
     for (const auto& e : entries) {
@@ -269,12 +305,27 @@ int run_models(bool as_json) {
                       {"builtin", true},
                       {"description", e.what}});
     }
+    for (const auto& m : found) {
+      list.push_back({{"name", m.name},
+                      {"architecture", m.architecture},
+                      {"format", m.format},
+                      {"scale", m.scale},
+                      {"parameters", m.parameters},
+                      {"builtin", false},
+                      {"source", m.source.string()},
+                      {"license", m.license}});
+    }
     std::cout << list.dump(2) << '\n';
     return kExitOk;
   }
-  fmt::print("{:<10} {:<13} {:<6} {}\n", "NAME", "ARCHITECTURE", "SCALE", "DESCRIPTION");
-  for (const auto& e : entries)
-    fmt::print("{:<10} {:<13} {:<6} {}\n", e.name, "classic", "any", e.what);
+  fmt::print("{:<24} {:<13} {:<6} {}\n", "NAME", "ARCHITECTURE", "SCALE", "DESCRIPTION");
+  for (const auto& e : entries) {
+    fmt::print("{:<24} {:<13} {:<6} {}\n", e.name, "classic", "any", e.what);
+  }
+  for (const auto& m : found) {
+    fmt::print("{:<24} {:<13} {:<6} {:.2f} M parameters, {}\n", m.name, m.architecture,
+               fmt::format("{}x", m.scale), m.parameters / 1e6, m.source.string());
+  }
   return kExitOk;
 }
 
@@ -302,8 +353,10 @@ int run(int argc, char** argv) {
   add_upscale_options(*upscale, up);
 
   bool models_json = false;
+  std::vector<std::string> models_dirs;
   CLI::App* models = app.add_subcommand("models", "List the available methods and models");
   models->add_flag("--json", models_json, "As JSON");
+  models->add_option("--models-dir", models_dirs, "Folder with model files (repeatable)");
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());
@@ -322,7 +375,7 @@ int run(int argc, char** argv) {
   }
 
   try {
-    if (*models) return run_models(models_json);
+    if (*models) return run_models(models_json, models_dirs);
     return run_upscale(up);
   } catch (const Error& e) {
     fmt::print(stderr, "hires: error: {}\n", e.what());

@@ -12,12 +12,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "hires/error.hpp"
+#include "hires/models.hpp"
 #include "hires/plan.hpp"
 
 namespace hires {
@@ -61,7 +63,11 @@ struct Limits {
 
 // The one request object that travels the whole path (see docs/ARCHITECTURE.md).
 struct UpscaleOptions {
-  Method method = Method::lanczos;
+  Method method = Method::lanczos;  // used when `model` is empty, and for the final exact resize
+  std::shared_ptr<Model> model;     // an AI model (see load_model); empty = classic method
+  int tile = 0;                     // model tile size in input pixels; 0 = from memory_budget
+  std::uint64_t memory_budget = 1ULL << 30;  // bytes for a model's activations per tile
+  std::string backend = "auto";              // auto | cpu | reference
   SizeRequest size = SizeRequest::by_scale(4.0);
   EncodeOptions encode;
   Limits limits;
@@ -91,6 +97,7 @@ struct FileResult {
   std::uint64_t bytes = 0;
   int quality = 0;                   // the quality used, for lossy formats
   std::vector<std::string> notices;  // one line each, e.g. alpha flattened
+  int model_passes = 0;              // how many times the AI model ran
 };
 
 // fraction in [0, 1]

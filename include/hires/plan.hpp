@@ -50,6 +50,11 @@ struct SizePlan {
 // Validates the request (throws Error(usage) naming the option) and computes the output size.
 SizePlan plan_size(Size in, const SizeRequest& request);
 
+// How many passes of a model of scale `model_scale` to run for an overall `scale` (the rest is an
+// exact resize in linear light): none at or below 1x, else the nearest whole number of passes,
+// at least one (so -s 2 with a 4x model runs it once and shrinks, -s 8 runs it twice), at most 3.
+int model_passes(double scale, int model_scale);
+
 // Parsers for the textual forms used by the CLI and, later, the web app. All throw Error(usage)
 // naming `option` and the offending text.
 double parse_scale(std::string_view option, std::string_view text);

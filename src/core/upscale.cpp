@@ -5,6 +5,7 @@
 #include "hires/error.hpp"
 #include "hires/hires.hpp"
 #include "io/io.hpp"
+#include "models/model.hpp"
 
 namespace hires {
 namespace fs = std::filesystem;
@@ -50,7 +51,7 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   const Format format = output_format(output, options.encode.format);
   if (options.threads > 0) set_threads(options.threads);
 
-  io::Decoded decoded = io::open_image(input, options.limits);
+  io::Decoded decoded = io::open_image(input, options.limits, options.model != nullptr);
   const SizePlan plan = plan_size(decoded.info.size, options.size);
   const auto out_pixels = static_cast<std::uint64_t>(plan.out.width) * plan.out.height;
   if (out_pixels > options.limits.max_output_pixels) {
@@ -69,11 +70,33 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   result.out_size = plan.out;
   result.notices = decoded.notices;
 
+  vips::VImage source = decoded.image;
+  vips::VImage first_pass;             // set when a model runs
+  const int bits = decoded.info.bits;  // output depth follows the input, model or not
+  if (options.model) {
+    const double scale = std::max(static_cast<double>(plan.out.width) / decoded.info.size.width,
+                                  static_cast<double>(plan.out.height) / decoded.info.size.height);
+    result.model_passes = model_passes(scale, options.model->info().scale);
+    if (result.model_passes == 0) {
+      result.notices.push_back(fmt::format("{:.2f}x needs no AI pass: resized with {}", scale,
+                                           method_name(options.method)));
+    } else {
+      io::ModelPass pass;
+      pass.model = options.model;
+      pass.plan = core::plan_tiles(options.model->graph(), options.tile, options.memory_budget);
+      pass.backend = options.backend;
+      pass.threads = options.threads;
+      io::ModelUpscale up = io::upscale_with_model(decoded.image, pass, result.model_passes);
+      source = up.image;
+      first_pass = up.first_pass;
+    }
+  }
+
   io::ResampleRequest req;
   req.out = plan.out;
   req.filter = filter_for(options.method);
-  req.out_type = decoded.info.bits > 8 && io::format_has_16bit(format) ? core::SampleType::u16
-                                                                       : core::SampleType::u8;
+  req.out_type =
+      bits > 8 && io::format_has_16bit(format) ? core::SampleType::u16 : core::SampleType::u8;
   if (decoded.info.has_alpha && !io::format_has_alpha(format)) {
     req.flatten = options.encode.background;
     const Rgb& c = options.encode.background;
@@ -85,7 +108,7 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
     result.notices.push_back(fmt::format(
         "{} holds 8 bits per sample: 16-bit input written as 8-bit", format_name(format)));
   }
-  vips::VImage out = io::resample(decoded.image, req);
+  vips::VImage out = io::resample(source, req);
 
   EncodeOptions enc = options.encode;
   if (plan.dpi) enc.dpi = plan.dpi;
@@ -96,7 +119,10 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   try {
     written = io::save_image(out, output, format, enc, progress);
   } catch (const Error& e) {
-    if (!io::resample_input_failed(out)) throw;
+    const bool decode_failed =
+        io::resample_input_failed(out) ||
+        (first_pass.get_image() != nullptr && io::model_pass_input_failed(first_pass));
+    if (!decode_failed) throw;
     std::string detail = e.problem();
     if (detail.rfind(io::kCannotWrite, 0) == 0) detail.erase(0, io::kCannotWrite.size());
     throw Error(ErrorKind::input, input.string(),

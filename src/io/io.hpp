@@ -8,7 +8,9 @@
 #include <vips/vips8>
 
 #include "core/resample.hpp"
+#include "core/tiler.hpp"
 #include "hires/hires.hpp"
+#include "hires/models.hpp"
 
 namespace hires::io {
 
@@ -25,13 +27,17 @@ struct Decoded {
   std::vector<std::string> notices;
 };
 
-Decoded open_image(const std::filesystem::path& path, const Limits& limits);
+// `random_access` decodes so that any rows can be read in any order (models read bands with
+// context); otherwise large files stream sequentially.
+Decoded open_image(const std::filesystem::path& path, const Limits& limits,
+                   bool random_access = false);
 
 struct ResampleRequest {
   Size out;
   core::Filter filter = core::Filter::lanczos3;
   core::SampleType out_type = core::SampleType::u8;
   std::optional<Rgb> flatten;  // composite alpha onto this colour and drop it
+  bool linear_data = false;    // samples are linear already (an alpha plane): no sRGB curve
 };
 
 // A lazy libvips image that resamples `in` in linear light (see core/resample.hpp) when its
@@ -41,6 +47,27 @@ vips::VImage resample(const vips::VImage& in, const ResampleRequest& request);
 // True when computing `resampled` failed because its input could not be decoded (a truncated or
 // corrupt file), as opposed to a failure to write.
 bool resample_input_failed(const vips::VImage& resampled);
+
+struct ModelPass {
+  std::shared_ptr<Model> model;
+  core::TilePlan plan;
+  std::string backend = "auto";
+  int threads = 0;
+};
+
+// A lazy libvips image: `in` (8/16-bit RGB) through the model, as 16-bit RGB at the model's
+// scale. Computed a band of tiles at a time (see core/tiler.hpp) when pixels are asked for.
+vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass);
+// True when computing a model pass failed because its input could not be decoded.
+bool model_pass_input_failed(const vips::VImage& image);
+
+struct ModelUpscale {
+  vips::VImage image;       // 16-bit, same bands as the input, at input size * scale^passes
+  vips::VImage first_pass;  // the pass that reads the decoder (for error attribution)
+};
+// Runs `passes` model passes over the colour of `in` (grey goes through as RGB and comes back
+// grey); alpha is resized separately with Lanczos-3 (see docs/ARCHITECTURE.md) and re-attached.
+ModelUpscale upscale_with_model(const vips::VImage& in, const ModelPass& pass, int passes);
 
 struct Encoded {
   std::uint64_t bytes = 0;

@@ -69,7 +69,7 @@ int sample_bits(const VImage& im) {
 
 }  // namespace
 
-Decoded open_image(const std::filesystem::path& path, const Limits& limits) {
+Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool random_access) {
   ensure_vips();
   const std::string name = path.string();
   std::error_code ec;
@@ -111,7 +111,7 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits) {
   try {
     // Sequential access streams big files; rotation needs random access.
     VImage im =
-        d.info.orientation <= 1
+        d.info.orientation <= 1 && !random_access
             ? VImage::new_from_file(
                   name.c_str(),
                   VImage::option()->set("fail_on", "error")->set("access", VIPS_ACCESS_SEQUENTIAL))

@@ -69,7 +69,7 @@ vips::VImage resample(const vips::VImage& in, const ResampleRequest& req) {
   s.y = &st->y;
   s.bands = in.bands();
   s.has_alpha = in.bands() == 2 || in.bands() == 4;
-  s.linear_light = req.filter != core::Filter::nearest;
+  s.linear_light = req.filter != core::Filter::nearest && !req.linear_data;
   s.in_type = in.format() == VIPS_FORMAT_UCHAR ? core::SampleType::u8 : core::SampleType::u16;
   s.out_type = req.out_type;
   if (req.flatten && s.has_alpha) {

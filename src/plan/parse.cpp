@@ -105,14 +105,17 @@ std::uint64_t parse_bytes(std::string_view option, std::string_view text) {
     std::string_view s;
     std::uint64_t m;
   };
-  constexpr std::array<Suffix, 8> suffixes{{{"kib", 1024},
-                                            {"mib", 1024ULL * 1024},
-                                            {"kb", 1000},
-                                            {"mb", 1000ULL * 1000},
-                                            {"k", 1000},
-                                            {"m", 1000ULL * 1000},
-                                            {"b", 1},
-                                            {"", 1}}};
+  constexpr std::array<Suffix, 11> suffixes{{{"gib", 1024ULL * 1024 * 1024},
+                                             {"gb", 1000ULL * 1000 * 1000},
+                                             {"g", 1000ULL * 1000 * 1000},
+                                             {"kib", 1024},
+                                             {"mib", 1024ULL * 1024},
+                                             {"kb", 1000},
+                                             {"mb", 1000ULL * 1000},
+                                             {"k", 1000},
+                                             {"m", 1000ULL * 1000},
+                                             {"b", 1},
+                                             {"", 1}}};
   for (const auto& s : suffixes) {
     if (t.ends_with(s.s)) {
       mult = s.m;

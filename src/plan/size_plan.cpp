@@ -139,4 +139,10 @@ SizePlan plan_size(Size in, const SizeRequest& r) {
   return plan;
 }
 
+int model_passes(double scale, int model_scale) {
+  if (scale <= 1.0 + 1e-9 || model_scale < 2) return scale > 1.0 + 1e-9 && model_scale == 1 ? 1 : 0;
+  const double n = std::log(scale) / std::log(static_cast<double>(model_scale));
+  return std::clamp(static_cast<int>(std::lround(n)), 1, 3);
+}
+
 }  // namespace hires

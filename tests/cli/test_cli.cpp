@@ -214,8 +214,9 @@ TEST_F(Cli, UnknownOptionIsAUsageError) {
 
 TEST_F(Cli, UnknownMethodIsAUsageError) {
   expect_usage_error({"-m", "magic"},
-                     "hires: error: --method: 'magic' is not a known method (expected nearest, "
-                     "bilinear, bicubic or lanczos; 'hires models' lists them)");
+                     "hires: error: --method: 'magic' is not a method or a model (expected "
+                     "nearest, bilinear, bicubic, lanczos, a model file, or a model name that "
+                     "'hires models' lists)");
 }
 
 TEST_F(Cli, QualityZeroIsAUsageError) {

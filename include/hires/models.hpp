@@ -1,0 +1,40 @@
+// AI models: loading by path or name, listing what is available.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hires {
+
+struct ModelInfo {
+  std::string name;          // e.g. "realesr-general-x4v3"
+  std::string architecture;  // e.g. "srvgg", "ncnn graph"
+  std::string format;        // "ncnn", "safetensors"
+  int scale = 1;
+  std::uint64_t parameters = 0;
+  std::filesystem::path source;  // the file it comes from
+  std::string license;           // from the file's metadata when it says
+};
+
+// A loaded model: its graph and the backend that runs it. Not thread-safe: one run at a time.
+class Model;
+
+// Loads a model from a file (.param with its .bin beside it, or .safetensors), or finds one by
+// name in `dirs`. Throws Error(usage) when nothing matches, Error(input) for a bad file.
+std::shared_ptr<Model> load_model(std::string_view name_or_path,
+                                  const std::vector<std::filesystem::path>& dirs);
+const ModelInfo& model_info(const Model& model);
+
+// Every model file in `dirs` (not descending into sub-folders), by name. Files that fail to
+// load are left out.
+std::vector<ModelInfo> list_models(const std::vector<std::filesystem::path>& dirs);
+
+// Where models are looked for besides --models-dir: $HIRES_MODELS_DIR (':'-separated) and
+// $XDG_DATA_HOME/hires/models (default ~/.local/share/hires/models), when they exist.
+std::vector<std::filesystem::path> default_model_dirs();
+
+}  // namespace hires

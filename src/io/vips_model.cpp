@@ -1,0 +1,235 @@
+// A model pass as a lazy libvips image: output rows are computed a band of tiles at a time and
+// kept in a small cache, so the encoder downstream streams and memory follows the band, not the
+// image.
+#include <fmt/format.h>
+#include <atomic>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <vips/vips8>
+
+#include "core/tiler.hpp"
+#include "hires/error.hpp"
+#include "io/io.hpp"
+#include "models/model.hpp"
+
+namespace hires::io {
+namespace {
+
+// Runs the model's backend under the model's lock (backends are single-run).
+class LockedBackend final : public engine::Backend {
+ public:
+  LockedBackend(Model& m, std::string name, int threads)
+      : m_(m), name_(std::move(name)), threads_(threads) {}
+  std::string_view name() const override { return "locked"; }
+  engine::Tensor run(const engine::Tensor& x) override {
+    std::lock_guard<std::mutex> lock(m_.mutex());
+    return m_.backend(name_, threads_).run(x);
+  }
+
+ private:
+  Model& m_;
+  std::string name_;
+  int threads_;
+};
+
+struct Band {
+  int index = -1;
+  int width = 0;                      // output pixels
+  std::vector<std::uint16_t> pixels;  // interleaved RGB, rows * width * 3
+};
+
+struct PassState {
+  std::shared_ptr<Model> model;
+  core::TilePlan plan;
+  std::unique_ptr<LockedBackend> backend;
+  VipsImage* input = nullptr;
+  int in_w = 0, in_h = 0;
+  bool in_u16 = false;
+  std::mutex cache_mutex;
+  std::list<std::shared_ptr<const Band>> cache;  // most recent first, at most 2
+  std::atomic<bool> input_failed{false};
+};
+
+void free_pass(gpointer data) {
+  auto* st = static_cast<PassState*>(data);
+  if (st->input != nullptr) g_object_unref(st->input);
+  delete st;  // NOLINT(cppcoreguidelines-owning-memory): owned by the GObject data slot
+}
+
+constexpr const char* kPassKey = "hires-model-pass";
+
+struct ReadFailed {};
+
+engine::Tensor read_rect(PassState& st, VipsRegion* ir, const core::Rect& r) {
+  VipsRect vr{r.left, r.top, r.width, r.height};
+  if (vips_region_prepare(ir, &vr) != 0) {
+    st.input_failed = true;
+    throw ReadFailed{};
+  }
+  engine::Tensor t(3, r.height, r.width);
+  const float scale = st.in_u16 ? 1.0F / 65535.0F : 1.0F / 255.0F;
+  for (int y = 0; y < r.height; ++y) {
+    const VipsPel* row = VIPS_REGION_ADDR(ir, r.left, r.top + y);
+    for (int x = 0; x < r.width; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const float v =
+            st.in_u16 ? static_cast<float>(reinterpret_cast<const std::uint16_t*>(row)[x * 3 + c])
+                      : static_cast<float>(row[x * 3 + c]);
+        t.at(c, y, x) = v * scale;
+      }
+    }
+  }
+  return t;
+}
+
+std::shared_ptr<const Band> compute_band(PassState& st, VipsRegion* ir, int index) {
+  const auto& g = st.model->graph();
+  const int y0 = index * st.plan.tile;
+  const int y1 = std::min(st.in_h, y0 + st.plan.tile);
+  const engine::Tensor out =
+      core::run_band(g, *st.backend, st.plan, st.in_w, st.in_h, y0, y1,
+                     [&](const core::Rect& r) { return read_rect(st, ir, r); });
+  auto band = std::make_shared<Band>();
+  band->index = index;
+  band->width = out.w;
+  band->pixels.resize(static_cast<std::size_t>(out.h) * out.w * 3);
+  for (int y = 0; y < out.h; ++y) {
+    for (int x = 0; x < out.w; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        float v = out.at(c, y, x);
+        v = v < 0.0F ? 0.0F : (v > 1.0F ? 1.0F : v);
+        band->pixels[(static_cast<std::size_t>(y) * out.w + x) * 3 + c] =
+            static_cast<std::uint16_t>(v * 65535.0F +
+                                       0.5F);  // NOLINT(bugprone-incorrect-roundings)
+      }
+    }
+  }
+  return band;
+}
+
+std::shared_ptr<const Band> get_band(PassState& st, VipsRegion* ir, int index) {
+  std::lock_guard<std::mutex> lock(st.cache_mutex);
+  for (auto it = st.cache.begin(); it != st.cache.end(); ++it) {
+    if ((*it)->index == index) {
+      auto band = *it;
+      st.cache.erase(it);
+      st.cache.push_front(band);
+      return band;
+    }
+  }
+  auto band = compute_band(st, ir, index);
+  st.cache.push_front(band);
+  while (st.cache.size() > 2) st.cache.pop_back();
+  return band;
+}
+
+int generate(VipsRegion* out, void* seq, void* /*a*/, void* b, gboolean* /*stop*/) {
+  auto* ir = static_cast<VipsRegion*>(seq);
+  auto* st = static_cast<PassState*>(b);
+  const VipsRect& r = out->valid;
+  const int s = st->model->graph().scale;
+  const int band_rows = st->plan.tile * s;
+  try {
+    for (int y = r.top; y < r.top + r.height;) {
+      const int index = y / band_rows;
+      const auto band = get_band(*st, ir, index);
+      const int band_end = std::min((index + 1) * band_rows, r.top + r.height);
+      for (; y < band_end; ++y) {
+        const std::uint16_t* src =
+            band->pixels.data() +
+            (static_cast<std::size_t>(y - index * band_rows) * band->width + r.left) * 3;
+        auto* dst = reinterpret_cast<std::uint16_t*>(VIPS_REGION_ADDR(out, r.left, y));
+        std::copy(src, src + static_cast<std::size_t>(r.width) * 3, dst);
+      }
+    }
+  } catch (const ReadFailed&) {
+    return -1;
+  } catch (const std::exception& e) {
+    vips_error("hires", "model: %s", e.what());
+    return -1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
+  const auto& g = pass.model->graph();
+  if (in.bands() != 3 || (in.format() != VIPS_FORMAT_UCHAR && in.format() != VIPS_FORMAT_USHORT)) {
+    throw Error(ErrorKind::internal, "model pass", "expects 8- or 16-bit RGB");
+  }
+  if (g.in_channels != 3 || g.out_channels != 3) {
+    throw Error(
+        ErrorKind::input, pass.model->info().source.string(),
+        fmt::format("the model takes {} and gives {} channels", g.in_channels, g.out_channels),
+        "hires runs RGB models");
+  }
+  auto st = std::make_unique<PassState>();
+  st->model = pass.model;
+  st->plan = pass.plan;
+  st->backend = std::make_unique<LockedBackend>(*pass.model, pass.backend, pass.threads);
+  st->in_w = in.width();
+  st->in_h = in.height();
+  st->in_u16 = in.format() == VIPS_FORMAT_USHORT;
+
+  VipsImage* out = vips_image_new();
+  if (vips_image_pipelinev(out, VIPS_DEMAND_STYLE_FATSTRIP, in.get_image(), nullptr) != 0) {
+    g_object_unref(out);
+    throw Error(ErrorKind::internal, "model pass", take_vips_error("pipeline failed"));
+  }
+  out->Xsize = in.width() * g.scale;
+  out->Ysize = in.height() * g.scale;
+  out->Bands = 3;
+  out->BandFmt = VIPS_FORMAT_USHORT;
+  out->Type = VIPS_INTERPRETATION_RGB16;
+  st->input = in.get_image();
+  g_object_ref(st->input);
+  PassState* raw = st.release();
+  g_object_set_data_full(G_OBJECT(out), kPassKey, raw, free_pass);
+  if (vips_image_generate(out, vips_start_one, generate, vips_stop_one, raw->input, raw) != 0) {
+    g_object_unref(out);
+    throw Error(ErrorKind::internal, "model pass", take_vips_error("generate failed"));
+  }
+  return vips::VImage(out);
+}
+
+bool model_pass_input_failed(const vips::VImage& image) {
+  const auto* st =
+      static_cast<const PassState*>(g_object_get_data(G_OBJECT(image.get_image()), kPassKey));
+  return st != nullptr && st->input_failed;
+}
+
+ModelUpscale upscale_with_model(const vips::VImage& in, const ModelPass& pass, int passes) {
+  const int bands = in.bands();
+  const bool alpha = bands == 2 || bands == 4;
+  const bool grey = bands <= 2;
+  const bool deep = in.format() == VIPS_FORMAT_USHORT;
+  vips::VImage colour =
+      alpha ? in.extract_band(0, vips::VImage::option()->set("n", bands - 1)) : in;
+  if (grey) colour = colour.bandjoin({colour, colour});
+  colour = colour.copy(vips::VImage::option()->set(
+      "interpretation", deep ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB));
+  ModelUpscale result;
+  vips::VImage x = colour;
+  for (int i = 0; i < passes; ++i) {
+    x = model_pass(x, pass);
+    if (i == 0) result.first_pass = x;
+  }
+  if (grey) {
+    x = x.bandmean().cast(VIPS_FORMAT_USHORT);
+  }
+  if (alpha) {
+    ResampleRequest r;
+    r.out = {x.width(), x.height()};
+    r.filter = core::Filter::lanczos3;
+    r.out_type = core::SampleType::u16;
+    r.linear_data = true;
+    x = x.bandjoin(resample(in.extract_band(bands - 1), r));
+  }
+  result.image = x.copy(vips::VImage::option()->set(
+      "interpretation", grey ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_RGB16));
+  return result;
+}
+
+}  // namespace hires::io

@@ -1,0 +1,44 @@
+// Reading ncnn models: a text .param file (magic 7767517, "layer_count blob_count", then one layer
+// per line: `Type Name bottom_count top_count bottoms... tops... key=value...`) and its .bin file
+// (each layer's weights in layer order; convolution weights carry a 4-byte tag saying fp32 or
+// fp16, biases and PReLU slopes are raw fp32).
+//
+// Supported layer types and what they become in the engine graph:
+//   Input                      the graph input (value 0)
+//   Split                      no node: its tops alias its bottom
+//   Convolution,               conv2d (square kernel, dilation 1, symmetric padding), plus a
+//   ConvolutionDepthWise         relu / leaky_relu / sigmoid node for a fused activation
+//   ReLU, PReLU, Sigmoid       relu or leaky_relu, prelu, sigmoid
+//   BinaryOp                   add, mul; with a scalar operand: scale_shift
+//   Eltwise                    a chain of add (sum, unit coefficients) or mul (product) nodes
+//   PixelShuffle               pixel_shuffle (mode 0, the PyTorch channel order)
+//   Reorg                      pixel_unshuffle (mode 0: ncnn puts input channel c, row phase i,
+//                                column phase j at output channel c*r*r + i*r + j, exactly like
+//                                PyTorch's pixel_unshuffle; mode 1, TensorFlow's space_to_depth
+//                                order, is rejected)
+//   Interp                     upsample_nearest / upsample_bilinear (equal whole-number scales)
+//   Concat                     concat along channels
+//   Crop                       crop (offsets, numpy-style starts/ends, or a reference blob whose
+//                                size is known relative to the input)
+//   Padding                    pad (zero, replicate, reflect)
+//   Pooling                    global_avg_pool (global or 1x1 adaptive average pooling only)
+#pragma once
+
+#include <filesystem>
+
+#include "engine/graph.hpp"
+
+namespace hires::models {
+
+// Reads an ncnn model (.param text + .bin weights) into an engine::Graph. Throws hires::Error
+// (kind input) naming the file, the line/layer and the problem; an unknown layer type is an error
+// naming the type and the layer, and listing the supported types.
+//
+// The graph's name is the .param file's stem. Its scale, size_multiple and channel counts are
+// inferred by following each blob's size (scale * N + offset, N = the input side) and channel
+// count through the layers; receptive_radius comes from engine::estimate_receptive_radius, and
+// the graph is checked with engine::validate before it is returned. The output is the blob named
+// "output" when there is one, else the top of the last layer.
+engine::Graph load_ncnn(const std::filesystem::path& param, const std::filesystem::path& bin);
+
+}  // namespace hires::models

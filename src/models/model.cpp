@@ -1,0 +1,199 @@
+#include "models/model.hpp"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <cstdlib>
+
+#include "hires/error.hpp"
+#include "models/formats/ncnn_reader.hpp"
+#include "models/formats/safetensors.hpp"
+#include "models/srvgg.hpp"
+
+namespace hires {
+namespace fs = std::filesystem;
+
+engine::Backend& Model::backend(const std::string& name, int threads) {
+  if (!backend_ || backend_name_ != name) {
+    engine::BackendOptions o;
+    o.threads = threads;
+    backend_ = engine::make_backend(name, graph_, o);
+    backend_name_ = name;
+  }
+  return *backend_;
+}
+
+namespace {
+
+std::uint64_t count_parameters(const engine::Graph& g) {
+  std::uint64_t n = 0;
+  for (const auto& node : g.nodes) n += node.weight.size() + node.bias.size() + node.slopes.size();
+  return n;
+}
+
+int meta_int(const models::SafeTensors& st, const std::string& key, int fallback) {
+  auto it = st.metadata.find(key);
+  if (it == st.metadata.end()) return fallback;
+  try {
+    return std::stoi(it->second);
+  } catch (const std::exception&) {
+    throw Error(ErrorKind::input, st.path.string(),
+                fmt::format("metadata '{}' is '{}', expected a whole number", key, it->second));
+  }
+}
+
+std::shared_ptr<Model> load_safetensors_model(const fs::path& path) {
+  const models::SafeTensors st = models::load_safetensors(path);
+  models::WeightLookup lookup = [&](const std::string& name) -> std::optional<models::WeightView> {
+    auto it = st.tensors.find(name);
+    if (it == st.tensors.end()) return std::nullopt;
+    return models::WeightView{it->second.shape, &it->second.values};
+  };
+  auto meta = [&](const std::string& key) {
+    auto it = st.metadata.find(key);
+    return it == st.metadata.end() ? std::string() : it->second;
+  };
+  std::string arch = meta("architecture");
+  std::optional<models::SrvggConfig> cfg;
+  if (arch.empty() || arch == "srvgg") cfg = models::detect_srvgg(lookup);
+  if (arch.empty() && cfg) arch = "srvgg";
+  if (arch != "srvgg" || !cfg) {
+    std::string found;
+    int shown = 0;
+    for (const auto& [name, t] : st.tensors) {
+      if (shown++ == 4) {
+        found += ", ...";
+        break;
+      }
+      found += (found.empty() ? "" : ", ") + name;
+    }
+    throw Error(ErrorKind::input, path.string(),
+                arch.empty()
+                    ? fmt::format("no supported architecture matches its tensors ({})", found)
+                    : fmt::format("architecture '{}' is not supported", arch),
+                "supported: srvgg (SRVGGNetCompact)");
+  }
+  models::SrvggConfig c = *cfg;
+  c.num_feat = meta_int(st, "num_feat", c.num_feat);
+  c.num_conv = meta_int(st, "num_conv", c.num_conv);
+  c.upscale = meta_int(st, "upscale", c.upscale);
+  c.in_ch = meta_int(st, "num_in_ch", c.in_ch);
+  c.out_ch = meta_int(st, "num_out_ch", c.out_ch);
+  if (!meta("act_type").empty()) c.act = meta("act_type");
+  engine::Graph g = models::build_srvgg(c, lookup, path.filename().string());
+  ModelInfo info;
+  info.name = meta("name").empty() ? path.stem().string() : meta("name");
+  info.architecture = "srvgg";
+  info.format = "safetensors";
+  info.scale = g.scale;
+  info.parameters = count_parameters(g);
+  info.source = path;
+  info.license = meta("license");
+  return std::make_shared<Model>(std::move(info), std::move(g));
+}
+
+std::shared_ptr<Model> load_ncnn_model(const fs::path& path) {
+  fs::path param = path;
+  fs::path bin = path;
+  if (path.extension() == ".bin") {
+    param.replace_extension(".param");
+  } else {
+    bin.replace_extension(".bin");
+  }
+  engine::Graph g = models::load_ncnn(param, bin);
+  ModelInfo info;
+  info.name = param.stem().string();
+  info.architecture = "ncnn graph";
+  info.format = "ncnn";
+  info.scale = g.scale;
+  info.parameters = count_parameters(g);
+  info.source = param;
+  return std::make_shared<Model>(std::move(info), std::move(g));
+}
+
+bool is_model_file(const fs::path& p) {
+  const std::string e = p.extension().string();
+  return e == ".param" || e == ".safetensors";
+}
+
+}  // namespace
+
+std::shared_ptr<Model> load_model_file(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw Error(ErrorKind::input, path.string(), "no such model file");
+  const std::string e = path.extension().string();
+  if (e == ".param" || e == ".bin") return load_ncnn_model(path);
+  if (e == ".safetensors") return load_safetensors_model(path);
+  throw Error(ErrorKind::input, path.string(), "not a model file hires reads",
+              "expected an ncnn .param (with its .bin) or a .safetensors file");
+}
+
+std::shared_ptr<Model> load_model(std::string_view spec, const std::vector<fs::path>& dirs) {
+  const fs::path as_path(spec);
+  std::error_code ec;
+  if (fs::is_regular_file(as_path, ec)) return load_model_file(as_path);
+  for (const fs::path& dir : dirs) {
+    for (const char* ext : {".safetensors", ".param"}) {
+      const fs::path candidate = dir / (std::string(spec) + ext);
+      if (fs::is_regular_file(candidate, ec)) return load_model_file(candidate);
+    }
+  }
+  // A name given in a file's metadata rather than its file name.
+  for (const ModelInfo& info : list_models(dirs)) {
+    if (info.name == spec) return load_model_file(info.source);
+  }
+  throw Error(ErrorKind::usage, "--method", fmt::format("'{}' is not a method or a model", spec),
+              "expected nearest, bilinear, bicubic, lanczos, a model file, or a model name that "
+              "'hires models' lists");
+}
+
+const ModelInfo& model_info(const Model& model) {
+  return model.info();
+}
+
+std::vector<ModelInfo> list_models(const std::vector<fs::path>& dirs) {
+  std::vector<ModelInfo> out;
+  for (const fs::path& dir : dirs) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_regular_file(ec) && is_model_file(it->path())) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& f : files) {
+      try {
+        out.push_back(load_model_file(f)->info());
+      } catch (const Error&) {
+        // Not loadable: `hires models` lists what can run.
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<fs::path> default_model_dirs() {
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  if (const char* env = std::getenv("HIRES_MODELS_DIR"); env != nullptr) {
+    std::string s = env;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+      const std::size_t end = std::min(s.find(':', start), s.size());
+      if (end > start) dirs.emplace_back(s.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  fs::path data;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+    data = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr) {
+    data = fs::path(home) / ".local" / "share";
+  }
+  if (!data.empty()) dirs.push_back(data / "hires" / "models");
+  dirs.erase(std::remove_if(dirs.begin(), dirs.end(),
+                            [&](const fs::path& d) { return !fs::is_directory(d, ec); }),
+             dirs.end());
+  return dirs;
+}
+
+}  // namespace hires

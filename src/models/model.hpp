@@ -1,0 +1,34 @@
+// The Model object behind the public handle: graph + lazily made backend.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "engine/backend.hpp"
+#include "engine/graph.hpp"
+#include "hires/models.hpp"
+
+namespace hires {
+
+class Model {
+ public:
+  Model(ModelInfo info, engine::Graph graph) : info_(std::move(info)), graph_(std::move(graph)) {}
+  const ModelInfo& info() const { return info_; }
+  const engine::Graph& graph() const { return graph_; }
+  // The backend for `name` ("auto", "cpu", "reference"), made on first use.
+  engine::Backend& backend(const std::string& name, int threads);
+  std::mutex& mutex() { return mutex_; }
+
+ private:
+  ModelInfo info_;
+  engine::Graph graph_;
+  std::string backend_name_;
+  std::unique_ptr<engine::Backend> backend_;
+  std::mutex mutex_;
+};
+
+// Loads one file as a model (no name lookup).
+std::shared_ptr<Model> load_model_file(const std::filesystem::path& path);
+
+}  // namespace hires
