@@ -207,7 +207,7 @@ ModelUpscale upscale_with_model(const vips::VImage& in, const ModelPass& pass, i
   const bool deep = in.format() == VIPS_FORMAT_USHORT;
   vips::VImage colour =
       alpha ? in.extract_band(0, vips::VImage::option()->set("n", bands - 1)) : in;
-  if (grey) colour = colour.bandjoin({colour, colour});
+  if (grey) colour = vips::VImage::bandjoin({colour, colour, colour});
   colour = colour.copy(vips::VImage::option()->set(
       "interpretation", deep ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB));
   ModelUpscale result;

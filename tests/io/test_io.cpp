@@ -225,7 +225,7 @@ TEST(Io, OutputThatIsTheInputIsRefusedAndInputKept) {
 TEST(Io, MaxBytesPicksHighestQualityThatFits) {
   TempDir dir;
   vips::VImage noise = vips::VImage::gaussnoise(500, 400, vips::VImage::option()->set("sigma", 60));
-  noise = noise.bandjoin({noise.rot180(), noise.fliphor()}).cast(VIPS_FORMAT_UCHAR);
+  noise = vips::VImage::bandjoin({noise, noise.rot180(), noise.fliphor()}).cast(VIPS_FORMAT_UCHAR);
   noise.copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB))
       .pngsave((dir / "n.png").c_str());
   UpscaleOptions o = scale_by(2);

@@ -1,0 +1,186 @@
+// The AI path end to end through the CLI: tiling, the pass planner, alpha, grey, model errors.
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.hpp"
+
+namespace hires {
+namespace {
+
+using test::load;
+using test::pattern_image;
+using test::run_hires;
+using test::TempDir;
+namespace fs = std::filesystem;
+
+const fs::path kGolden = fs::path(HIRES_SOURCE_DIR) / "tests" / "golden";
+std::string model(const char* name) { return (kGolden / (std::string(name) + ".safetensors")).string(); }
+
+// A 16-bit image with texture everywhere, so that every tile has work to do.
+fs::path textured(const TempDir& dir, int w, int h, int bands, const char* name = "in.png") {
+  test::init_vips();
+  vips::VImage noise = vips::VImage::gaussnoise(w, h, vips::VImage::option()->set("sigma", 0.2))
+                           .linear(1.0, 0.5);
+  vips::VImage base = pattern_image(w, h, bands, true).cast(VIPS_FORMAT_FLOAT) / 65535.0;
+  vips::VImage mixed = (base * 0.5 + noise * 0.5) * 65535.0;
+  if (bands == 4) {  // keep alpha smooth
+    mixed = mixed.extract_band(0, vips::VImage::option()->set("n", 3))
+                .bandjoin(pattern_image(w, h, 4, true).extract_band(3));
+  }
+  const fs::path p = dir / name;
+  mixed.cast(VIPS_FORMAT_USHORT)
+      .copy(vips::VImage::option()->set("interpretation", bands >= 3 ? VIPS_INTERPRETATION_RGB16
+                                                                     : VIPS_INTERPRETATION_GREY16))
+      .pngsave(p.c_str());
+  return p;
+}
+
+double max_abs_diff(const vips::VImage& a, const vips::VImage& b) {
+  return (a.cast(VIPS_FORMAT_DOUBLE) - b.cast(VIPS_FORMAT_DOUBLE)).abs().max();
+}
+
+nlohmann::json done_event(const std::string& out) {
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j["event"] == "done") return j;
+  }
+  return {};
+}
+
+TEST(Ai, TileSizeDoesNotChangeTheOutput) {
+  TempDir dir;
+  const fs::path in = textured(dir, 45, 37, 3);
+  std::vector<vips::VImage> outs;
+  for (const char* tile : {"0", "16", "7"}) {
+    const fs::path out = dir / (std::string("t") + tile + ".png");
+    const auto r = run_hires({in.string(), "-o", out.string(), "-m", model("srvgg_tiny_prelu_x2"),
+                              "-s", "2", "-t", tile});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    outs.push_back(load(out));
+  }
+  EXPECT_EQ(outs[0].width(), 90);
+  EXPECT_EQ(outs[0].format(), VIPS_FORMAT_USHORT);
+  // Within 1/255 is the requirement; full context makes it float rounding only.
+  EXPECT_LE(max_abs_diff(outs[0], outs[1]), 2.0);
+  EXPECT_LE(max_abs_diff(outs[0], outs[2]), 2.0);
+}
+
+TEST(Ai, ScaleBelowTheModelsRunsOnePassThenAnExactResize) {
+  TempDir dir;
+  const fs::path in = textured(dir, 20, 16, 3);
+  const std::string m = model("srvgg_tiny_leaky_x4");
+  auto r = run_hires({in.string(), "-o", (dir / "x2.png").string(), "-m", m, "-s", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(done_event(r.out)["model_passes"], 1);
+  r = run_hires({in.string(), "-o", (dir / "x4.png").string(), "-m", m, "-s", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_hires({(dir / "x4.png").string(), "-o", (dir / "x4-half.png").string(), "-s", "0.5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const vips::VImage direct = load(dir / "x2.png");
+  EXPECT_EQ(direct.width(), 40);
+  EXPECT_EQ(direct.height(), 32);
+  // The model's 4x output shrunk by 2 in linear light, not a mosaic of tiles.
+  EXPECT_LE(max_abs_diff(direct, load(dir / "x4-half.png")), 2.0);
+}
+
+TEST(Ai, ScaleAboveTheModelsChainsPasses) {
+  TempDir dir;
+  const fs::path in = textured(dir, 6, 5, 3);
+  auto r = run_hires({in.string(), "-o", (dir / "x8.png").string(), "-m",
+                      model("srvgg_tiny_prelu_x2"), "-s", "8", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(done_event(r.out)["model_passes"], 3);
+  EXPECT_EQ(load(dir / "x8.png").width(), 48);
+  r = run_hires({in.string(), "-o", (dir / "x8b.png").string(), "-m", model("srvgg_tiny_leaky_x4"),
+                 "-s", "8", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(done_event(r.out)["model_passes"], 2);
+  EXPECT_EQ(load(dir / "x8b.png").height(), 40);
+}
+
+TEST(Ai, AlphaIsUpscaledSeparatelyAndKept) {
+  TempDir dir;
+  const fs::path in = textured(dir, 24, 20, 4);
+  auto r = run_hires({in.string(), "-o", (dir / "ai.png").string(), "-m",
+                      model("srvgg_tiny_prelu_x2"), "-s", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_hires({in.string(), "-o", (dir / "lz.png").string(), "-m", "lanczos", "-s", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const vips::VImage ai = load(dir / "ai.png");
+  const vips::VImage lz = load(dir / "lz.png");
+  ASSERT_EQ(ai.bands(), 4);
+  EXPECT_LE(max_abs_diff(ai.extract_band(3), lz.extract_band(3)), 1.0);
+}
+
+TEST(Ai, GreyComesBackGrey) {
+  TempDir dir;
+  const fs::path in = textured(dir, 16, 12, 1);
+  const auto r = run_hires({in.string(), "-o", (dir / "g.png").string(), "-m",
+                            model("srvgg_tiny_relu_x3"), "-s", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const vips::VImage g = load(dir / "g.png");
+  EXPECT_EQ(g.bands(), 1);
+  EXPECT_EQ(g.width(), 48);
+}
+
+TEST(Ai, ModelsAreListedFromAModelsDir) {
+  const auto r = run_hires({"models", "--json", "--models-dir", kGolden.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto list = nlohmann::json::parse(r.out);
+  bool found = false;
+  for (const auto& m : list) {
+    if (m["name"] == "srvgg-tiny-prelu-x2") {
+      found = true;
+      EXPECT_EQ(m["scale"], 2);
+      EXPECT_EQ(m["architecture"], "srvgg");
+      EXPECT_EQ(m["parameters"], 2884);
+    }
+  }
+  EXPECT_TRUE(found) << r.out;
+  // And found by name.
+  TempDir dir;
+  const fs::path in = textured(dir, 8, 8, 3);
+  const auto by_name = run_hires({in.string(), "-o", (dir / "n.png").string(), "-m",
+                                  "srvgg-tiny-prelu-x2", "--models-dir", kGolden.string(), "-s", "2"});
+  EXPECT_EQ(by_name.exit_code, 0) << by_name.err;
+}
+
+TEST(Ai, BadModelFilesGiveClearErrors) {
+  TempDir dir;
+  const fs::path in = textured(dir, 8, 8, 3);
+  {
+    std::ofstream(dir / "broken.safetensors", std::ios::binary) << "nonsense";
+  }
+  const auto r = run_hires({in.string(), "-o", (dir / "o.png").string(), "-m",
+                            (dir / "broken.safetensors").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("hires: error: " + (dir / "broken.safetensors").string() + ": "),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir / "o.png"));
+}
+
+TEST(Ai, RealModelTilingIsSeamless) {
+  HIRES_REQUIRE_SHARED(models, "models/realesr-general-x4v3-ncnn");
+  HIRES_REQUIRE_SHARED(edge, "datasets/edge");
+  test::init_vips();
+  TempDir dir;
+  const fs::path in = dir / "crop.png";
+  vips::VImage::new_from_file((edge / "0014.jpg").c_str()).crop(40, 40, 40, 36).pngsave(in.c_str());
+  const std::string m = (models / "realesr-general-x4v3.param").string();
+  std::vector<vips::VImage> outs;
+  for (const char* tile : {"0", "12"}) {
+    const fs::path out = dir / (std::string("r") + tile + ".png");
+    const auto r = run_hires({in.string(), "-o", out.string(), "-m", m, "-t", tile});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    outs.push_back(load(out));
+  }
+  EXPECT_EQ(outs[0].width(), 160);
+  EXPECT_LE(max_abs_diff(outs[0], outs[1]), 1.0);  // 8-bit output: within 1/255
+}
+
+}  // namespace
+}  // namespace hires
