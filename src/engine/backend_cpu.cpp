@@ -1,6 +1,10 @@
-// The cpu backend: oneDNN direct convolutions with ReLU/LeakyReLU fused as post-ops, PReLU as our
-// own kernel on oneDNN's blocked layout, other (cheap) ops through the reference code on plain
-// NCHW. Activations stay in the layout the convolution chose between layers.
+// The cpu backend: 3x3 stride-1 convolutions through our Winograd F(4x4,3x3) code (winograd.hpp)
+// with bias and ReLU/LeakyReLU/PReLU folded into its output transform; other convolutions as
+// oneDNN direct convolutions with ReLU/LeakyReLU fused as post-ops, PReLU as our own kernel on
+// oneDNN's blocked layout; other (cheap) ops through the reference code on plain NCHW.
+// Activations stay in the layout the convolution chose between layers (nChw8c for Winograd).
+// HIRES_NO_WINOGRAD=1 turns the Winograd path off (oneDNN only); HIRES_NO_SIMD=1 makes it use its
+// portable kernel instead of AVX2/FMA.
 #include <fmt/format.h>
 #include <omp.h>
 #include <dnnl.hpp>
@@ -9,6 +13,7 @@
 
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
+#include "engine/winograd.hpp"
 #include "hires/error.hpp"
 
 namespace hires::engine {
@@ -88,26 +93,45 @@ void prelu_inplace(memory& m, const std::vector<float>& slopes, int channels) {
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const Graph& g, const BackendOptions& o)
-      : g_(g), eng_(dnnl::engine::kind::cpu, 0), strm_(eng_), frees_(last_uses(g)) {
+      : g_(g),
+        eng_(dnnl::engine::kind::cpu, 0),
+        strm_(eng_),
+        frees_(last_uses(g)),
+        wino_kernel_(winograd::default_kernel()) {
     if (o.threads > 0) omp_set_num_threads(o.threads);
-    // Fuse conv -> relu/leaky when the activation is the conv output's only reader.
+    // Fuse conv -> activation when the activation is the conv output's only reader: relu/leaky
+    // into oneDNN convolutions, relu/leaky/prelu into Winograd ones (weights transformed here).
     std::vector<int> readers(static_cast<std::size_t>(g.num_values), 0);
     for (const Node& n : g.nodes)
       for (int v : n.inputs) ++readers[v];
+    const bool use_winograd = !winograd::disabled_by_env();
     fused_into_prev_.assign(g.nodes.size(), false);
-    for (std::size_t i = 0; i + 1 < g.nodes.size(); ++i) {
+    wino_.resize(g.nodes.size());
+    for (std::size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& a = g.nodes[i];
-      const Node& b = g.nodes[i + 1];
-      if (a.type == OpType::conv2d && (b.type == OpType::relu || b.type == OpType::leaky_relu) &&
-          b.inputs[0] == a.output && readers[a.output] == 1 && a.output != g.output) {
+      if (a.type != OpType::conv2d) continue;
+      const Node* b = i + 1 < g.nodes.size() ? &g.nodes[i + 1] : nullptr;
+      const bool sole_reader = b != nullptr && b->inputs.size() == 1 &&
+                               b->inputs[0] == a.output && readers[a.output] == 1 &&
+                               a.output != g.output;
+      if (use_winograd && winograd::eligible(a)) {
+        const bool fuse = sole_reader && winograd::can_fuse(a, *b);
+        wino_[i] = std::make_unique<winograd::Conv3x3>(a, fuse ? b : nullptr);
+        if (fuse) fused_into_prev_[i + 1] = true;
+      } else if (sole_reader && (b->type == OpType::relu || b->type == OpType::leaky_relu)) {
         fused_into_prev_[i + 1] = true;
       }
     }
   }
 
   std::string_view name() const override { return "cpu"; }
+  // What ran in the last run: "cpu: oneDNN convolution <impl>[ + winograd F(4,3) <kernel> (<n>
+  // convs)]", or "cpu: winograd F(4,3) <kernel> (<n> convs)" when every 3x3 conv was Winograd.
   std::string describe() const override {
-    return impl_.empty() ? "cpu: oneDNN" : "cpu: oneDNN convolution " + impl_;
+    const std::string wino = fmt::format("winograd F(4,3) {} ({} convs)",
+                                         winograd::kernel_name(wino_kernel_), wino_runs_);
+    if (impl_.empty()) return wino_runs_ > 0 ? "cpu: " + wino : "cpu: oneDNN";
+    return "cpu: oneDNN convolution " + impl_ + (wino_runs_ > 0 ? " + " + wino : "");
   }
 
   Tensor run(const Tensor& input) override {
@@ -115,6 +139,7 @@ class CpuBackend final : public Backend {
     values[g_.input] = wrap(std::make_shared<Tensor>(input));
     auto& plans = plans_[{input.h, input.w}];
     plans.resize(g_.nodes.size());
+    int wino_runs = 0;
     for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
       if (fused_into_prev_[i]) continue;
       const Node& n = g_.nodes[i];
@@ -125,7 +150,10 @@ class CpuBackend final : public Backend {
         out_id = act->output;
       }
       Value out;
-      if (n.type == OpType::conv2d) {
+      if (n.type == OpType::conv2d && wino_[i]) {
+        out = winograd_conv(*wino_[i], values[n.inputs[0]]);
+        ++wino_runs;
+      } else if (n.type == OpType::conv2d) {
         out = conv(n, act, values[n.inputs[0]], plans[i]);
       } else if (n.type == OpType::prelu && is_last_use(i, n.inputs[0])) {
         out = std::move(values[n.inputs[0]]);
@@ -145,6 +173,7 @@ class CpuBackend final : public Backend {
       }
       values[out_id] = std::move(out);
     }
+    wino_runs_ = wino_runs;
     return *to_plain(values[g_.output]);
   }
 
@@ -227,6 +256,27 @@ class CpuBackend final : public Backend {
     if (n.kernel == 3 && impl_.empty()) impl_ = plan.impl;
   }
 
+  // A Winograd convolution: reads and writes nChw8c (reordering the input only when it comes
+  // from elsewhere, e.g. a oneDNN convolution or a reference op).
+  Value winograd_conv(const winograd::Conv3x3& wc, Value& in) {
+    const memory::desc want({1, in.c, in.h, in.w}, dt::f32, tag::nChw8c);
+    memory src = in.mem;
+    if (src.get_desc() != want) {
+      memory tmp(want, eng_);
+      dnnl::reorder(src, tmp).execute(strm_, src, tmp);
+      strm_.wait();
+      src = tmp;
+    }
+    Value out;
+    out.c = wc.out_channels();
+    out.h = in.h;
+    out.w = in.w;
+    out.mem = memory(memory::desc({1, out.c, out.h, out.w}, dt::f32, tag::nChw8c), eng_);
+    wc.run_blocked(static_cast<const float*>(src.get_data_handle()), in.h, in.w,
+                   static_cast<float*>(out.mem.get_data_handle()), wino_kernel_);
+    return out;
+  }
+
   Value conv(const Node& n, const Node* act, Value& in, ConvPlan& plan) {
     if (!plan.prim) build_conv(n, act, in.h, in.w, plan);
     memory src = in.mem;
@@ -254,6 +304,9 @@ class CpuBackend final : public Backend {
   dnnl::stream strm_;
   std::vector<std::vector<int>> frees_;
   std::vector<bool> fused_into_prev_;
+  std::vector<std::unique_ptr<winograd::Conv3x3>> wino_;  // per node: set where Winograd runs it
+  winograd::Kernel wino_kernel_;
+  int wino_runs_ = 0;  // Winograd convolutions in the last run
   std::map<std::pair<int, int>, std::vector<ConvPlan>> plans_;
   std::string impl_;
 };
