@@ -7,30 +7,35 @@
 
 namespace hires::core {
 
-TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget) {
+TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width) {
   TilePlan p;
   p.context = g.receptive_radius;
+  const double half = static_cast<double>(memory_budget) / 2.0;
+  // Two cached bands of 16-bit output, out_channels at scale^2 per input pixel.
+  const double row_bytes = 2.0 * 2.0 * g.out_channels * g.scale * g.scale * std::max(1, width);
+  const int band_rows = static_cast<int>(half / row_bytes);
   if (requested > 0) {
     p.tile = requested;
+    p.band = std::clamp(band_rows, 1, requested);
     return p;
   }
-  int width = 3;
+  int channels = 3;
   for (const auto& n : g.nodes) {
-    if (n.type == engine::OpType::conv2d) width = std::max({width, n.out_channels, n.in_channels});
+    if (n.type == engine::OpType::conv2d) channels = std::max({channels, n.out_channels, n.in_channels});
   }
-  // About three live activations of `width` channels, plus the output at scale^2.
-  const double per_pixel = 4.0 * (3.0 * width + 3.0 * g.scale * g.scale * 2.0);
-  const double side = std::sqrt(static_cast<double>(memory_budget) / per_pixel);
+  // About three live activations of `channels` channels, plus the output at scale^2.
+  const double per_pixel = 4.0 * (3.0 * channels + 3.0 * g.scale * g.scale * 2.0);
+  const double side = std::sqrt(half / per_pixel);
   const int tile = static_cast<int>(side) - 2 * p.context;
   p.tile = std::clamp(tile, 32, 1024);
+  p.band = std::clamp(band_rows, std::min(16, p.tile), p.tile);
   return p;
 }
 
-engine::Tensor run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& plan,
-                        int width, int height, int y0, int y1, const ReadFn& read) {
+void run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& plan, int width,
+              int height, int y0, int y1, const ReadFn& read, const EmitFn& emit) {
   const int s = g.scale;
   const int m = std::max(1, g.size_multiple);
-  engine::Tensor out(g.out_channels, (y1 - y0) * s, width * s);
   const int cy0 = std::max(0, y0 - plan.context);
   const int cy1 = std::min(height, y1 + plan.context);
   for (int x0 = 0; x0 < width; x0 += plan.tile) {
@@ -51,20 +56,8 @@ engine::Tensor run_band(const engine::Graph& g, engine::Backend& backend, const 
       in = engine::ref::pad(in, pad);
     }
     const engine::Tensor y = backend.run(in);
-    // Keep the core: input rows [y0, y1) and columns [x0, x1).
-    const int oy = (y0 - cy0) * s;
-    const int ox = (x0 - cx0) * s;
-    const int rows = (y1 - y0) * s;
-    const int cols = (x1 - x0) * s;
-    for (int c = 0; c < out.c; ++c) {
-      for (int r = 0; r < rows; ++r) {
-        const float* src = y.channel(c) + static_cast<std::size_t>(oy + r) * y.w + ox;
-        float* dst = out.channel(c) + static_cast<std::size_t>(r) * out.w + x0 * s;
-        std::copy(src, src + cols, dst);
-      }
-    }
+    emit(y, (y0 - cy0) * s, (x0 - cx0) * s, (y1 - y0) * s, (x1 - x0) * s, x0 * s);
   }
-  return out;
 }
 
 }  // namespace hires::core

@@ -14,20 +14,27 @@
 namespace hires::core {
 
 struct TilePlan {
-  int tile = 0;     // core size in input pixels
+  int tile = 0;     // tile width (and at most height) in input pixels
+  int band = 0;     // rows per band in input pixels (a band is a row of tiles)
   int context = 0;  // input pixels of context on each side
 };
 
 // Chooses the tile size: `requested` when > 0, else the largest that keeps the net's
-// activations within `memory_budget` bytes (at least 32, at most 1024).
-TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget);
+// activations within half of `memory_budget` bytes (at least 32, at most 1024); and the band
+// height so that two bands of 16-bit output for an image `width` pixels wide fit in the other half.
+TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width);
 
 // Input pixels as planar float [channels, rect.height, rect.width], values 0..1.
 using ReadFn = std::function<engine::Tensor(const Rect& rect)>;
 
-// Computes the model output for input rows [y0, y1) over the whole width (all tiles of that band).
-// Returns [out_channels, (y1 - y0) * scale, width * scale].
-engine::Tensor run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& plan,
-                        int width, int height, int y0, int y1, const ReadFn& read);
+// Receives one tile's output: `out` is the net's output for the tile with its context; the core
+// to keep is rows [src_y, src_y + rows) and columns [src_x, src_x + cols) of it, which belong at
+// column dst_x of the band's output (row 0 of the band).
+using EmitFn = std::function<void(const engine::Tensor& out, int src_y, int src_x, int rows,
+                                  int cols, int dst_x)>;
+
+// Runs every tile of the band of input rows [y0, y1) across the whole width.
+void run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& plan, int width,
+              int height, int y0, int y1, const ReadFn& read, const EmitFn& emit);
 
 }  // namespace hires::core

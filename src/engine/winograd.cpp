@@ -23,9 +23,11 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -33,6 +35,7 @@
 #endif
 
 #include "hires/error.hpp"
+int kBlockTilesVar = 48;  // TUNING HACK
 
 namespace hires::engine::winograd {
 
@@ -60,7 +63,7 @@ namespace {
 constexpr int kPos = 36;         // transformed positions per tile (6 x 6)
 constexpr int kRows = 6;         // micro-kernel rows: tiles
 constexpr int kCols = 16;        // micro-kernel columns: output channels
-constexpr int kBlockTiles = 48;  // tiles per work item (the GEMM's M); multiple of kRows
+#define kBlockTiles kBlockTilesVar
 constexpr int kKBlock = 16;      // channel products are summed in blocks of this many (accuracy)
 
 // Geometry of one call, shared by the three stages.
@@ -179,22 +182,26 @@ template <void (*K1)(int, const float*, std::size_t, const float*, float*, std::
           void (*K5)(int, const float*, std::size_t, const float*, float*, std::size_t),
           void (*K6)(int, const float*, std::size_t, const float*, float*, std::size_t)>
 void gemm(const float* v, const float* u, float* m, const Shape& s, int nt) {
-  const int nob = s.oc16 / kCols;
+  // Locals: the kernels' stores may alias anything, so fields of s would be reloaded.
+  const int icp = s.icp;
+  const int oc16 = s.oc16;
+  const std::size_t vpos = s.vpos, mpos = s.mpos, upos = s.upos;
+  const int nob = oc16 / kCols;
   for (int p = 0; p < kPos; ++p) {
-    const float* vp = v + p * s.vpos;
-    float* mp = m + p * s.mpos;
+    const float* vp = v + p * vpos;
+    float* mp = m + p * mpos;
     for (int ob = 0; ob < nob; ++ob) {
-      const float* up = u + p * s.upos + static_cast<std::size_t>(ob) * s.icp * kCols;
+      const float* up = u + p * upos + static_cast<std::size_t>(ob) * icp * kCols;
       for (int t = 0; t < nt; t += kRows) {
-        const float* a = vp + static_cast<std::size_t>(t) * s.icp;
-        float* c = mp + static_cast<std::size_t>(t) * s.oc16 + ob * kCols;
+        const float* a = vp + static_cast<std::size_t>(t) * icp;
+        float* c = mp + static_cast<std::size_t>(t) * oc16 + ob * kCols;
         switch (std::min(kRows, nt - t)) {
-          case 6: K6(s.icp, a, s.icp, up, c, s.oc16); break;
-          case 5: K5(s.icp, a, s.icp, up, c, s.oc16); break;
-          case 4: K4(s.icp, a, s.icp, up, c, s.oc16); break;
-          case 3: K3(s.icp, a, s.icp, up, c, s.oc16); break;
-          case 2: K2(s.icp, a, s.icp, up, c, s.oc16); break;
-          default: K1(s.icp, a, s.icp, up, c, s.oc16); break;
+          case 6: K6(icp, a, icp, up, c, oc16); break;
+          case 5: K5(icp, a, icp, up, c, oc16); break;
+          case 4: K4(icp, a, icp, up, c, oc16); break;
+          case 3: K3(icp, a, icp, up, c, oc16); break;
+          case 2: K2(icp, a, icp, up, c, oc16); break;
+          default: K1(icp, a, icp, up, c, oc16); break;
         }
       }
     }
@@ -266,19 +273,24 @@ HIRES_AVX2 inline void at_avx2(const __m256 m[6], __m256 o[4]) {
 }
 
 HIRES_AVX2 void input_avx2(const float* src, const Shape& s, int t0, int nt, float* v) {
+  const int h = s.h, w = s.w, tiles_x = s.tiles_x, cblocks = s.cblocks, icp = s.icp;
+  const std::size_t vpos = s.vpos;
+  const std::size_t cstride = static_cast<std::size_t>(h) * w * 8;  // between channel blocks
   alignas(32) float patch[kPos * 8];
   for (int tl = 0; tl < nt; ++tl) {
-    const int ty = (t0 + tl) / s.tiles_x, tx = (t0 + tl) % s.tiles_x;
+    const int ty = (t0 + tl) / tiles_x, tx = (t0 + tl) % tiles_x;
     const int y0 = ty * 4 - 1, x0 = tx * 4 - 1;
-    const bool inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= s.h && x0 + 6 <= s.w;
-    for (int cb = 0; cb < s.cblocks; ++cb) {
+    const bool inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= h && x0 + 6 <= w;
+    const float* tile = src + (static_cast<std::size_t>(y0) * w + x0) * 8;
+    float* out = v + static_cast<std::size_t>(tl) * icp;
+    for (int cb = 0; cb < cblocks; ++cb, tile += cstride, out += 8) {
       const float* base = patch;
       std::size_t rs = 6 * 8;
       if (inside) {
-        base = src + ((static_cast<std::size_t>(cb) * s.h + y0) * s.w + x0) * 8;
-        rs = static_cast<std::size_t>(s.w) * 8;
+        base = tile;
+        rs = static_cast<std::size_t>(w) * 8;
       } else {
-        gather_patch(src, s.h, s.w, cb, y0, x0, patch);
+        gather_patch(src, h, w, cb, y0, x0, patch);
       }
       __m256 t[6][6];  // [row of B^T d][column]
       for (int c = 0; c < 6; ++c) {
@@ -287,11 +299,10 @@ HIRES_AVX2 void input_avx2(const float* src, const Shape& s, int t0, int nt, flo
         bt_avx2(d, o);
         for (int r = 0; r < 6; ++r) t[r][c] = o[r];
       }
-      float* out = v + static_cast<std::size_t>(tl) * s.icp + cb * 8;
       for (int i = 0; i < 6; ++i) {
         __m256 o[6];
         bt_avx2(t[i], o);
-        for (int j = 0; j < 6; ++j) _mm256_storeu_ps(out + (i * 6 + j) * s.vpos, o[j]);
+        for (int j = 0; j < 6; ++j) _mm256_storeu_ps(out + (i * 6 + j) * vpos, o[j]);
       }
     }
   }
@@ -327,17 +338,19 @@ HIRES_AVX2 void kernel_avx2(int K, const float* a, std::size_t lda, const float*
 
 HIRES_AVX2 void output_avx2(const float* m, const Shape& s, int t0, int nt, const float* bias,
                             const float* slope, bool act, float* dst) {
+  const int h = s.h, w = s.w, tiles_x = s.tiles_x, oblocks = s.oblocks, oc16 = s.oc16;
+  const std::size_t mpos = s.mpos;
   const __m256 zero = _mm256_setzero_ps();
   for (int tl = 0; tl < nt; ++tl) {
-    const int ty = (t0 + tl) / s.tiles_x, tx = (t0 + tl) % s.tiles_x;
+    const int ty = (t0 + tl) / tiles_x, tx = (t0 + tl) % tiles_x;
     const int oy = ty * 4, ox = tx * 4;
-    const int ny = std::min(4, s.h - oy), nx = std::min(4, s.w - ox);
-    for (int ob = 0; ob < s.oblocks; ++ob) {
-      const float* mt = m + static_cast<std::size_t>(tl) * s.oc16 + ob * 8;
+    const int ny = std::min(4, h - oy), nx = std::min(4, w - ox);
+    for (int ob = 0; ob < oblocks; ++ob) {
+      const float* mt = m + static_cast<std::size_t>(tl) * oc16 + ob * 8;
       __m256 t[4][6];  // [row of A^T m][column]
       for (int c = 0; c < 6; ++c) {
         __m256 in[6], o[4];
-        for (int r = 0; r < 6; ++r) in[r] = _mm256_loadu_ps(mt + (r * 6 + c) * s.mpos);
+        for (int r = 0; r < 6; ++r) in[r] = _mm256_loadu_ps(mt + (r * 6 + c) * mpos);
         at_avx2(in, o);
         for (int r = 0; r < 4; ++r) t[r][c] = o[r];
       }
@@ -346,7 +359,7 @@ HIRES_AVX2 void output_avx2(const float* m, const Shape& s, int t0, int nt, cons
       for (int r = 0; r < ny; ++r) {
         __m256 o[4];
         at_avx2(t[r], o);
-        float* row = dst + ((static_cast<std::size_t>(ob) * s.h + oy + r) * s.w + ox) * 8;
+        float* row = dst + ((static_cast<std::size_t>(ob) * h + oy + r) * w + ox) * 8;
         for (int c = 0; c < nx; ++c) {
           __m256 y = _mm256_add_ps(o[c], b);
           if (act) {
@@ -364,6 +377,75 @@ HIRES_AVX2 void gemm_avx2(const float* v, const float* u, float* m, const Shape&
        kernel_avx2<6>>(v, u, m, s, nt);
 }
 
+#define HIRES_AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+// c[R x 16*NB] = a[R x K] * b, where b is NB blocks of [K x 16] floats, bstride apart.
+template <int R, int NB>
+HIRES_AVX512 void kernel_avx512(int K, const float* a, std::size_t lda, const float* b,
+                                std::size_t bstride, float* c, std::size_t ldc) {
+  for (int k0 = 0; k0 < K; k0 += kKBlock) {
+    const int k1 = std::min(K, k0 + kKBlock);
+    __m512 acc[NB][R];
+    for (int j = 0; j < NB; ++j)
+      for (int i = 0; i < R; ++i) acc[j][i] = _mm512_setzero_ps();
+    for (int k = k0; k < k1; ++k) {
+      __m512 bk[NB];
+      for (int j = 0; j < NB; ++j) {
+        bk[j] = _mm512_loadu_ps(b + j * bstride + static_cast<std::size_t>(k) * kCols);
+      }
+      for (int i = 0; i < R; ++i) {
+        const __m512 ai = _mm512_set1_ps(a[i * lda + k]);
+        for (int j = 0; j < NB; ++j) acc[j][i] = _mm512_fmadd_ps(ai, bk[j], acc[j][i]);
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      for (int j = 0; j < NB; ++j) {
+        float* cij = c + i * ldc + j * kCols;
+        if (k0 != 0) acc[j][i] = _mm512_add_ps(acc[j][i], _mm512_loadu_ps(cij));
+        _mm512_storeu_ps(cij, acc[j][i]);
+      }
+    }
+  }
+}
+
+using Kernel512 = void (*)(int, const float*, std::size_t, const float*, std::size_t, float*,
+                           std::size_t);
+constexpr int kRows512 = 6;  // tiles per micro-kernel call
+constexpr int kBlocks512 = 4;  // 16-channel column blocks per call: 6 x 64 outputs, 24 zmm
+template <int NB, std::size_t... I>
+constexpr std::array<Kernel512, kRows512> kernels512(std::index_sequence<I...>) {
+  return {&kernel_avx512<static_cast<int>(I) + 1, NB>...};
+}
+template <std::size_t... J>
+constexpr std::array<std::array<Kernel512, kRows512>, kBlocks512> table512(
+    std::index_sequence<J...>) {
+  return {kernels512<static_cast<int>(J) + 1>(std::make_index_sequence<kRows512>())...};
+}
+
+HIRES_AVX512 void gemm_avx512(const float* v, const float* u, float* m, const Shape& s, int nt) {
+  static constexpr std::array<std::array<Kernel512, kRows512>, kBlocks512> table =
+      table512(std::make_index_sequence<kBlocks512>());
+  const int icp = s.icp;
+  const int oc16 = s.oc16;
+  const std::size_t vpos = s.vpos, mpos = s.mpos, upos = s.upos;
+  const std::size_t bstride = static_cast<std::size_t>(icp) * kCols;
+  const int nob = oc16 / kCols;
+  for (int p = 0; p < kPos; ++p) {
+    const float* vp = v + p * vpos;
+    float* mp = m + p * mpos;
+    for (int ob = 0; ob < nob; ob += kBlocks512) {
+      const auto& row = table[std::min(kBlocks512, nob - ob) - 1];
+      const float* up = u + p * upos + ob * bstride;
+      for (int t = 0; t < nt; t += kRows512) {
+        const int r = std::min(kRows512, nt - t);
+        row[r - 1](icp, vp + static_cast<std::size_t>(t) * icp, icp, up, bstride,
+                   mp + static_cast<std::size_t>(t) * oc16 + ob * kCols, oc16);
+      }
+    }
+  }
+}
+
+#undef HIRES_AVX512
 #undef HIRES_AVX2
 #endif  // HIRES_WINOGRAD_X86
 
@@ -381,11 +463,31 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
-Kernel default_kernel() {
-  return cpu_has_avx2_fma() && !env_set("HIRES_NO_SIMD") ? Kernel::avx2_fma : Kernel::portable;
+bool cpu_has_avx512() {
+#ifdef HIRES_WINOGRAD_X86
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
+  }();
+  return has;
+#else
+  return false;
+#endif
 }
 
-const char* kernel_name(Kernel k) { return k == Kernel::avx2_fma ? "avx2-fma" : "portable"; }
+Kernel default_kernel() {
+  if (env_set("HIRES_NO_SIMD")) return Kernel::portable;
+  if (cpu_has_avx512() && !env_set("HIRES_NO_AVX512")) return Kernel::avx512;
+  return cpu_has_avx2_fma() ? Kernel::avx2_fma : Kernel::portable;
+}
+
+const char* kernel_name(Kernel k) {
+  switch (k) {
+    case Kernel::avx512: return "avx512";
+    case Kernel::avx2_fma: return "avx2-fma";
+    default: return "portable";
+  }
+}
 
 bool disabled_by_env() { return env_set("HIRES_NO_WINOGRAD"); }
 
@@ -490,6 +592,9 @@ Conv3x3::~Conv3x3() = default;
 
 void Conv3x3::run_blocked(const float* src, int h, int w, float* dst, Kernel k) const {
   if (h <= 0 || w <= 0) return;
+  if (k == Kernel::avx512 && !cpu_has_avx512()) {
+    throw Error(ErrorKind::internal, "winograd", "the AVX-512 kernel needs a CPU with AVX-512F");
+  }
   if (k == Kernel::avx2_fma && !cpu_has_avx2_fma()) {
     throw Error(ErrorKind::internal, "winograd", "the AVX2/FMA kernel needs a CPU with AVX2 and FMA");
   }
@@ -522,7 +627,17 @@ void Conv3x3::run_blocked(const float* src, int h, int w, float* dst, Kernel k) 
       const int t0 = b * kBlockTiles;
       const int nt = std::min(kBlockTiles, tiles - t0);
 #ifdef HIRES_WINOGRAD_X86
-      if (k == Kernel::avx2_fma) {
+      if (k == Kernel::avx512 || k == Kernel::avx2_fma) {
+        input_avx2(src, s, t0, nt, v);
+        if (k == Kernel::avx512) {
+          gemm_avx512(v, u, m, s, nt);
+        } else {
+          gemm_avx2(v, u, m, s, nt);
+        }
+        output_avx2(m, s, t0, nt, bias_.data(), slope_.data(), act_, dst);
+        continue;
+      }
+      if (false) {
         input_avx2(src, s, t0, nt, v);
         gemm_avx2(v, u, m, s, nt);
         output_avx2(m, s, t0, nt, bias_.data(), slope_.data(), act_, dst);

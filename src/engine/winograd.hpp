@@ -27,10 +27,11 @@
 
 namespace hires::engine::winograd {
 
-enum class Kernel { portable, avx2_fma };
+enum class Kernel { portable, avx2_fma, avx512 };
 
 // Whether this CPU runs the AVX2/FMA kernel (checked once, at run time).
 bool cpu_has_avx2_fma();
+bool cpu_has_avx512();
 // avx2_fma when the CPU has it and HIRES_NO_SIMD is not set (to anything but "" or "0").
 Kernel default_kernel();
 // "portable" or "avx2-fma".

@@ -85,26 +85,31 @@ engine::Tensor read_rect(PassState& st, VipsRegion* ir, const core::Rect& r) {
 
 std::shared_ptr<const Band> compute_band(PassState& st, VipsRegion* ir, int index) {
   const auto& g = st.model->graph();
-  const int y0 = index * st.plan.tile;
-  const int y1 = std::min(st.in_h, y0 + st.plan.tile);
-  const engine::Tensor out =
-      core::run_band(g, *st.backend, st.plan, st.in_w, st.in_h, y0, y1,
-                     [&](const core::Rect& r) { return read_rect(st, ir, r); });
+  const int s = g.scale;
+  const int y0 = index * st.plan.band;
+  const int y1 = std::min(st.in_h, y0 + st.plan.band);
   auto band = std::make_shared<Band>();
   band->index = index;
-  band->width = out.w;
-  band->pixels.resize(static_cast<std::size_t>(out.h) * out.w * 3);
-  for (int y = 0; y < out.h; ++y) {
-    for (int x = 0; x < out.w; ++x) {
-      for (int c = 0; c < 3; ++c) {
-        float v = out.at(c, y, x);
-        v = v < 0.0F ? 0.0F : (v > 1.0F ? 1.0F : v);
-        band->pixels[(static_cast<std::size_t>(y) * out.w + x) * 3 + c] =
-            static_cast<std::uint16_t>(v * 65535.0F +
-                                       0.5F);  // NOLINT(bugprone-incorrect-roundings)
-      }
-    }
-  }
+  band->width = st.in_w * s;
+  band->pixels.resize(static_cast<std::size_t>(y1 - y0) * s * band->width * 3);
+  core::run_band(
+      g, *st.backend, st.plan, st.in_w, st.in_h, y0, y1,
+      [&](const core::Rect& r) { return read_rect(st, ir, r); },
+      [&](const engine::Tensor& out, int src_y, int src_x, int rows, int cols, int dst_x) {
+        for (int y = 0; y < rows; ++y) {
+          std::uint16_t* dst =
+              band->pixels.data() + (static_cast<std::size_t>(y) * band->width + dst_x) * 3;
+          for (int c = 0; c < 3; ++c) {
+            const float* src = out.channel(c) + static_cast<std::size_t>(src_y + y) * out.w + src_x;
+            for (int x = 0; x < cols; ++x) {
+              float v = src[x];
+              v = v < 0.0F ? 0.0F : (v > 1.0F ? 1.0F : v);
+              dst[x * 3 + c] =
+                  static_cast<std::uint16_t>(v * 65535.0F + 0.5F);  // NOLINT(bugprone-incorrect-roundings)
+            }
+          }
+        }
+      });
   return band;
 }
 
@@ -129,7 +134,7 @@ int generate(VipsRegion* out, void* seq, void* /*a*/, void* b, gboolean* /*stop*
   auto* st = static_cast<PassState*>(b);
   const VipsRect& r = out->valid;
   const int s = st->model->graph().scale;
-  const int band_rows = st->plan.tile * s;
+  const int band_rows = st->plan.band * s;
   try {
     for (int y = r.top; y < r.top + r.height;) {
       const int index = y / band_rows;

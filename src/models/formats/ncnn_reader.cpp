@@ -38,6 +38,11 @@ constexpr int kAuto = -233;                           // ncnn's "derive it" mark
 constexpr int kSameLower = -234;
 constexpr int kArrayKeyBase = -23300;      // key -23300-k holds an array for parameter k
 constexpr long long kHugeEnd = 1LL << 30;  // slice ends at or beyond this mean "to the end"
+constexpr double kMaxCount = 1e7;          // layers or blobs in one .param
+constexpr int kMaxChannels = 1 << 16;
+constexpr int kMaxFactor = 64;       // kernels, strides, shuffle and resize factors
+constexpr int kMaxBorder = 1 << 16;  // padding and cropping
+constexpr std::int64_t kMaxScale = 1 << 16;
 
 constexpr const char* kSupportedTypes =
     "BinaryOp, Concat, Convolution, ConvolutionDepthWise, Crop, Eltwise, Input, Interp, Padding, "
@@ -250,6 +255,7 @@ class Loader {
     double blob_count = 0;
     if (counts.size() != 2 || !parse_number(counts[0], layer_count) ||
         !parse_number(counts[1], blob_count) || layer_count < 1 || blob_count < 1 ||
+        layer_count > kMaxCount || blob_count > kMaxCount ||
         layer_count != std::floor(layer_count) || blob_count != std::floor(blob_count)) {
       param_error(2, "expected 'layer_count blob_count' (two positive whole numbers)");
     }
@@ -302,7 +308,7 @@ class Loader {
       const auto eq = tok.find('=');
       double key = 0;
       if (eq == std::string::npos || !parse_number(std::string_view(tok).substr(0, eq), key) ||
-          key != std::floor(key)) {
+          key != std::floor(key) || std::abs(key) > 1e6) {
         param_error(line, fmt::format("layer {}: bad parameter '{}' (expected key=value)",
                                       layer.name, tok));
       }
@@ -323,7 +329,7 @@ class Loader {
         }
         double count = 0;
         bool ok = parse_number(parts[0], count) && count >= 0 &&
-                  static_cast<std::size_t>(count) + 1 == parts.size();
+                  count == static_cast<double>(parts.size() - 1);
         for (std::size_t j = 1; ok && j < parts.size(); ++j) {
           double v = 0;
           ok = parse_number(parts[j], v);
@@ -610,14 +616,16 @@ class Loader {
     const int group = depthwise ? get_int(7, 1) : 1;
     std::optional<Node> act = activation(get_int(9, 0), get_array(10));
 
-    if (out < 1) layer_error(fmt::format("num_output 0={} must be positive", out));
-    if (kw < 1 || kh != kw) {
+    if (out < 1 || out > kMaxChannels) {
+      layer_error(fmt::format("num_output 0={} is out of range", out));
+    }
+    if (kw < 1 || kh != kw || kw > kMaxFactor) {
       layer_error(fmt::format("kernel {}x{} is not supported (square kernels only)", kw, kh));
     }
     if (dw != 1 || dh != 1) {
       layer_error(fmt::format("dilation {}x{} is not supported", dw, dh));
     }
-    if (sw < 1 || sh != sw) {
+    if (sw < 1 || sh != sw || sw > kMaxFactor) {
       layer_error(fmt::format("stride {}x{} is not supported (equal strides only)", sw, sh));
     }
     if (get_int(8, 0) != 0) layer_error("int8-quantized convolutions are not supported");
@@ -628,7 +636,7 @@ class Loader {
         layer_error("'same' padding is supported only for odd kernels with stride 1");
       }
       pad = kw / 2;
-    } else if (pl < 0 || pt != pl || pr != pl || pb != pl) {
+    } else if (pl < 0 || pl > kMaxBorder || pt != pl || pr != pl || pb != pl) {
       layer_error(
           fmt::format("padding left={} top={} right={} bottom={} is not supported "
                       "(symmetric padding only)",
@@ -698,7 +706,9 @@ class Loader {
   void prelu() {
     expect_counts(1, 1);
     const int count = get_int(0, 0);
-    if (count < 1) layer_error(fmt::format("num_slope 0={} must be positive", count));
+    if (count < 1 || count > kMaxChannels) {
+      layer_error(fmt::format("num_slope 0={} is out of range", count));
+    }
     Blob b = bottom(0);
     const auto ch = channels(b);
     if (count != 1 && ch && *ch != count) {
@@ -800,7 +810,9 @@ class Loader {
   void pixel_shuffle() {
     expect_counts(1, 1);
     const int r = get_int(0, 1);
-    if (r < 1) layer_error(fmt::format("upscale_factor 0={} must be positive", r));
+    if (r < 1 || r > kMaxFactor) {
+      layer_error(fmt::format("upscale_factor 0={} is out of range", r));
+    }
     if (get_int(1, 0) != 0) {
       layer_error("mode 1 (TensorFlow depth_to_space channel order) is not supported");
     }
@@ -814,6 +826,7 @@ class Loader {
     n.factor = r;
     b.value = emit(std::move(n));
     b.scale = b.scale * Ratio{r, 1};
+    note_scale(b.scale);
     b.off_h *= r;
     b.off_w *= r;
     b.ch_coef = b.ch_coef * Ratio{1, r * r};
@@ -824,7 +837,7 @@ class Loader {
   void reorg() {
     expect_counts(1, 1);
     const int r = get_int(0, 0);
-    if (r < 1) layer_error(fmt::format("stride 0={} must be positive", r));
+    if (r < 1 || r > kMaxFactor) layer_error(fmt::format("stride 0={} is out of range", r));
     // ncnn's Reorg (mode 0) writes input channel c, row phase i, column phase j to output channel
     // c*r*r + i*r + j: the same order as PyTorch's pixel_unshuffle. Mode 1 puts the phase first
     // ((i*r + j)*C + c, TensorFlow's space_to_depth), which our op does not do.
@@ -861,7 +874,7 @@ class Loader {
     if (type == 2 && get_int(6, 0) != 0) {
       layer_error("bilinear resize with align_corner (6=1) is not supported");
     }
-    if (hs != ws || hs < 1.0F || hs != std::floor(hs) || hs > 64.0F) {
+    if (hs != ws || hs < 1.0F || hs != std::floor(hs) || hs > static_cast<float>(kMaxFactor)) {
       layer_error(fmt::format("scales {}x{} are not supported (equal whole numbers only)", hs, ws));
     }
     const int f = static_cast<int>(hs);
@@ -872,6 +885,7 @@ class Loader {
       n.factor = f;
       b.value = emit(std::move(n));
       b.scale = b.scale * Ratio{f, 1};
+      note_scale(b.scale);
       b.off_h *= f;
       b.off_w *= f;
     }
@@ -903,9 +917,10 @@ class Loader {
   }
 
   void emit_crop(Blob b, int top, int bottom_, int left, int right) {
-    if (top < 0 || bottom_ < 0 || left < 0 || right < 0) {
-      layer_error(fmt::format("negative crop (top {}, bottom {}, left {}, right {})", top, bottom_,
-                              left, right));
+    const auto bad = [](int v) { return v < 0 || v > kMaxBorder; };
+    if (bad(top) || bad(bottom_) || bad(left) || bad(right)) {
+      layer_error(fmt::format("crop out of range (top {}, bottom {}, left {}, right {})", top,
+                              bottom_, left, right));
     }
     if (top + bottom_ + left + right > 0) {
       Node n = node(OpType::crop, {b.value});
@@ -1000,9 +1015,10 @@ class Loader {
     const int left = get_int(2, 0);
     const int right = get_int(3, 0);
     const int type = get_int(4, 0);
-    if (top < 0 || bot < 0 || left < 0 || right < 0) {
-      layer_error(fmt::format("negative padding (top {}, bottom {}, left {}, right {})", top, bot,
-                              left, right));
+    const auto bad = [](int v) { return v < 0 || v > kMaxBorder; };
+    if (bad(top) || bad(bot) || bad(left) || bad(right)) {
+      layer_error(fmt::format("padding out of range (top {}, bottom {}, left {}, right {})", top,
+                              bot, left, right));
     }
     if (get_int(6, 0) != 0) layer_error("per-channel pad values (6=) are not supported");
     if (get_int(7, 0) != 0 || get_int(8, 0) != 0) {
@@ -1053,7 +1069,14 @@ class Loader {
     set_top(0, b);
   }
 
-  void note_scale(Ratio s) { size_multiple_ = std::lcm(size_multiple_, static_cast<int>(s.den)); }
+  // Every blob's scale passes here: keeps the arithmetic small and records the input size
+  // multiple that makes every strided size whole.
+  void note_scale(Ratio s) {
+    if (s.num > kMaxScale || s.den > kMaxScale) {
+      layer_error(fmt::format("changes the resolution too much (scale {})", ratio_text(s)));
+    }
+    size_multiple_ = std::lcm(size_multiple_, static_cast<int>(s.den));
+  }
 
   // ---- the whole graph ------------------------------------------------------------------------
 
