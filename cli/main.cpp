@@ -36,6 +36,7 @@ struct UpscaleArgs {
   std::string format, max_bytes, background = "white";
   int quality = 0;
   bool strip = false, recursive = false, overwrite = false, json = false, quiet = false;
+  bool verbose = false;
   double max_pixels_mp = 268.435456;
   double max_output_pixels_mp = 1073.741824;
   int threads = 0;
@@ -83,6 +84,7 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
   cmd.add_flag("--overwrite", a.overwrite, "Replace existing outputs (never inputs)");
   cmd.add_flag("--json", a.json, "One JSON object per event on stdout");
   cmd.add_flag("--quiet", a.quiet, "Print errors only");
+  cmd.add_flag("-v,--verbose", a.verbose, "Also say which engine implementation ran");
   cmd.add_option("--max-pixels", a.max_pixels_mp, "Largest input in megapixels")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -174,8 +176,11 @@ json size_json(hires::Size s) {
 
 class Reporter {
  public:
-  Reporter(bool json_mode, bool quiet)
-      : json_(json_mode), quiet_(quiet), bar_(!json_mode && !quiet && isatty(STDERR_FILENO) != 0) {}
+  Reporter(bool json_mode, bool quiet, bool verbose)
+      : json_(json_mode),
+        quiet_(quiet),
+        verbose_(verbose),
+        bar_(!json_mode && !quiet && isatty(STDERR_FILENO) != 0) {}
 
   void on_event(const hires::JobEvent& e) {
     using T = hires::JobEvent::Type;
@@ -213,6 +218,7 @@ class Reporter {
           if (r.dpi) j["dpi"] = *r.dpi;
           if (r.quality > 0) j["quality"] = r.quality;
           if (r.model_passes > 0) j["model_passes"] = r.model_passes;
+          if (!r.engine.empty()) j["engine"] = r.engine;
           emit(j);
         } else if (!quiet_) {
           std::string extra = r.dpi ? fmt::format(", {:g} DPI", *r.dpi) : "";
@@ -221,6 +227,7 @@ class Reporter {
           fmt::print(stderr, "{} -> {} ({}x{} -> {}x{}{}, {}, {:.1f}s)\n", in, out, r.in_size.width,
                      r.in_size.height, r.out_size.width, r.out_size.height, extra,
                      hires::format_bytes(r.bytes), e.seconds);
+          if (verbose_ && !r.engine.empty()) fmt::print(stderr, "hires: engine: {}\n", r.engine);
         }
         break;
       }
@@ -264,6 +271,7 @@ class Reporter {
   static void emit(const json& j) { std::cout << j.dump() << '\n' << std::flush; }
   bool json_;
   bool quiet_;
+  bool verbose_;
   hires::cli::ProgressBar bar_;
 };
 
@@ -277,7 +285,7 @@ int run_upscale(const UpscaleArgs& a) {
   const std::vector<hires::Job> jobs = hires::plan_jobs(req);
   hires::check_jobs(jobs, options.encode);
 
-  Reporter reporter(a.json, a.quiet);
+  Reporter reporter(a.json, a.quiet, a.verbose);
   const hires::BatchSummary s =
       hires::run_jobs(jobs, options, [&](const hires::JobEvent& e) { reporter.on_event(e); });
   reporter.summary(s, jobs.size());

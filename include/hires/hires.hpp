@@ -98,6 +98,8 @@ struct FileResult {
   int quality = 0;                   // the quality used, for lossy formats
   std::vector<std::string> notices;  // one line each, e.g. alpha flattened
   int model_passes = 0;              // how many times the AI model ran
+  std::string engine;                // which implementation ran the model, e.g. "cpu: oneDNN ..."
+
 };
 
 // fraction in [0, 1]

@@ -1,5 +1,6 @@
 // One file through the whole path: decode -> plan -> resample -> encode.
 #include <fmt/format.h>
+#include <mutex>
 
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
@@ -133,6 +134,10 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
                 std::string(io::kCorruptHint));
   }
   result.bytes = written.bytes;
+  if (result.model_passes > 0) {
+    std::lock_guard<std::mutex> lock(options.model->mutex());
+    result.engine = options.model->backend(options.backend, options.threads).describe();
+  }
   result.quality = written.quality;
   return result;
 }

@@ -148,6 +148,21 @@ TEST(Ai, ModelsAreListedFromAModelsDir) {
   EXPECT_EQ(by_name.exit_code, 0) << by_name.err;
 }
 
+TEST(Ai, VerboseSaysWhichEngineRan) {
+  TempDir dir;
+  const fs::path in = textured(dir, 8, 8, 3);
+  const auto r = run_hires({in.string(), "-o", (dir / "v.png").string(), "-m",
+                            model("srvgg_tiny_prelu_x2"), "-s", "2", "-v"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("\nhires: engine: cpu: "), std::string::npos) << r.err;
+  const auto ref = run_hires({in.string(), "-o", (dir / "r.png").string(), "-m",
+                              model("srvgg_tiny_prelu_x2"), "-s", "2", "-v", "--backend",
+                              "reference"});
+  ASSERT_EQ(ref.exit_code, 0) << ref.err;
+  EXPECT_NE(ref.err.find("\nhires: engine: reference: plain loops"), std::string::npos) << ref.err;
+  EXPECT_LE(max_abs_diff(load(dir / "v.png"), load(dir / "r.png")), 2.0);
+}
+
 TEST(Ai, BadModelFilesGiveClearErrors) {
   TempDir dir;
   const fs::path in = textured(dir, 8, 8, 3);
