@@ -15,6 +15,7 @@
 #include "hires/error.hpp"
 #include "hires/hires.hpp"
 #include "hires/models.hpp"
+#include "commands.hpp"
 #include "progress.hpp"
 
 namespace {
@@ -342,13 +343,23 @@ std::vector<std::string> with_default_command(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty()) {
     const std::string& first = args.front();
-    const bool known = first == "upscale" || first == "models" || first == "help" ||
-                       first == "-h" || first == "--help" || first == "--version";
+    bool known = first == "help" || first == "-h" || first == "--help" || first == "--version";
+    for (const char* name : hires::cli::command_names()) known = known || first == name;
     if (!known) args.insert(args.begin(), "upscale");
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   return args;
 }
+
+}  // namespace
+
+const std::vector<const char*>& hires::cli::command_names() {
+  // Keep in step with the sub-commands registered in run().
+  static const std::vector<const char*> names{"upscale", "models"};
+  return names;
+}
+
+namespace {
 
 int run(int argc, char** argv) {
   CLI::App app{"hires: upscale images locally, keeping colour profile, metadata and transparency"};
@@ -365,6 +376,9 @@ int run(int argc, char** argv) {
   CLI::App* models = app.add_subcommand("models", "List the available methods and models");
   models->add_flag("--json", models_json, "As JSON");
   models->add_option("--models-dir", models_dirs, "Folder with model files (repeatable)");
+
+  // Further sub-commands (see cli/commands.hpp): one line each.
+  std::vector<hires::cli::Command> commands{};
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());
@@ -384,6 +398,9 @@ int run(int argc, char** argv) {
 
   try {
     if (*models) return run_models(models_json, models_dirs);
+    for (const auto& c : commands) {
+      if (*c.app) return c.run();
+    }
     return run_upscale(up);
   } catch (const Error& e) {
     fmt::print(stderr, "hires: error: {}\n", e.what());

@@ -1,0 +1,25 @@
+// Sub-commands other than upscale and models register here: each adds its options to its own
+// CLI::App and returns the function that runs it (returning the exit code). Errors are thrown as
+// hires::Error; main() turns them into messages and exit codes (usage -> 2, others -> 1).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <vector>
+
+namespace hires::cli {
+
+using RunFn = std::function<int()>;
+
+struct Command {
+  CLI::App* app = nullptr;
+  RunFn run;
+};
+
+// The names of every sub-command (so that `hires IMAGE` can default to `upscale`).
+const std::vector<const char*>& command_names();
+
+// Each registers one sub-command on `app`. Add new ones to the list in main.cpp.
+// (Declared here as they are written, e.g. Command add_check_command(CLI::App& app);)
+
+}  // namespace hires::cli
