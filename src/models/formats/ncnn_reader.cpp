@@ -620,7 +620,7 @@ class Loader {
       layer_error(fmt::format("num_output 0={} is out of range", out));
     }
     if (kw < 1 || kh != kw || kw > kMaxFactor) {
-      layer_error(fmt::format("kernel {}x{} is not supported (square kernels only)", kw, kh));
+      layer_error(fmt::format("kernel {}x{} is not supported (square, 1 to 64)", kw, kh));
     }
     if (dw != 1 || dh != 1) {
       layer_error(fmt::format("dilation {}x{} is not supported", dw, dh));
