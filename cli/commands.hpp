@@ -21,5 +21,6 @@ const std::vector<const char*>& command_names();
 
 // Each registers one sub-command on `app`. Add new ones to the list in main.cpp.
 // (Declared here as they are written, e.g. Command add_check_command(CLI::App& app);)
+Command add_eval_command(CLI::App& app);  // cli/cmd_eval.cpp
 
 }  // namespace hires::cli

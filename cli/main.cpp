@@ -355,7 +355,7 @@ std::vector<std::string> with_default_command(int argc, char** argv) {
 
 const std::vector<const char*>& hires::cli::command_names() {
   // Keep in step with the sub-commands registered in run().
-  static const std::vector<const char*> names{"upscale", "models"};
+  static const std::vector<const char*> names{"upscale", "models", "eval"};
   return names;
 }
 
@@ -378,7 +378,7 @@ int run(int argc, char** argv) {
   models->add_option("--models-dir", models_dirs, "Folder with model files (repeatable)");
 
   // Further sub-commands (see cli/commands.hpp): one line each.
-  std::vector<hires::cli::Command> commands{};
+  std::vector<hires::cli::Command> commands{hires::cli::add_eval_command(app)};
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());
