@@ -3,10 +3,14 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <optional>
 
 #include "hires/error.hpp"
 #include "models/formats/ncnn_reader.hpp"
+#include "models/formats/pth_reader.hpp"
 #include "models/formats/safetensors.hpp"
+#include "models/rrdbnet.hpp"
 #include "models/srvgg.hpp"
 
 namespace hires {
@@ -41,6 +45,35 @@ int meta_int(const models::SafeTensors& st, const std::string& key, int fallback
   }
 }
 
+constexpr const char* kSupportedArchitectures =
+    "supported: srvgg (SRVGGNetCompact), rrdbnet (RRDBNet: ESRGAN, Real-ESRGAN x4plus, x2plus, "
+    "anime_6B)";
+
+models::WeightLookup tensor_lookup(const std::map<std::string, models::TensorData>& tensors) {
+  return [&tensors](const std::string& name) -> std::optional<models::WeightView> {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) return std::nullopt;
+    return models::WeightView{it->second.shape, &it->second.values};
+  };
+}
+
+// "a, b, c, d, ..." for messages about files whose tensors match no architecture.
+std::string some_tensor_names(const std::map<std::string, models::TensorData>& tensors) {
+  std::string found;
+  int shown = 0;
+  for (const auto& [name, t] : tensors) {
+    if (shown++ == 4) return found + ", ...";
+    found += (found.empty() ? "" : ", ") + name;
+  }
+  return found;
+}
+
+std::shared_ptr<Model> make_model(ModelInfo info, engine::Graph g) {
+  info.scale = g.scale;
+  info.parameters = count_parameters(g);
+  return std::make_shared<Model>(std::move(info), std::move(g));
+}
+
 std::shared_ptr<Model> load_safetensors_model(const fs::path& path) {
   const models::SafeTensors st = models::load_safetensors(path);
   models::WeightLookup lookup = [&](const std::string& name) -> std::optional<models::WeightView> {
@@ -53,6 +86,18 @@ std::shared_ptr<Model> load_safetensors_model(const fs::path& path) {
     return it == st.metadata.end() ? std::string() : it->second;
   };
   std::string arch = meta("architecture");
+  if (arch == "rrdbnet" || arch.empty()) {
+    if (const auto rc = models::detect_rrdbnet(lookup)) {
+      ModelInfo info;
+      info.name = meta("name").empty() ? path.stem().string() : meta("name");
+      info.architecture = "rrdbnet";
+      info.format = "safetensors";
+      info.source = path;
+      info.license = meta("license");
+      return make_model(std::move(info),
+                        models::build_rrdbnet(*rc, lookup, path.filename().string()));
+    }
+  }
   std::optional<models::SrvggConfig> cfg;
   if (arch.empty() || arch == "srvgg") cfg = models::detect_srvgg(lookup);
   if (arch.empty() && cfg) arch = "srvgg";
@@ -70,7 +115,7 @@ std::shared_ptr<Model> load_safetensors_model(const fs::path& path) {
                 arch.empty()
                     ? fmt::format("no supported architecture matches its tensors ({})", found)
                     : fmt::format("architecture '{}' is not supported", arch),
-                "supported: srvgg (SRVGGNetCompact)");
+                kSupportedArchitectures);
   }
   models::SrvggConfig c = *cfg;
   c.num_feat = meta_int(st, "num_feat", c.num_feat);
@@ -89,6 +134,28 @@ std::shared_ptr<Model> load_safetensors_model(const fs::path& path) {
   info.source = path;
   info.license = meta("license");
   return std::make_shared<Model>(std::move(info), std::move(g));
+}
+
+std::shared_ptr<Model> load_pth_model(const fs::path& path) {
+  const models::PthCheckpoint ck = models::load_pth(path);
+  const models::WeightLookup lookup = tensor_lookup(ck.tensors);
+  const std::string source = path.filename().string();
+  ModelInfo info;
+  info.name = path.stem().string();
+  info.format = "pth";
+  info.source = path;
+  if (const auto rc = models::detect_rrdbnet(lookup)) {
+    info.architecture = "rrdbnet";
+    return make_model(std::move(info), models::build_rrdbnet(*rc, lookup, source));
+  }
+  if (const auto sc = models::detect_srvgg(lookup)) {
+    info.architecture = "srvgg";
+    return make_model(std::move(info), models::build_srvgg(*sc, lookup, source));
+  }
+  throw Error(ErrorKind::input, path.string(),
+              fmt::format("no supported architecture matches its tensors ({})",
+                          some_tensor_names(ck.tensors)),
+              kSupportedArchitectures);
 }
 
 std::shared_ptr<Model> load_ncnn_model(const fs::path& path) {
@@ -112,7 +179,7 @@ std::shared_ptr<Model> load_ncnn_model(const fs::path& path) {
 
 bool is_model_file(const fs::path& p) {
   const std::string e = p.extension().string();
-  return e == ".param" || e == ".safetensors";
+  return e == ".param" || e == ".safetensors" || e == ".pth" || e == ".pt";
 }
 
 }  // namespace
@@ -124,8 +191,9 @@ std::shared_ptr<Model> load_model_file(const fs::path& path) {
   const std::string e = path.extension().string();
   if (e == ".param" || e == ".bin") return load_ncnn_model(path);
   if (e == ".safetensors") return load_safetensors_model(path);
+  if (e == ".pth" || e == ".pt") return load_pth_model(path);
   throw Error(ErrorKind::input, path.string(), "not a model file hires reads",
-              "expected an ncnn .param (with its .bin) or a .safetensors file");
+              "expected an ncnn .param (with its .bin), a .safetensors or a PyTorch .pth/.pt file");
 }
 
 std::shared_ptr<Model> load_model(std::string_view spec, const std::vector<fs::path>& dirs) {
@@ -133,7 +201,7 @@ std::shared_ptr<Model> load_model(std::string_view spec, const std::vector<fs::p
   std::error_code ec;
   if (fs::is_regular_file(as_path, ec)) return load_model_file(as_path);
   for (const fs::path& dir : dirs) {
-    for (const char* ext : {".safetensors", ".param"}) {
+    for (const char* ext : {".safetensors", ".param", ".pth", ".pt"}) {
       const fs::path candidate = dir / (std::string(spec) + ext);
       if (fs::is_regular_file(candidate, ec)) return load_model_file(candidate);
     }

@@ -172,7 +172,7 @@ std::optional<SrvggConfig> detect_srvgg(const WeightLookup& weights) {
   while (weights(fmt::format("body.{}.weight", last + 2))) last += 2;
   c.num_conv = last / 2 - 1;
   const auto tail = weights(fmt::format("body.{}.weight", last));
-  if (!tail || c.num_conv < 0) return std::nullopt;
+  if (!tail || tail->shape.size() != 4 || c.num_conv < 0) return std::nullopt;
   const auto out = static_cast<int>(tail->shape[0]);
   c.out_ch = c.in_ch;
   const int s2 = out / c.out_ch;

@@ -1,0 +1,178 @@
+#include "models/formats/zip_reader.hpp"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "hires/error.hpp"
+
+namespace hires::models {
+namespace {
+
+constexpr std::uint32_t kLocalHeader = 0x04034b50;
+constexpr std::uint32_t kCentralHeader = 0x02014b50;
+constexpr std::uint32_t kEndOfCentral = 0x06054b50;
+constexpr std::uint32_t kZip64End = 0x06064b50;
+constexpr std::uint32_t kZip64Locator = 0x07064b50;
+constexpr std::size_t kEndSize = 22;
+constexpr std::size_t kMaxComment = 0xFFFF;
+// Far more entries than any checkpoint holds: refuse before allocating for a forged count.
+constexpr std::uint64_t kMaxEntries = 1'000'000;
+
+const char* kTruncatedHint = "the file is truncated or corrupt";
+
+std::uint64_t le(const std::uint8_t* p, int n) {
+  std::uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace
+
+bool looks_like_zip(const std::vector<std::uint8_t>& bytes) {
+  return bytes.size() >= 4 && le(bytes.data(), 4) == kLocalHeader;
+}
+
+ZipArchive::ZipArchive(std::filesystem::path path, std::vector<std::uint8_t> bytes)
+    : path_(std::move(path)), bytes_(std::move(bytes)) {
+  const std::string file = path_.string();
+  const std::size_t n = bytes_.size();
+  auto fail = [&](const std::string& problem) -> void {
+    throw Error(ErrorKind::input, file, problem, kTruncatedHint);
+  };
+  // The end-of-central-directory record sits in the last 22 + comment bytes.
+  std::size_t eocd = std::string::npos;
+  if (n >= kEndSize) {
+    const std::size_t lowest = n - kEndSize > kMaxComment ? n - kEndSize - kMaxComment : 0;
+    for (std::size_t pos = n - kEndSize + 1; pos-- > lowest;) {
+      if (le(&bytes_[pos], 4) == kEndOfCentral) {
+        eocd = pos;
+        break;
+      }
+    }
+  }
+  if (eocd == std::string::npos) fail("not a zip archive (no end of central directory record)");
+  const std::uint8_t* e = &bytes_[eocd];
+  std::uint64_t count = le(e + 10, 2);
+  std::uint64_t cd_size = le(e + 12, 4);
+  std::uint64_t cd_offset = le(e + 16, 4);
+  if (count == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF) {
+    // Zip64: a locator just before the record points at the zip64 end record.
+    if (eocd < 20 || le(&bytes_[eocd - 20], 4) != kZip64Locator) {
+      fail("zip64 archive without its zip64 locator");
+    }
+    const std::uint64_t z = le(&bytes_[eocd - 20 + 8], 8);
+    if (z > n || n - z < 56 || le(&bytes_[z], 4) != kZip64End) {
+      fail("zip64 end of central directory record is missing");
+    }
+    count = le(&bytes_[z + 32], 8);
+    cd_size = le(&bytes_[z + 40], 8);
+    cd_offset = le(&bytes_[z + 48], 8);
+  }
+  if (cd_offset > n || cd_size > n - cd_offset) fail("central directory lies outside the file");
+  if (count > kMaxEntries) fail(fmt::format("zip archive claims {} entries", count));
+  entries_.reserve(static_cast<std::size_t>(count));
+  std::uint64_t pos = cd_offset;
+  const std::uint64_t end = cd_offset + cd_size;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (end - pos < 46 || le(&bytes_[pos], 4) != kCentralHeader) {
+      fail(fmt::format("central directory entry {} is damaged", i));
+    }
+    const std::uint8_t* h = &bytes_[pos];
+    Entry entry;
+    entry.flags = static_cast<std::uint16_t>(le(h + 8, 2));
+    entry.method = static_cast<std::uint16_t>(le(h + 10, 2));
+    entry.crc = static_cast<std::uint32_t>(le(h + 16, 4));
+    entry.compressed_size = le(h + 20, 4);
+    entry.size = le(h + 24, 4);
+    const std::uint64_t name_len = le(h + 28, 2);
+    const std::uint64_t extra_len = le(h + 30, 2);
+    const std::uint64_t comment_len = le(h + 32, 2);
+    entry.local_offset = le(h + 42, 4);
+    if (end - pos - 46 < name_len + extra_len + comment_len) {
+      fail(fmt::format("central directory entry {} is damaged", i));
+    }
+    entry.name.assign(reinterpret_cast<const char*>(h + 46), name_len);
+    // Zip64 extended information replaces the fields that hold 0xFFFFFFFF, in this order.
+    const std::uint8_t* x = h + 46 + name_len;
+    const std::uint8_t* x_end = x + extra_len;
+    while (x_end - x >= 4) {
+      const std::uint64_t id = le(x, 2);
+      const std::uint64_t len = le(x + 2, 2);
+      if (static_cast<std::uint64_t>(x_end - x - 4) < len) break;
+      if (id == 1) {
+        const std::uint8_t* f = x + 4;
+        const std::uint8_t* f_end = f + len;
+        for (std::uint64_t* field : {&entry.size, &entry.compressed_size, &entry.local_offset}) {
+          if (*field != 0xFFFFFFFF) continue;
+          if (f_end - f < 8) fail(fmt::format("zip64 fields of '{}' are damaged", entry.name));
+          *field = le(f, 8);
+          f += 8;
+        }
+      }
+      x += 4 + len;
+    }
+    entries_.push_back(std::move(entry));
+    pos += 46 + name_len + extra_len + comment_len;
+  }
+}
+
+const ZipArchive::Entry* ZipArchive::find(std::string_view name) const {
+  for (const Entry& e : entries_) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+std::vector<std::uint8_t> ZipArchive::read(const Entry& entry) const {
+  const std::string file = path_.string();
+  auto fail = [&](const std::string& problem, const std::string& hint) -> void {
+    throw Error(ErrorKind::input, file, fmt::format("zip entry '{}': {}", entry.name, problem),
+                hint);
+  };
+  const std::size_t n = bytes_.size();
+  const std::uint64_t at = entry.local_offset;
+  if (at > n || n - at < 30 || le(&bytes_[at], 4) != kLocalHeader) {
+    fail("local header is missing", kTruncatedHint);
+  }
+  const std::uint64_t start = at + 30 + le(&bytes_[at + 26], 2) + le(&bytes_[at + 28], 2);
+  if (start > n || n - start < entry.compressed_size) fail("data is cut short", kTruncatedHint);
+  if ((entry.flags & 1U) != 0) fail("is encrypted", "hires reads only unencrypted archives");
+  const std::uint8_t* data = bytes_.data() + start;
+  std::vector<std::uint8_t> out;
+  if (entry.method == 0) {
+    if (entry.compressed_size != entry.size) fail("stored sizes disagree", kTruncatedHint);
+    out.assign(data, data + entry.size);
+  } else if (entry.method == 8) {
+    // Sizes beyond what zlib's counters take are not a checkpoint record we can inflate.
+    if (entry.size > std::numeric_limits<uInt>::max() ||
+        entry.compressed_size > std::numeric_limits<uInt>::max()) {
+      fail("compressed entry is too large", "re-save the checkpoint with torch.save");
+    }
+    out.resize(static_cast<std::size_t>(entry.size));
+    z_stream zs{};
+    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail("cannot start zlib", "");
+    zs.next_in = const_cast<Bytef*>(data);
+    zs.avail_in = static_cast<uInt>(entry.compressed_size);
+    zs.next_out = out.data();
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = inflate(&zs, Z_FINISH);
+    const std::uint64_t produced = zs.total_out;
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END || produced != entry.size) {
+      fail("compressed data is corrupt", kTruncatedHint);
+    }
+  } else {
+    fail(fmt::format("uses compression method {}", entry.method),
+         "hires reads stored (0) and deflate (8) entries; re-save the checkpoint with torch.save");
+  }
+  const uLong crc = crc32_z(crc32(0L, Z_NULL, 0), out.data(), out.size());
+  if (crc != entry.crc) {
+    fail(fmt::format("CRC-32 is {:08x}, expected {:08x}", crc, entry.crc), kTruncatedHint);
+  }
+  return out;
+}
+
+}  // namespace hires::models
