@@ -284,6 +284,40 @@ TEST(Pth, UnknownArchitectureListsTensorsAndSupportedOnes) {
   EXPECT_NE(e.hint().find("rrdbnet"), std::string::npos) << e.hint();
 }
 
+// One 1000-value storage under 5000 names would need 5 million values from a ~60 KB file.
+TEST(Pth, AStorageReusedOverAndOverIsRefused) {
+  test::TempDir tmp;
+  std::vector<std::uint8_t> pkl = {0x80, 2, '}'};
+  auto text = [&](const std::string& s) {
+    pkl.push_back('X');
+    put(pkl, s.size(), 4);
+    pkl.insert(pkl.end(), s.begin(), s.end());
+  };
+  auto global = [&](const std::string& s) {
+    pkl.push_back('c');
+    pkl.insert(pkl.end(), s.begin(), s.end());
+  };
+  global("torch._utils\n_rebuild_tensor_v2\n");
+  pkl.insert(pkl.end(), {'(', '('});
+  text("storage");
+  global("torch\nFloatStorage\n");
+  text("0");
+  text("cpu");
+  pkl.insert(pkl.end(), {'M', 0xE8, 0x03, 't',  'Q', 'K', 0,   'M', 0xE8, 0x03, 0x85,
+                         'K', 1,    0x85, 0x89, '}', 't', 'R', 'q', 0,    '0'});
+  for (int k = 0; k < 5000; ++k) {
+    text(fmt::format("w{}", k));
+    pkl.insert(pkl.end(), {'h', 0, 's'});
+  }
+  pkl.push_back('.');
+  const fs::path p = tmp / "bomb.pth";
+  write_zip(p, {{"archive/data.pkl", pkl}, {"archive/data/0", std::vector<std::uint8_t>(4000)}});
+  const Error e = pth_error(p);
+  EXPECT_EQ(e.subject(), p.string());
+  EXPECT_NE(e.problem().find("the same storage is reused over and over"), std::string::npos)
+      << e.problem();
+}
+
 // Every prefix and many seeded corruptions of a real state-dict pickle either load or throw
 // hires::Error: never a crash, a hang or another exception.
 TEST(Pth, DamagedPicklesNeverCrash) {

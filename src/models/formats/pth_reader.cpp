@@ -22,8 +22,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A pickle this large is not a state dict; refuse before building millions of objects.
-constexpr std::size_t kMaxPickleBytes = 256ULL * 1024 * 1024;
+// Limits that keep a hostile file from exhausting memory. A state dict's pickle is ~100 bytes
+// and ~20 objects per tensor; converted tensors may share storages (views, tied weights), but not
+// add up to more than 4 values per byte of the file.
+constexpr std::size_t kMaxPickleBytes = 64ULL * 1024 * 1024;
+constexpr std::size_t kMaxObjects = 4'000'000;
+constexpr std::uint64_t kMaxValuesPerFileByte = 4;
 constexpr std::size_t kMaxGlobalName = 256;
 
 const char* kRefusedHint =
@@ -233,6 +237,7 @@ class Unpickler {
     }
   }
   int make(Obj o) {
+    if (objs_.size() == kMaxObjects) fail("the pickle builds too many objects for a state dict");
     objs_.push_back(std::move(o));
     return static_cast<int>(objs_.size() - 1);
   }
@@ -653,6 +658,7 @@ PthCheckpoint load_pth(const fs::path& path) {
     throw Error(ErrorKind::input, file, "not a PyTorch checkpoint (not a zip archive)",
                 "expected a file written by torch.save");
   }
+  const std::uint64_t max_values = kMaxValuesPerFileByte * bytes.size();
   const ZipArchive zip(path, std::move(bytes));
   const std::string prefix = find_prefix(zip);
   for (const auto& e : zip.entries()) {
@@ -695,6 +701,7 @@ PthCheckpoint load_pth(const fs::path& path) {
     }
   }
   std::unordered_map<std::string, std::vector<std::uint8_t>> storages;
+  std::uint64_t total_values = 0;
   for (std::size_t k = 0; k + 1 < dict->items.size(); k += 2) {
     const Obj& key = u.at(dict->items[k]);
     const Obj& value = u.at(dict->items[k + 1]);
@@ -732,6 +739,13 @@ PthCheckpoint load_pth(const fs::path& path) {
                     "save contiguous tensors: {k: v.contiguous() for k, v in sd.items()}");
       }
       expected *= value.shape[d];
+    }
+    total_values += static_cast<std::uint64_t>(count);
+    if (total_values > max_values) {
+      tensor_fail(
+          fmt::format("the tensors hold more than {} values, far more than the file's "
+                      "storages (the same storage is reused over and over)",
+                      max_values));
     }
     TensorData t;
     t.shape = value.shape;

@@ -147,6 +147,11 @@ std::vector<std::uint8_t> ZipArchive::read(const Entry& entry) const {
     out.assign(data, data + entry.size);
   } else if (entry.method == 8) {
     // Sizes beyond what zlib's counters take are not a checkpoint record we can inflate.
+    // Deflate expands at most ~1032:1: a larger declared size is a lie (a zip bomb).
+    if (entry.size / 1032 > entry.compressed_size + 1) {
+      fail(fmt::format("claims {} bytes from {} compressed", entry.size, entry.compressed_size),
+           kTruncatedHint);
+    }
     if (entry.size > std::numeric_limits<uInt>::max() ||
         entry.compressed_size > std::numeric_limits<uInt>::max()) {
       fail("compressed entry is too large", "re-save the checkpoint with torch.save");
