@@ -9,6 +9,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libvips-dev libvips-tools      # image I/O, ICC, EXIF (and `vips` for the benchmark)
   libdnnl-dev                    # oneDNN: CPU convolutions
+  zlib1g-dev                     # deflate inside PyTorch .pth archives
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   clang-format clang-tidy
