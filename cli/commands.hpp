@@ -5,7 +5,10 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 #include <vector>
+
+#include "hires/guide.hpp"
 
 namespace hires::cli {
 
@@ -21,6 +24,11 @@ const std::vector<const char*>& command_names();
 
 // Each registers one sub-command on `app`. Add new ones to the list in main.cpp.
 // (Declared here as they are written, e.g. Command add_check_command(CLI::App& app);)
+Command add_check_command(CLI::App& app);   // cli/cmd_check.cpp
+Command add_review_command(CLI::App& app);  // cli/cmd_review.cpp
+// Prints a review (text or one JSON line) on stdout; `report` is the page written, if any.
+int print_review(const std::string& original, const std::string& upscaled, const ReviewResult& r,
+                 bool as_json, const std::string& report);
 Command add_eval_command(CLI::App& app);  // cli/cmd_eval.cpp
 
 }  // namespace hires::cli

@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "commands.hpp"
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
 #include "hires/hires.hpp"
 #include "hires/models.hpp"
-#include "commands.hpp"
 #include "progress.hpp"
 
 namespace {
@@ -355,7 +355,7 @@ std::vector<std::string> with_default_command(int argc, char** argv) {
 
 const std::vector<const char*>& hires::cli::command_names() {
   // Keep in step with the sub-commands registered in run().
-  static const std::vector<const char*> names{"upscale", "models", "eval"};
+  static const std::vector<const char*> names{"upscale", "models", "eval", "check", "review"};
   return names;
 }
 
@@ -378,7 +378,9 @@ int run(int argc, char** argv) {
   models->add_option("--models-dir", models_dirs, "Folder with model files (repeatable)");
 
   // Further sub-commands (see cli/commands.hpp): one line each.
-  std::vector<hires::cli::Command> commands{hires::cli::add_eval_command(app)};
+  std::vector<hires::cli::Command> commands{hires::cli::add_eval_command(app),
+                                            hires::cli::add_check_command(app),
+                                            hires::cli::add_review_command(app)};
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());

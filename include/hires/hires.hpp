@@ -61,6 +61,13 @@ struct Limits {
   std::uint64_t max_output_pixels = 1'073'741'824;  // 32768 x 32768
 };
 
+// Polish around the upscale (see include/hires/guide.hpp for the checks and reviews).
+struct PolishOptions {
+  bool color_fix = false;  // match the output's low-frequency colour to the input's
+  int denoise = 0;         // 0..3: edge-preserving noise reduction before upscaling
+  double sharpen = 0;      // unsharp mask amount in linear light after upscaling (0 = off)
+};
+
 // The one request object that travels the whole path (see docs/ARCHITECTURE.md).
 struct UpscaleOptions {
   Method method = Method::lanczos;  // used when `model` is empty, and for the final exact resize
@@ -73,6 +80,7 @@ struct UpscaleOptions {
   Limits limits;
   bool overwrite = false;  // replace existing outputs (inputs are never replaced)
   int threads = 0;         // 0 = all cores
+  PolishOptions polish;
 };
 
 // Header facts of an image file, read without decoding its pixels.
@@ -99,7 +107,6 @@ struct FileResult {
   std::vector<std::string> notices;  // one line each, e.g. alpha flattened
   int model_passes = 0;              // how many times the AI model ran
   std::string engine;                // which implementation ran the model, e.g. "cpu: oneDNN ..."
-
 };
 
 // fraction in [0, 1]

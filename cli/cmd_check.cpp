@@ -1,0 +1,169 @@
+// `hires check IMAGE...`: is the image worth upscaling, and how?
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "hires/error.hpp"
+#include "hires/guide.hpp"
+
+namespace hires::cli {
+namespace {
+
+using nlohmann::json;
+
+struct CheckArgs {
+  std::vector<std::string> inputs;
+  std::string scale, width, height, fit, long_edge, print;
+  bool json = false;
+  double max_pixels_mp = 268.435456;
+};
+
+std::optional<SizeRequest> target_of(const CheckArgs& a) {
+  std::vector<std::string> given;
+  for (const auto& [name, value] : {std::pair{"--scale", &a.scale},
+                                    {"--width", &a.width},
+                                    {"--height", &a.height},
+                                    {"--fit", &a.fit},
+                                    {"--long-edge", &a.long_edge},
+                                    {"--print", &a.print}}) {
+    if (!value->empty()) given.emplace_back(name);
+  }
+  if (given.size() > 1) {
+    throw Error(ErrorKind::usage, fmt::format("{}", fmt::join(given, " and ")),
+                "conflict: choose one target size");
+  }
+  if (!a.width.empty()) return SizeRequest::by_width(parse_pixels("--width", a.width));
+  if (!a.height.empty()) return SizeRequest::by_height(parse_pixels("--height", a.height));
+  if (!a.long_edge.empty()) {
+    return SizeRequest::by_long_edge(parse_pixels("--long-edge", a.long_edge));
+  }
+  if (!a.fit.empty()) {
+    const Size box = parse_box("--fit", a.fit);
+    return SizeRequest::fit_box(box.width, box.height);
+  }
+  if (!a.print.empty()) return SizeRequest::for_print(parse_print("--print", a.print));
+  if (!a.scale.empty()) return SizeRequest::by_scale(parse_scale("--scale", a.scale));
+  return std::nullopt;
+}
+
+json to_json(const std::string& input, const CheckResult& r) {
+  json findings = json::array();
+  for (const auto& f : r.findings) {
+    findings.push_back({{"kind", finding_kind_name(f.kind)},
+                        {"value", f.value},
+                        {"severity", severity_name(f.severity)},
+                        {"message", f.message}});
+  }
+  json j{{"input", input},
+         {"width", r.size.width},
+         {"height", r.size.height},
+         {"content", content_name(r.content)},
+         {"findings", findings},
+         {"verdict", verdict_name(r.verdict)},
+         {"recommendation",
+          {{"model", r.recommendation.model},
+           {"denoise", r.recommendation.denoise},
+           {"passes", r.recommendation.passes},
+           {"plan", r.recommendation.plan}}}};
+  const Measures& m = r.measures;
+  j["measures"] = {{"blur", m.blur},
+                   {"jpeg_grid", m.jpeg_grid},
+                   {"staircase", m.staircase},
+                   {"staircase_block", m.staircase_block},
+                   {"banding", m.banding},
+                   {"noise", m.noise},
+                   {"mean_luma", m.mean_luma},
+                   {"clipped_high", m.clipped_high},
+                   {"flat_fraction", m.flat_fraction},
+                   {"top2_luma_share", m.top2_luma_share},
+                   {"colourfulness", m.colourfulness},
+                   {"palette", m.palette}};
+  if (r.target) {
+    j["target"] = {{"width", r.target->width}, {"height", r.target->height}};
+    j["scale"] = r.scale;
+  }
+  return j;
+}
+
+std::string format_value(const Finding& f) {
+  switch (f.kind) {
+    case FindingKind::small:
+      return fmt::format("{:.0f} px", f.value);
+    case FindingKind::noise:
+      return fmt::format("{:.1f} lv", f.value);
+    case FindingKind::dark:
+      return fmt::format("{:.0f}/255", f.value);
+    case FindingKind::bright:
+      return fmt::format("{:.1f} %", f.value);
+    default:
+      return fmt::format("{:.2f}", f.value);
+  }
+}
+
+void print_text(const std::string& input, const CheckResult& r) {
+  fmt::print("{}: {}x{} {}: {}\n", input, r.size.width, r.size.height, content_name(r.content),
+             verdict_label(r.verdict));
+  for (const auto& f : r.findings) {
+    const std::string_view mark = f.severity == Severity::bad    ? "BAD "
+                                  : f.severity == Severity::warn ? "warn"
+                                                                 : "  ok";
+    fmt::print("  {} {:<8} {:>10}  {}\n", mark, finding_kind_name(f.kind), format_value(f),
+               f.message);
+  }
+  const Recommendation& rec = r.recommendation;
+  fmt::print("  recommendation: {}\n", rec.plan);
+}
+
+int run_check(const CheckArgs& a) {
+  CheckOptions options;
+  options.target = target_of(a);
+  if (options.target) (void)plan_size({1000, 1000}, *options.target);  // validate early
+  Limits limits;
+  limits.max_input_pixels = static_cast<std::uint64_t>(a.max_pixels_mp * 1e6);
+  int failed = 0;
+  for (const auto& input : a.inputs) {
+    try {
+      const CheckResult r = check_file(input, options, limits);
+      if (a.json) {
+        std::cout << to_json(input, r).dump() << '\n' << std::flush;
+      } else {
+        print_text(input, r);
+      }
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::usage) throw;
+      ++failed;
+      if (a.json) {
+        std::cout << json{{"input", input}, {"error", e.what()}}.dump() << '\n' << std::flush;
+      }
+      fmt::print(stderr, "hires: error: {}\n", e.what());
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+Command add_check_command(CLI::App& app) {
+  auto args = std::make_shared<CheckArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "check", "Before upscaling: size, blur, blockiness, banding, noise, exposure; a verdict");
+  cmd->add_option("inputs", args->inputs, "Image files")->required();
+  auto* g = cmd->add_option_group("target", "What the image is for (default: 4x)");
+  g->add_option("-s,--scale", args->scale, "Scale factor");
+  g->add_option("--width", args->width, "Output width in pixels");
+  g->add_option("--height", args->height, "Output height in pixels");
+  g->add_option("--fit", args->fit, "Largest size inside WxH pixels");
+  g->add_option("--long-edge", args->long_edge, "Long edge in pixels");
+  g->add_option("--print", args->print, "Print size WxH{in|cm}@DPI, e.g. 8x10in@300");
+  cmd->add_flag("--json", args->json, "One JSON object per image on stdout");
+  cmd->add_option("--max-pixels", args->max_pixels_mp, "Largest input in megapixels")
+      ->check(CLI::PositiveNumber);
+  return {cmd, [args] { return run_check(*args); }};
+}
+
+}  // namespace hires::cli

@@ -1,0 +1,84 @@
+// `hires review ORIGINAL UPSCALED`: does the result still look like the original?
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "commands.hpp"
+#include "hires/error.hpp"
+#include "hires/guide.hpp"
+
+namespace hires::cli {
+namespace {
+
+using nlohmann::json;
+
+struct ReviewArgs {
+  std::string original;
+  std::string upscaled;
+  std::string report;
+  bool json = false;
+};
+
+json region_json(const Region& g) {
+  return {{"x", g.x},           {"y", g.y},       {"width", g.width},
+          {"height", g.height}, {"name", g.name}, {"problem", g.problem},
+          {"score", g.score}};
+}
+
+}  // namespace
+
+int print_review(const std::string& original, const std::string& upscaled, const ReviewResult& r,
+                 bool as_json, const std::string& report) {
+  if (as_json) {
+    json regions = json::array();
+    for (const auto& g : r.regions) regions.push_back(region_json(g));
+    json j{{"original", original},
+           {"upscaled", upscaled},
+           {"resemblance_psnr", r.resemblance_psnr},
+           {"resemblance_ssim", r.resemblance_ssim},
+           {"artifact_fraction", r.artifact_fraction},
+           {"color_shift", r.color_shift},
+           {"verdict", review_verdict_name(r.verdict)},
+           {"reasons", r.reasons},
+           {"regions", regions}};
+    if (!report.empty()) j["report"] = report;
+    std::cout << j.dump() << '\n' << std::flush;
+  } else {
+    fmt::print("{} -> {}: {}\n", original, upscaled, review_verdict_name(r.verdict));
+    fmt::print("  resemblance  PSNR {:.2f} dB, SSIM {:.4f}\n", r.resemblance_psnr,
+               r.resemblance_ssim);
+    fmt::print("  artifacts    {:.2f} % of the image\n", 100 * r.artifact_fraction);
+    fmt::print("  colour shift delta E {:.2f}\n", r.color_shift);
+    for (const auto& reason : r.reasons) fmt::print("  - {}\n", reason);
+    if (!report.empty()) fmt::print("  report: {}\n", report);
+  }
+  return 0;
+}
+
+namespace {
+
+int run_review(const ReviewArgs& a) {
+  const ReviewResult r = review_files(a.original, a.upscaled);
+  std::string page;
+  if (!a.report.empty()) page = write_review_report(a.report, a.original, a.upscaled, r).string();
+  return print_review(a.original, a.upscaled, r, a.json, page);
+}
+
+}  // namespace
+
+Command add_review_command(CLI::App& app) {
+  auto args = std::make_shared<ReviewArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "review", "After upscaling: resemblance, invented texture, halos and colour shift");
+  cmd->add_option("original", args->original, "The image before upscaling")->required();
+  cmd->add_option("upscaled", args->upscaled, "The upscaled result")->required();
+  cmd->add_option("--report", args->report,
+                  "Write an HTML page (side by side, heat map, worst crops) into this folder");
+  cmd->add_flag("--json", args->json, "As one JSON object on stdout");
+  return {cmd, [args] { return run_review(*args); }};
+}
+
+}  // namespace hires::cli

@@ -1,0 +1,255 @@
+// `hires check`: findings with their measured values, a verdict and a recommendation.
+// Thresholds are calibrated in docs/QUALITY.md.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "hires/guide.hpp"
+#include "io/guide_io.hpp"
+
+namespace hires {
+
+std::string_view finding_kind_name(FindingKind k) {
+  switch (k) {
+    case FindingKind::small:
+      return "small";
+    case FindingKind::blur:
+      return "blur";
+    case FindingKind::blocky:
+      return "blocky";
+    case FindingKind::banding:
+      return "banding";
+    case FindingKind::noise:
+      return "noise";
+    case FindingKind::dark:
+      return "dark";
+    case FindingKind::bright:
+      return "bright";
+  }
+  return "?";
+}
+
+std::string_view severity_name(Severity s) {
+  switch (s) {
+    case Severity::info:
+      return "info";
+    case Severity::warn:
+      return "warn";
+    case Severity::bad:
+      return "bad";
+  }
+  return "?";
+}
+
+std::string_view content_name(Content c) {
+  switch (c) {
+    case Content::photo:
+      return "photo";
+    case Content::art:
+      return "art";
+    case Content::text:
+      return "text";
+  }
+  return "?";
+}
+
+std::string_view verdict_name(CheckVerdict v) {
+  switch (v) {
+    case CheckVerdict::good:
+      return "good";
+    case CheckVerdict::care:
+      return "care";
+    case CheckVerdict::poor:
+      return "poor";
+    case CheckVerdict::not_needed:
+      return "not_needed";
+  }
+  return "?";
+}
+
+std::string_view verdict_label(CheckVerdict v) {
+  switch (v) {
+    case CheckVerdict::good:
+      return "good candidate";
+    case CheckVerdict::care:
+      return "usable with care";
+    case CheckVerdict::poor:
+      return "poor candidate";
+    case CheckVerdict::not_needed:
+      return "not needed";
+  }
+  return "?";
+}
+
+namespace {
+
+// Thresholds (see docs/QUALITY.md for how they were chosen).
+constexpr int kSmallBad = 200;  // pixels, shorter side (the seeds' 200 x 200)
+constexpr int kSmallWarn = 256;
+constexpr double kBlurWarn = 0.44;  // blur effect
+constexpr double kBlurBad = 0.58;
+constexpr double kGridWarn = 3.0;  // JPEG grid ratio
+constexpr double kGridBad = 6.0;
+constexpr double kStairWarn = 0.30;  // staircase score
+constexpr double kStairBad = 0.60;
+constexpr double kBandWarn = 1.2;  // steps per 1000 pixels
+constexpr double kBandBad = 5.0;
+constexpr double kNoiseWarn = 6.0;  // luma levels
+constexpr double kNoiseBad = 10.0;
+constexpr double kDarkWarn = 60.0;  // mean luma
+constexpr double kDarkBad = 40.0;
+constexpr double kBrightWarn = 15.0;  // % clipped highlights
+constexpr double kBrightBad = 35.0;
+constexpr double kTexturedMin = 0.3;  // below this, too little detail to judge blur
+
+Severity grade(double v, double warn, double bad, bool higher_is_worse = true) {
+  if (higher_is_worse)
+    return v >= bad ? Severity::bad : v >= warn ? Severity::warn : Severity::info;
+  return v <= bad ? Severity::bad : v <= warn ? Severity::warn : Severity::info;
+}
+
+std::vector<Finding> findings_for(const Measures& m, Content content, Size size) {
+  std::vector<Finding> out;
+  {
+    Finding f{FindingKind::small, m.min_side, grade(m.min_side, kSmallWarn, kSmallBad, false), {}};
+    f.message = f.severity == Severity::bad
+                    ? fmt::format("{}x{}: under {} px a side is too small to upscale reliably",
+                                  size.width, size.height, kSmallBad)
+                : f.severity == Severity::warn
+                    ? fmt::format("{}x{}: small; expect invented detail at large scales",
+                                  size.width, size.height)
+                    : fmt::format("{}x{}: enough pixels to work from", size.width, size.height);
+    out.push_back(f);
+  }
+  {
+    Finding f{FindingKind::blur, m.blur, grade(m.blur, kBlurWarn, kBlurBad), {}};
+    if (m.flat_fraction > 1.0 - kTexturedMin && f.severity != Severity::info) {
+      f.severity = Severity::info;
+      f.message = "mostly flat areas: too little detail to judge focus";
+    } else {
+      f.message = f.severity == Severity::bad    ? "out of focus or motion-blurred: upscaling "
+                                                   "enlarges the blur, it cannot undo it"
+                  : f.severity == Severity::warn ? "soft: upscaling will help a little"
+                                                 : "in focus";
+    }
+    out.push_back(f);
+  }
+  {
+    Finding f;
+    f.kind = FindingKind::blocky;
+    const Severity stair = grade(m.staircase, kStairWarn, kStairBad);
+    const Severity grid = grade(m.jpeg_grid, kGridWarn, kGridBad);
+    if (stair > grid) {
+      f.value = m.staircase;
+      f.severity = stair;
+      f.message = fmt::format("pixelated: nearest-neighbour staircases in {}x{} blocks",
+                              m.staircase_block, m.staircase_block);
+    } else {
+      f.value = m.jpeg_grid;
+      f.severity = grid;
+      f.message = grid == Severity::info ? "no JPEG block grid"
+                                         : "JPEG 8x8 blocks visible: use --denoise, or a model "
+                                           "trained on compressed images";
+    }
+    out.push_back(f);
+  }
+  {
+    Finding f{FindingKind::banding, m.banding, grade(m.banding, kBandWarn, kBandBad), {}};
+    f.message = f.severity == Severity::info
+                    ? "smooth gradients"
+                    : "colour banding: smooth gradients in visible steps (upscaling enlarges them)";
+    out.push_back(f);
+  }
+  {
+    Finding f{FindingKind::noise, m.noise, grade(m.noise, kNoiseWarn, kNoiseBad), {}};
+    f.message = f.severity == Severity::info
+                    ? "clean"
+                    : fmt::format("noise of about {:.0f} levels: denoise first", m.noise);
+    out.push_back(f);
+  }
+  {
+    Finding f{FindingKind::dark, m.mean_luma, grade(m.mean_luma, kDarkWarn, kDarkBad, false), {}};
+    f.message = f.severity == Severity::info ? "exposure fine"
+                                             : "low light: models do poorly on dark, murky images";
+    out.push_back(f);
+  }
+  {
+    Finding f{
+        FindingKind::bright, m.clipped_high, grade(m.clipped_high, kBrightWarn, kBrightBad), {}};
+    if (content != Content::photo && f.severity != Severity::info) {
+      f.severity = Severity::info;
+      f.message = "white areas (normal for art and documents)";
+    } else {
+      f.message = f.severity == Severity::info
+                      ? "highlights kept"
+                      : fmt::format("{:.0f} % clipped highlights: no detail there to enlarge",
+                                    m.clipped_high);
+    }
+    out.push_back(f);
+  }
+  return out;
+}
+
+int denoise_level(const Measures& m) {
+  int level = m.noise >= 14 ? 3 : m.noise >= kNoiseBad ? 2 : m.noise >= kNoiseWarn ? 1 : 0;
+  if (m.jpeg_grid >= kGridBad)
+    level = std::max(level, 2);
+  else if (m.jpeg_grid >= kGridWarn)
+    level = std::max(level, 1);
+  return level;
+}
+
+}  // namespace
+
+CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
+  CheckResult r;
+  r.size = {image.width, image.height};
+  r.measures = measure(image);
+  r.content = classify_content(r.measures);
+  r.findings = findings_for(r.measures, r.content, r.size);
+
+  if (options.target) {
+    const SizePlan plan = plan_size(r.size, *options.target);
+    r.target = plan.out;
+    r.scale = std::max(static_cast<double>(plan.out.width) / image.width,
+                       static_cast<double>(plan.out.height) / image.height);
+  }
+
+  bool bad = false;
+  bool warn = false;
+  for (const auto& f : r.findings) {
+    bad = bad || f.severity == Severity::bad;
+    warn = warn || f.severity == Severity::warn;
+  }
+  r.verdict = r.scale <= 1.0 ? CheckVerdict::not_needed
+              : bad          ? CheckVerdict::poor
+              : warn         ? CheckVerdict::care
+                             : CheckVerdict::good;
+
+  Recommendation& rec = r.recommendation;
+  rec.denoise = denoise_level(r.measures);
+  rec.model = r.content == Content::photo ? "realesr-general-x4v3" : "realesr-animevideov3";
+  if (r.measures.staircase_block > 0) rec.model = "nearest";  // pixel art: keep the blocks crisp
+  rec.passes = r.scale <= 1.0 ? 0 : model_passes(r.scale, 4);
+  const std::string size_text =
+      r.target ? fmt::format("{}x{}", r.target->width, r.target->height)
+               : fmt::format("{}x{}", static_cast<int>(std::lround(image.width * r.scale)),
+                             static_cast<int>(std::lround(image.height * r.scale)));
+  if (rec.passes == 0) {
+    rec.plan = fmt::format("no upscaling: the image already has the pixels ({}x{} for {})",
+                           image.width, image.height, size_text);
+  } else {
+    rec.plan = fmt::format("{}{} 4x pass{} of {}, then an exact Lanczos resize to {} ({:.2f}x)",
+                           rec.denoise > 0 ? fmt::format("--denoise {}, ", rec.denoise) : "",
+                           rec.passes, rec.passes > 1 ? "es" : "", rec.model, size_text, r.scale);
+  }
+  return r;
+}
+
+CheckResult check_file(const std::filesystem::path& path, const CheckOptions& options,
+                       const Limits& limits) {
+  return check_pixels(io::load_pixels(path, limits), options);
+}
+
+}  // namespace hires

@@ -1,0 +1,281 @@
+// The measures behind `hires check`, on the luma of gamma-encoded values (0..255).
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numbers>
+
+#include "guide/image_ops.hpp"
+#include "hires/guide.hpp"
+
+namespace hires {
+namespace {
+
+using guide::Plane;
+
+// Crete-Roffet et al., "The blur effect" (2007): how much of the image's variation survives a
+// strong 1x9 re-blur. A sharp image loses much of it (low value), a blurred one little (high).
+double blur_effect(const Plane& l, bool vertical) {
+  constexpr int kR = 4;
+  Plane b(l.w, l.h);
+  for (int y = 0; y < l.h; ++y) {
+    for (int x = 0; x < l.w; ++x) {
+      float s = 0;
+      for (int i = -kR; i <= kR; ++i) {
+        s += vertical ? l(x, std::clamp(y + i, 0, l.h - 1)) : l(std::clamp(x + i, 0, l.w - 1), y);
+      }
+      b(x, y) = s / (2 * kR + 1);
+    }
+  }
+  double sum_f = 0;
+  double sum_v = 0;
+  for (int y = vertical ? 1 : 0; y < l.h; ++y) {
+    for (int x = vertical ? 0 : 1; x < l.w; ++x) {
+      const int px = vertical ? x : x - 1;
+      const int py = vertical ? y - 1 : y;
+      const double df = std::abs(l(x, y) - l(px, py));
+      const double db = std::abs(b(x, y) - b(px, py));
+      sum_f += df;
+      sum_v += std::max(0.0, df - db);
+    }
+  }
+  return sum_f > 0 ? (sum_f - sum_v) / sum_f : 1.0;
+}
+
+// Differences along rows (vertical=false) or columns: d(i) = L(i+1) - L(i).
+template <typename Fn>
+void for_each_line(const Plane& l, bool vertical, Fn&& fn) {
+  const int lines = vertical ? l.w : l.h;
+  const int len = vertical ? l.h : l.w;
+  std::vector<float> d(static_cast<std::size_t>(std::max(0, len - 1)));
+  for (int line = 0; line < lines; ++line) {
+    for (int i = 0; i + 1 < len; ++i) {
+      d[i] = vertical ? l(line, i + 1) - l(line, i) : l(i + 1, line) - l(i, line);
+    }
+    fn(d);
+  }
+}
+
+// Isolated steps (a jump with smooth pixels on either side) per grid phase of 8: JPEG's block
+// edges put them on one phase. Returns the best phase's count over the mean of the others.
+double jpeg_grid(const Plane& l, bool vertical) {
+  std::array<double, 8> count{};
+  for_each_line(l, vertical, [&](const std::vector<float>& d) {
+    const int n = static_cast<int>(d.size());
+    for (int i = 1; i + 1 < n; ++i) {
+      const float a = std::abs(d[i]);
+      if (a < 1.5F) continue;
+      if (std::abs(d[i - 1]) < 0.5F * a && std::abs(d[i + 1]) < 0.5F * a) count[(i + 1) % 8] += 1;
+    }
+  });
+  const auto best = std::max_element(count.begin(), count.end());
+  double others = 0;
+  for (auto it = count.begin(); it != count.end(); ++it) {
+    if (it != best) others += *it;
+  }
+  return (*best + 1.0) / (others / 7.0 + 1.0);
+}
+
+struct Staircase {
+  double score = 0;
+  int block = 0;
+};
+
+// Nearest-neighbour enlargement: pixels repeat in k x k blocks, so neighbours are equal inside
+// a block and differ across its edges.
+Staircase staircase(const Plane& l) {
+  Staircase best;
+  for (int k = 2; k <= 8; ++k) {
+    double score = 0;
+    for (bool vertical : {false, true}) {
+      std::vector<double> same(k, 0.0);
+      std::vector<double> total(k, 0.0);
+      for_each_line(l, vertical, [&](const std::vector<float>& d) {
+        for (std::size_t i = 0; i < d.size(); ++i) {
+          const std::size_t r = (i + 1) % k;
+          total[r] += 1;
+          if (std::abs(d[i]) < 1.5F) same[r] += 1;
+        }
+      });
+      double dir_best = 0;
+      for (int p = 0; p < k; ++p) {
+        double in_same = 0;
+        double in_total = 0;
+        for (int r = 0; r < k; ++r) {
+          if (r == p) continue;
+          in_same += same[r];
+          in_total += total[r];
+        }
+        if (in_total <= 0 || total[p] <= 0) continue;
+        dir_best = std::max(dir_best, in_same / in_total - same[p] / total[p]);
+      }
+      score += dir_best / 2;
+    }
+    if (score > best.score + 0.05) best = {score, k};
+  }
+  return best;
+}
+
+// Banding: runs of exactly flat plateaus separated by small steps of the same sign (a smooth
+// gradient shown in visible steps). Counts such steps.
+double banding_steps(const Plane& l, bool vertical) {
+  double steps = 0;
+  for_each_line(l, vertical, [&](const std::vector<float>& d) {
+    const int n = static_cast<int>(d.size());
+    int last = -1000;      // position of the previous step
+    float last_step = 0;   // its size
+    bool plateau = false;  // only flat pixels since it
+    for (int i = 0; i < n; ++i) {
+      const float a = std::abs(d[i]);
+      if (a < 0.5F) continue;
+      const bool flat_around = i >= 2 && i + 2 < n && std::abs(d[i - 1]) < 0.5F &&
+                               std::abs(d[i - 2]) < 0.5F && std::abs(d[i + 1]) < 0.5F &&
+                               std::abs(d[i + 2]) < 0.5F;
+      if (a >= 1.5F && a <= 32.0F && flat_around) {
+        const bool same_sign = (d[i] > 0) == (last_step > 0);
+        const float ratio =
+            std::max(a, std::abs(last_step)) / std::max(1e-3F, std::min(a, std::abs(last_step)));
+        if (plateau && same_sign && ratio < 3.0F && i - last <= 128) steps += 1;
+        last = i;
+        last_step = d[i];
+        plateau = true;
+      } else {
+        plateau = false;
+      }
+    }
+  });
+  return steps;
+}
+
+// Immerkaer (1996) noise estimate per 16x16 block; the smooth blocks (a low percentile) show the
+// noise rather than the texture.
+double noise_sigma(const Plane& l) {
+  constexpr int kB = 16;
+  if (l.w < 3 || l.h < 3) return 0;
+  const double k = std::sqrt(std::numbers::pi / 2.0) / 6.0;
+  std::vector<double> blocks;
+  const int bw = std::max(1, (l.w - 2) / kB);
+  const int bh = std::max(1, (l.h - 2) / kB);
+  for (int by = 0; by < bh; ++by) {
+    for (int bx = 0; bx < bw; ++bx) {
+      const int x0 = 1 + bx * kB;
+      const int y0 = 1 + by * kB;
+      const int x1 = std::min(l.w - 1, x0 + kB);
+      const int y1 = std::min(l.h - 1, y0 + kB);
+      double sum = 0;
+      int n = 0;
+      double level = 0;
+      for (int y = y0; y < y1; ++y) {
+        for (int x = x0; x < x1; ++x) {
+          const double r = l(x - 1, y - 1) - 2 * l(x, y - 1) + l(x + 1, y - 1) - 2 * l(x - 1, y) +
+                           4 * l(x, y) - 2 * l(x + 1, y) + l(x - 1, y + 1) - 2 * l(x, y + 1) +
+                           l(x + 1, y + 1);
+          sum += std::abs(r);
+          ++n;
+          level += l(x, y);
+        }
+      }
+      // Near black or white, noise is clipped away and would be underestimated.
+      if (n == 0 || level / n < 24.0 || level / n > 231.0) continue;
+      blocks.push_back(k * sum / n);
+    }
+  }
+  if (blocks.empty()) return 0;
+  std::sort(blocks.begin(), blocks.end());
+  return blocks[blocks.size() / 10];
+}
+
+}  // namespace
+
+Measures measure(const Pixels& image) {
+  Measures m;
+  m.min_side = std::min(image.width, image.height);
+  if (image.width < 4 || image.height < 4) return m;
+  const Plane l = guide::luma255(image);
+  const double n = static_cast<double>(l.w) * l.h;
+
+  m.blur = std::max(blur_effect(l, false), blur_effect(l, true));
+  m.jpeg_grid = (jpeg_grid(l, false) + jpeg_grid(l, true)) / 2;
+  const Staircase st = staircase(l);
+  m.staircase = st.score;
+  m.staircase_block = st.score >= 0.3 ? st.block : 0;
+  m.banding = (banding_steps(l, false) + banding_steps(l, true)) / n * 1000.0;
+  // Per channel (camera noise is independent in each; luma would average part of it away).
+  if (image.channels >= 3) {
+    std::array<double, 3> ch{};
+    for (int c = 0; c < 3; ++c) ch[c] = noise_sigma(guide::channel255(image, c));
+    std::sort(ch.begin(), ch.end());
+    m.noise = ch[1];
+  } else {
+    m.noise = noise_sigma(l);
+  }
+
+  double sum = 0;
+  double high = 0;
+  double flat = 0;
+  std::array<double, 16> hist{};
+  for (int y = 0; y < l.h; ++y) {
+    for (int x = 0; x < l.w; ++x) {
+      const float v = l(x, y);
+      sum += v;
+      if (v >= 250.0F) high += 1;
+      hist[std::clamp(static_cast<int>(v / 16.0F), 0, 15)] += 1;
+      const bool flat_x = x + 1 >= l.w || std::abs(l(x + 1, y) - v) < 0.5F;
+      const bool flat_y = y + 1 >= l.h || std::abs(l(x, y + 1) - v) < 0.5F;
+      if (flat_x && flat_y) flat += 1;
+    }
+  }
+  m.mean_luma = sum / n;
+  m.clipped_high = 100.0 * high / n;
+  m.flat_fraction = flat / n;
+  std::sort(hist.begin(), hist.end(), std::greater<>());
+  m.top2_luma_share = (hist[0] + hist[1]) / n;
+
+  {
+    std::vector<double> bins(4096, 0.0);
+    const std::size_t count = static_cast<std::size_t>(image.width) * image.height;
+    for (std::size_t i = 0; i < count; ++i) {
+      const float* p = &image.data[i * image.channels];
+      int key = 0;
+      for (int c = 0; c < 3; ++c) {
+        const float v = p[image.channels >= 3 ? c : 0];
+        key = key * 16 + std::clamp(static_cast<int>(v * 16.0F), 0, 15);
+      }
+      bins[key] += 1;
+    }
+    std::sort(bins.begin(), bins.end(), std::greater<>());
+    double covered = 0;
+    int used = 0;
+    while (used < 4096 && covered < 0.9 * static_cast<double>(count)) covered += bins[used++];
+    m.palette = used;
+  }
+  if (image.channels >= 3) {
+    double srg = 0, syb = 0, srg2 = 0, syb2 = 0;
+    const std::size_t count = static_cast<std::size_t>(image.width) * image.height;
+    for (std::size_t i = 0; i < count; ++i) {
+      const float* p = &image.data[i * image.channels];
+      const double rg = 255.0 * (p[0] - p[1]);
+      const double yb = 255.0 * (0.5 * (p[0] + p[1]) - p[2]);
+      srg += rg;
+      syb += yb;
+      srg2 += rg * rg;
+      syb2 += yb * yb;
+    }
+    const double mrg = srg / count;
+    const double myb = syb / count;
+    const double vrg = std::max(0.0, srg2 / count - mrg * mrg);
+    const double vyb = std::max(0.0, syb2 / count - myb * myb);
+    m.colourfulness = std::sqrt(vrg + vyb) + 0.3 * std::sqrt(mrg * mrg + myb * myb);
+  }
+  return m;
+}
+
+Content classify_content(const Measures& m) {
+  // Text and graphics: mostly two tones (paper and ink) with large flat areas.
+  if (m.top2_luma_share >= 0.75 && m.flat_fraction >= 0.50) return Content::text;
+  // Art and anime: flat fills with crisp edges rather than the continuous texture of
+  // photographs (a blurred photo has smooth areas too, but no crisp edges).
+  if (m.flat_fraction >= 0.25 && m.blur < 0.45) return Content::art;
+  return Content::photo;
+}
+
+}  // namespace hires

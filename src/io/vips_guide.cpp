@@ -1,0 +1,201 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <string_view>
+
+#include "io/guide_io.hpp"
+#include "io/io.hpp"
+
+namespace hires::io {
+
+using vips::VError;
+using vips::VImage;
+
+namespace {
+
+double peak_of(const VImage& im) {
+  return im.format() == VIPS_FORMAT_UCHAR ? 255.0 : 65535.0;
+}
+
+int colour_bands(const VImage& im) {
+  return im.bands() == 2 || im.bands() == 4 ? im.bands() - 1 : im.bands();
+}
+
+VImage to_linear(const VImage& f) {
+  return (f <= 0.04045).ifthenelse(f / 12.92, ((f + 0.055) / 1.055).pow(2.4));
+}
+
+VImage to_srgb(VImage l) {
+  l = (l < 0.0).ifthenelse(0.0, l);
+  l = (l > 1.0).ifthenelse(1.0, l);
+  return (l <= 0.0031308).ifthenelse(l * 12.92, l.pow(1.0 / 2.4) * 1.055 - 0.055);
+}
+
+// Exactly w x h: crops or extends the edge.
+VImage exact_size(const VImage& im, int w, int h) {
+  if (im.width() == w && im.height() == h) return im;
+  VImage out = im;
+  if (out.width() > w || out.height() > h) {
+    out = out.crop(0, 0, std::min(w, out.width()), std::min(h, out.height()));
+  }
+  if (out.width() < w || out.height() < h) {
+    out = out.embed(0, 0, w, h, VImage::option()->set("extend", VIPS_EXTEND_COPY));
+  }
+  return out;
+}
+
+VImage resize_to(const VImage& im, int w, int h, VipsKernel kernel) {
+  const double hs = static_cast<double>(w) / im.width();
+  const double vs = static_cast<double>(h) / im.height();
+  return exact_size(im.resize(hs, VImage::option()->set("vscale", vs)->set("kernel", kernel)), w,
+                    h);
+}
+
+VImage from_floats(const float* data, int w, int h, int bands) {
+  VipsImage* raw =
+      vips_image_new_from_memory_copy(data, static_cast<std::size_t>(w) * h * bands * sizeof(float),
+                                      w, h, bands, VIPS_FORMAT_FLOAT);
+  if (raw == nullptr) throw VError();
+  return VImage(raw);
+}
+
+bool is_basic_field(std::string_view name) {
+  static constexpr std::array<std::string_view, 14> kBasic{
+      "width",   "height", "bands", "format",   "coding", "interpretation", "xoffset",
+      "yoffset", "xres",   "yres",  "filename", "mode",   "scale",          "offset"};
+  return std::find(kBasic.begin(), kBasic.end(), name) != kBasic.end();
+}
+
+// Copies every metadata item (ICC, EXIF, XMP, ...) of `from` onto a private copy of `to`.
+VImage with_metadata_of(VImage to, const VImage& from) {
+  to = to.copy(VImage::option()
+                   ->set("interpretation", from.interpretation())
+                   ->set("xres", from.xres())
+                   ->set("yres", from.yres()));
+  gchar** fields = vips_image_get_fields(from.get_image());
+  for (gchar** f = fields; f != nullptr && *f != nullptr; ++f) {
+    if (is_basic_field(*f)) continue;
+    GValue value{};
+    if (vips_image_get(from.get_image(), *f, &value) == 0) {
+      vips_image_set(to.get_image(), *f, &value);
+      g_value_unset(&value);
+    }
+  }
+  g_strfreev(fields);
+  return to;
+}
+
+}  // namespace
+
+Pixels load_pixels(const std::filesystem::path& path, const Limits& limits) {
+  Decoded d = open_image(path, limits);
+  try {
+    VImage im = d.image;
+    const double peak = peak_of(im);
+    if (d.info.has_alpha) {
+      im = im.flatten(VImage::option()->set("background", std::vector<double>{peak}));
+    }
+    const int bands = im.bands();
+    im = im.cast(VIPS_FORMAT_FLOAT).linear(1.0 / peak, 0.0).cast(VIPS_FORMAT_FLOAT);
+    std::size_t size = 0;
+    void* mem = im.write_to_memory(&size);
+    Pixels px(im.width(), im.height(), bands);
+    std::memcpy(px.data.data(), mem, std::min(size, px.data.size() * sizeof(float)));
+    g_free(mem);
+    return px;
+  } catch (const VError&) {
+    throw Error(ErrorKind::input, path.string(),
+                "cannot decode image: " + strip_error_domain(take_vips_error("unknown error")),
+                std::string(kCorruptHint));
+  }
+}
+
+void save_png(const Pixels& pixels, const std::filesystem::path& path) {
+  ensure_vips();
+  try {
+    VImage im = from_floats(pixels.data.data(), pixels.width, pixels.height, pixels.channels);
+    im = (im.linear(255.0, 0.5)).cast(VIPS_FORMAT_UCHAR);
+    im = im.copy(VImage::option()->set("interpretation", pixels.channels >= 3
+                                                             ? VIPS_INTERPRETATION_sRGB
+                                                             : VIPS_INTERPRETATION_B_W));
+    im.write_to_file(path.c_str());
+  } catch (const VError&) {
+    throw Error(ErrorKind::output, path.string(),
+                "cannot write: " + strip_error_domain(take_vips_error("unknown error")));
+  }
+}
+
+VImage denoise_image(const VImage& in, int level) {
+  if (level <= 0) return in;
+  const double peak = peak_of(in);
+  const int bands = in.bands();
+  const int colour = colour_bands(in);
+  VImage f = in.cast(VIPS_FORMAT_FLOAT).linear(1.0 / peak, 0.0).cast(VIPS_FORMAT_FLOAT);
+  std::size_t size = 0;
+  void* mem = f.write_to_memory(&size);
+  const std::size_t n = static_cast<std::size_t>(in.width()) * in.height();
+  std::vector<float> all(n * bands);
+  std::memcpy(all.data(), mem, std::min(size, all.size() * sizeof(float)));
+  g_free(mem);
+
+  Pixels px(in.width(), in.height(), colour);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (int c = 0; c < colour; ++c) px.data[i * colour + c] = all[i * bands + c];
+  }
+  hires::denoise(px, level);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (int c = 0; c < colour; ++c) all[i * bands + c] = px.data[i * colour + c];
+  }
+  VImage out = from_floats(all.data(), in.width(), in.height(), bands);
+  out = out.linear(peak, 0.5).cast(in.format());
+  return with_metadata_of(out, in);
+}
+
+VImage polish_output(const VImage& out, const VImage& source, const PolishOptions& polish,
+                     const Rgb& background) {
+  if (!polish.color_fix && polish.sharpen <= 0) return out;
+  const double peak = peak_of(out);
+  const int colour = colour_bands(out);
+  VImage rgb = out.extract_band(0, VImage::option()->set("n", colour));
+  VImage lin = to_linear(rgb.cast(VIPS_FORMAT_FLOAT).linear(1.0 / peak, 0.0));
+  const double scale = static_cast<double>(out.width()) / source.width();
+
+  if (polish.color_fix) {
+    VImage src = source;
+    const double src_peak = peak_of(src);
+    const bool src_alpha = src.bands() == 2 || src.bands() == 4;
+    const bool out_alpha = out.bands() == 2 || out.bands() == 4;
+    if (src_alpha && !out_alpha) {
+      std::vector<double> bg{background.r * src_peak / 255.0, background.g * src_peak / 255.0,
+                             background.b * src_peak / 255.0};
+      if (colour_bands(src) == 1) bg.resize(1);
+      src = src.flatten(VImage::option()->set("background", bg));
+    } else if (src_alpha) {
+      src = src.extract_band(0, VImage::option()->set("n", colour_bands(src)));
+    }
+    VImage src_lin = to_linear(src.cast(VIPS_FORMAT_FLOAT).linear(1.0 / src_peak, 0.0));
+    if (src_lin.bands() != colour) {
+      src_lin = colour == 1 ? src_lin.extract_band(1)  // green stands in for luma
+                            : src_lin.bandjoin({src_lin, src_lin});
+    }
+    const int w = source.width();
+    const int h = source.height();
+    // Low frequencies only: the difference of the two at the input's scale, blurred, enlarged.
+    VImage small = resize_to(lin, w, h, VIPS_KERNEL_LANCZOS3);
+    VImage diff =
+        (src_lin - small).gaussblur(3.0, VImage::option()->set("precision", VIPS_PRECISION_FLOAT));
+    lin = lin + resize_to(diff, out.width(), out.height(), VIPS_KERNEL_LINEAR);
+  }
+  if (polish.sharpen > 0) {
+    const double sigma = std::clamp(0.5 * scale, 1.0, 3.0);
+    VImage blurred = lin.gaussblur(sigma, VImage::option()->set("precision", VIPS_PRECISION_FLOAT));
+    lin = lin + (lin - blurred) * polish.sharpen;
+  }
+  VImage result = to_srgb(lin).linear(peak, 0.5).cast(out.format());
+  if (out.bands() > colour) result = result.bandjoin(out.extract_band(colour));
+  return with_metadata_of(result, out);
+}
+
+}  // namespace hires::io

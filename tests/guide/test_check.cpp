@@ -1,0 +1,177 @@
+// hires check on generated cases: each defect is flagged, and only where it is present.
+#include <gtest/gtest.h>
+
+#include <vips/vips8>
+
+#include "guide/guide_cases.hpp"
+#include "guide/image_ops.hpp"
+#include "hires/guide.hpp"
+
+namespace hires::test {
+namespace {
+
+const Finding& finding(const CheckResult& r, FindingKind k) {
+  for (const auto& f : r.findings) {
+    if (f.kind == k) return f;
+  }
+  throw std::runtime_error("no finding of that kind");
+}
+
+bool flagged(const CheckResult& r, FindingKind k) {
+  return finding(r, k).severity != Severity::info;
+}
+
+Pixels jpeg_round_trip(const Pixels& in, int quality) {
+  std::vector<unsigned char> bytes(in.data.size());
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    bytes[i] = static_cast<unsigned char>(std::lround(in.data[i] * 255.0F));
+  }
+  vips::VImage im = vips::VImage::new_from_memory(bytes.data(), bytes.size(), in.width, in.height,
+                                                  in.channels, VIPS_FORMAT_UCHAR);
+  void* buf = nullptr;
+  size_t len = 0;
+  im.write_to_buffer(".jpg", &buf, &len, vips::VImage::option()->set("Q", quality));
+  vips::VImage back = vips::VImage::new_from_buffer(buf, len, "");
+  size_t size = 0;
+  void* mem = back.write_to_memory(&size);
+  Pixels out(in.width, in.height, in.channels);
+  const auto* p = static_cast<const unsigned char*>(mem);
+  for (std::size_t i = 0; i < out.data.size() && i < size; ++i) out.data[i] = p[i] / 255.0F;
+  g_free(mem);
+  g_free(buf);
+  return out;
+}
+
+TEST(Check, SharpSceneIsAGoodCandidate) {
+  const CheckResult r = check_pixels(scene(320, 320), {});
+  EXPECT_EQ(r.findings.size(), 7U);
+  for (const auto& f : r.findings) {
+    EXPECT_EQ(f.severity, Severity::info)
+        << finding_kind_name(f.kind) << " = " << f.value << ": " << f.message;
+  }
+  EXPECT_EQ(r.verdict, CheckVerdict::good);
+  EXPECT_EQ(r.recommendation.passes, 1);
+  EXPECT_EQ(r.recommendation.denoise, 0);
+}
+
+TEST(Check, OnlyTheBlurredCopyIsFlaggedBlur) {
+  const Pixels sharp = scene(320, 320);
+  const CheckResult a = check_pixels(sharp, {});
+  const CheckResult b = check_pixels(blurred(sharp, 2.0), {});
+  EXPECT_FALSE(flagged(a, FindingKind::blur)) << finding(a, FindingKind::blur).value;
+  EXPECT_TRUE(flagged(b, FindingKind::blur)) << finding(b, FindingKind::blur).value;
+  EXPECT_LT(finding(a, FindingKind::blur).value, 0.44);
+  EXPECT_GT(finding(b, FindingKind::blur).value, finding(a, FindingKind::blur).value + 0.15);
+  EXPECT_NE(b.verdict, CheckVerdict::good);
+}
+
+TEST(Check, JpegQuality10IsBlocky) {
+  const Pixels sharp = scene(320, 320);
+  const CheckResult q10 = check_pixels(jpeg_round_trip(sharp, 10), {});
+  const CheckResult q95 = check_pixels(jpeg_round_trip(sharp, 95), {});
+  EXPECT_TRUE(flagged(q10, FindingKind::blocky)) << finding(q10, FindingKind::blocky).value;
+  EXPECT_GT(finding(q10, FindingKind::blocky).value, 6.0);
+  EXPECT_FALSE(flagged(q95, FindingKind::blocky)) << finding(q95, FindingKind::blocky).value;
+  EXPECT_GE(q10.recommendation.denoise, 1);
+}
+
+TEST(Check, SixteenLevelGradientIsBanded) {
+  const CheckResult banded = check_pixels(gradient(256, 256, 16), {});
+  const CheckResult smooth = check_pixels(gradient(256, 256, 256), {});
+  EXPECT_TRUE(flagged(banded, FindingKind::banding));
+  EXPECT_GT(finding(banded, FindingKind::banding).value, 20.0);
+  EXPECT_FALSE(flagged(smooth, FindingKind::banding))
+      << finding(smooth, FindingKind::banding).value;
+}
+
+TEST(Check, Under200PixelsIsSmallAndPoor) {
+  const CheckResult r = check_pixels(scene(150, 150), {});
+  const Finding& f = finding(r, FindingKind::small);
+  EXPECT_EQ(f.severity, Severity::bad);
+  EXPECT_DOUBLE_EQ(f.value, 150.0);
+  EXPECT_EQ(r.verdict, CheckVerdict::poor);
+  EXPECT_NE(f.message.find("150x150"), std::string::npos) << f.message;
+}
+
+TEST(Check, AddedNoiseIsMeasured) {
+  const Pixels sharp = scene(320, 320);
+  const CheckResult clean = check_pixels(sharp, {});
+  const CheckResult noisy = check_pixels(with_noise(sharp, 15.0), {});
+  EXPECT_FALSE(flagged(clean, FindingKind::noise)) << finding(clean, FindingKind::noise).value;
+  EXPECT_TRUE(flagged(noisy, FindingKind::noise));
+  EXPECT_NEAR(finding(noisy, FindingKind::noise).value, 15.0, 3.5);
+  EXPECT_GE(noisy.recommendation.denoise, 2);
+}
+
+TEST(Check, DarkImageIsLowLight) {
+  Pixels dark = scene(320, 320);
+  for (auto& v : dark.data) v *= 0.2F;
+  const CheckResult r = check_pixels(dark, {});
+  EXPECT_EQ(finding(r, FindingKind::dark).severity, Severity::bad);
+  EXPECT_LT(finding(r, FindingKind::dark).value, 40.0);
+}
+
+TEST(Check, NotNeededWhenTheImageHasThePixels) {
+  CheckOptions o;
+  o.target = SizeRequest::by_width(300);
+  const CheckResult r = check_pixels(scene(320, 320), o);
+  EXPECT_EQ(r.verdict, CheckVerdict::not_needed);
+  EXPECT_EQ(r.recommendation.passes, 0);
+  ASSERT_TRUE(r.target.has_value());
+  EXPECT_EQ(r.target->width, 300);
+
+  o.target = SizeRequest::for_print({8, 10, LengthUnit::inch, 300});
+  const CheckResult p = check_pixels(scene(320, 400), o);
+  EXPECT_EQ(p.target->width, 2400);
+  EXPECT_NEAR(p.scale, 7.5, 1e-9);
+  EXPECT_EQ(p.recommendation.passes, 1);  // 7.5x: one 4x pass, then an exact resize
+  EXPECT_NE(p.recommendation.plan.find("2400x3000"), std::string::npos) << p.recommendation.plan;
+
+  o.target = SizeRequest::by_width(320 * 16);
+  EXPECT_EQ(check_pixels(scene(320, 320), o).recommendation.passes, 2);
+}
+
+TEST(Check, PixelArtStaircases) {
+  const Pixels small = scene(64, 64);
+  Pixels big(256, 256, 3);
+  for (int y = 0; y < 256; ++y) {
+    for (int x = 0; x < 256; ++x) {
+      for (int c = 0; c < 3; ++c) big.at(x, y, c) = small.at(x / 4, y / 4, c);
+    }
+  }
+  const Measures m = measure(big);
+  EXPECT_GT(m.staircase, 0.6);
+  EXPECT_EQ(m.staircase_block, 4);
+  const CheckResult r = check_pixels(big, {});
+  EXPECT_EQ(finding(r, FindingKind::blocky).severity, Severity::bad);
+  EXPECT_EQ(measure(scene(256, 256)).staircase_block, 0);
+}
+
+TEST(Check, ContentTypes) {
+  EXPECT_EQ(check_pixels(scene(256, 256), {}).content, Content::photo);
+  // Text: black strokes on white paper.
+  Pixels text(256, 256, 3, 1.0F);
+  for (int y = 20; y < 240; y += 16) {
+    for (int x = 10; x < 246; ++x) {
+      if ((x / 5) % 3 == 0) {
+        for (int c = 0; c < 3; ++c) text.at(x, y, c) = text.at(x, y + 1, c) = 0.0F;
+      }
+    }
+  }
+  EXPECT_EQ(check_pixels(text, {}).content, Content::text);
+}
+
+TEST(Check, Denoise) {
+  const Pixels sharp = scene(96, 96);
+  Pixels noisy = with_noise(sharp, 12.0);
+  const double before = measure(noisy).noise;
+  denoise(noisy, 2);
+  EXPECT_LT(measure(noisy).noise, before / 2);
+  EXPECT_THROW(denoise(noisy, 4), Error);
+  Pixels same = sharp;
+  denoise(same, 0);
+  EXPECT_EQ(same.data, sharp.data);
+}
+
+}  // namespace
+}  // namespace hires::test
