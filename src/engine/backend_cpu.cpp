@@ -4,9 +4,10 @@
 // oneDNN's blocked layout; other (cheap) ops through the reference code on plain NCHW.
 // Activations stay in the layout the convolution chose between layers (nChw8c for Winograd).
 // HIRES_NO_WINOGRAD=1 turns the Winograd path off (oneDNN only); HIRES_NO_SIMD=1 makes it use its
-// portable kernel instead of AVX2/FMA.
+// portable kernel, HIRES_NO_AVX512=1 at most its AVX2/FMA one (see winograd.hpp).
 #include <fmt/format.h>
 #include <omp.h>
+#include <algorithm>
 #include <dnnl.hpp>
 #include <map>
 #include <memory>
@@ -39,6 +40,16 @@ struct ConvPlan {
   std::string impl;
 };
 
+// PReLU over `n` pixels of one channel block of B channels (pixel stride ws), slopes a[B]. B is a
+// constant so the compiler vectorises the inner loop.
+template <int B>
+void prelu_block_row(float* row, dnnl_dim_t n, dnnl_dim_t ws, const float* a) {
+  for (dnnl_dim_t x = 0; x < n; ++x) {
+    float* v = row + x * ws;
+    for (int i = 0; i < B; ++i) v[i] = std::max(v[i], 0.0F) + std::min(v[i], 0.0F) * a[i];
+  }
+}
+
 // Applies PReLU in place on any layout with at most one inner block, on the channel dimension.
 void prelu_inplace(memory& m, const std::vector<float>& slopes, int channels) {
   const dnnl_memory_desc_t& d = m.get_desc().data;
@@ -62,9 +73,34 @@ void prelu_inplace(memory& m, const std::vector<float>& slopes, int channels) {
           a[i] = c < channels ? slope(c) : 0.0F;
         }
         float* row = p + cb * cs + y * hs;
-        for (dnnl_dim_t x = 0; x < W; ++x) {
-          float* v = row + x * ws;
-          for (dnnl_dim_t i = 0; i < B; ++i) v[i] = v[i] > 0.0F ? v[i] : v[i] * a[i];
+        if (B == 16) {
+          prelu_block_row<16>(row, W, ws, a);
+        } else if (B == 8) {
+          prelu_block_row<8>(row, W, ws, a);
+        } else {
+          for (dnnl_dim_t x = 0; x < W; ++x) {
+            float* v = row + x * ws;
+            for (dnnl_dim_t i = 0; i < B; ++i) v[i] = v[i] > 0.0F ? v[i] : v[i] * a[i];
+          }
+        }
+      }
+    }
+    return;
+  }
+  if (blk.inner_nblks == 0 && blk.strides[1] == 1) {
+    // Channels innermost (nhwc): one pass over the pixels, slopes along each pixel.
+    const dnnl_dim_t hs = blk.strides[2];
+    const dnnl_dim_t ws = blk.strides[3];
+    std::vector<float> slopes_c(static_cast<std::size_t>(channels));
+    for (int c = 0; c < channels; ++c) slopes_c[c] = slope(c);
+    const float* a = slopes_c.data();
+#pragma omp parallel for
+    for (dnnl_dim_t y = 0; y < H; ++y) {
+      for (dnnl_dim_t x = 0; x < W; ++x) {
+        float* v = p + y * hs + x * ws;
+        // Branch-free (vectorises): max(v,0) + min(v,0)*a equals v > 0 ? v : v*a.
+        for (int c = 0; c < channels; ++c) {
+          v[c] = std::max(v[c], 0.0F) + std::min(v[c], 0.0F) * a[c];
         }
       }
     }
@@ -111,9 +147,8 @@ class CpuBackend final : public Backend {
       const Node& a = g.nodes[i];
       if (a.type != OpType::conv2d) continue;
       const Node* b = i + 1 < g.nodes.size() ? &g.nodes[i + 1] : nullptr;
-      const bool sole_reader = b != nullptr && b->inputs.size() == 1 &&
-                               b->inputs[0] == a.output && readers[a.output] == 1 &&
-                               a.output != g.output;
+      const bool sole_reader = b != nullptr && b->inputs.size() == 1 && b->inputs[0] == a.output &&
+                               readers[a.output] == 1 && a.output != g.output;
       if (use_winograd && winograd::eligible(a)) {
         const bool fuse = sole_reader && winograd::can_fuse(a, *b);
         wino_[i] = std::make_unique<winograd::Conv3x3>(a, fuse ? b : nullptr);

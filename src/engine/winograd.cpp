@@ -14,18 +14,28 @@
 // correlation of the 6x6 input patch d with the kernel g.
 //
 // Accuracy (fp32, 64 input channels, inputs U(-1,1), weights N(0,0.3), outputs up to ~18, measured
-// against a double-precision direct convolution on 32000 tiles): the usual points {0,1,-1,2,-2}
-// give a worst error of 1.4e-4 (99.9th percentile 5.8e-5); these points 4.0e-5 (2.5e-5); summing
-// the channel products in blocks of 16 (kKBlock) brings that to 1.9e-5 (1.4e-5). F(6x6, 3x3) with
-// {0,1,-1,2,-2,1/2,-1/2}: 1.8e-4 (9.3e-5), and 8.7e-5 even with the blocked sums. Most of the error
-// is the channel sum in the transformed domain, amplified by A^T's large entries.
+// against a double-precision direct convolution on 2000 random 6x6 patches = 32000 outputs): the
+// usual points {0,1,-1,2,-2} give a worst error of 1.4e-4 (99.9th percentile 5.8e-5); these
+// points 4.0e-5 (2.5e-5); summing the channel products in blocks of 16 (kKBlock) brings that
+// to 1.9e-5 (1.4e-5). F(6x6, 3x3) with {0,1,-1,2,-2,1/2,-1/2}: 1.8e-4 (9.3e-5), and 8.7e-5 even
+// with the blocked sums. Most of the error is the channel sum in the transformed domain, amplified
+// by A^T's large entries.
+//
+// Work split: the image's 4x4 tiles are taken in row-major blocks of kBlockTiles, one block per
+// OpenMP work item. Per block: input transform -> V[36][tiles][in] (8 channels per vector); one
+// GEMM per position, M[p][tiles][out] = V[p] * U[p], U[p] = [in][out] transformed weights; output
+// transform of M with bias and activation, written straight to the blocked output. V, M and one
+// U[p] stay in L2/L1. The GEMM takes 65-75% of the time (the AVX2 one runs at about the FMA units'
+// peak), the two transforms the rest.
 #include "engine/winograd.hpp"
 
 #include <fmt/format.h>
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -35,11 +45,10 @@
 #endif
 
 #include "hires/error.hpp"
-int kBlockTilesVar = 48;  // TUNING HACK
 
 namespace hires::engine::winograd {
 
-// 32-byte aligned floats (the transformed weights, and per-thread scratch).
+// 64-byte aligned floats (the transformed weights, and per-thread scratch).
 struct Conv3x3::Buffer {
   float* p = nullptr;
   std::size_t n = 0;
@@ -63,20 +72,20 @@ namespace {
 constexpr int kPos = 36;         // transformed positions per tile (6 x 6)
 constexpr int kRows = 6;         // micro-kernel rows: tiles
 constexpr int kCols = 16;        // micro-kernel columns: output channels
-#define kBlockTiles kBlockTilesVar
+constexpr int kBlockTiles = 48;  // tiles per work item (the GEMM's M); multiple of 6
 constexpr int kKBlock = 16;      // channel products are summed in blocks of this many (accuracy)
 
 // Geometry of one call, shared by the three stages.
 struct Shape {
   int h = 0, w = 0;
   int tiles_x = 0;
-  int cblocks = 0;   // input channel blocks of 8
-  int oblocks = 0;   // output channel blocks of 8
-  int icp = 0;       // GEMM depth = V row stride
-  int oc16 = 0;      // GEMM width = M row stride
-  std::size_t vpos;  // floats between transformed positions in V: kBlockTiles * icp (+ pad)
-  std::size_t mpos;  // ... in M: kBlockTiles * oc16 (+ pad)
-  std::size_t upos;  // ... in U: icp * oc16
+  int cblocks = 0;       // input channel blocks of 8
+  int oblocks = 0;       // output channel blocks of 8
+  int icp = 0;           // GEMM depth = V row stride
+  int oc16 = 0;          // GEMM width = M row stride
+  std::size_t vpos = 0;  // floats between transformed positions in V: kBlockTiles * icp (+ pad)
+  std::size_t mpos = 0;  // ... in M: kBlockTiles * oc16 (+ pad)
+  std::size_t upos = 0;  // ... in U: icp * oc16
 };
 
 bool env_set(const char* name) {
@@ -154,23 +163,25 @@ void input_portable(const float* src, const Shape& s, int t0, int nt, float* v) 
   }
 }
 
-// c[R x 16] = a[R x K] (row stride lda) * b[K x 16], the sum taken in blocks of kKBlock.
+// c[R x 16] = a[R x K] (row stride lda) * b[K x 16], the sum taken in blocks of kKBlock. One row
+// at a time with 16 accumulators: a shape GCC and Clang vectorise cleanly with baseline SSE2 (all
+// R rows at once makes GCC's SLP vectoriser produce slow 2-wide code).
 template <int R>
 void kernel_portable(int K, const float* a, std::size_t lda, const float* b, float* c,
                      std::size_t ldc) {
-  for (int k0 = 0; k0 < K; k0 += kKBlock) {
-    const int k1 = std::min(K, k0 + kKBlock);
-    float acc[R][kCols] = {};
-    for (int k = k0; k < k1; ++k) {
-      const float* bk = b + static_cast<std::size_t>(k) * kCols;
-      for (int i = 0; i < R; ++i) {
-        const float ai = a[i * lda + k];
-        for (int j = 0; j < kCols; ++j) acc[i][j] += ai * bk[j];
+  for (int i = 0; i < R; ++i) {
+    const float* ai = a + i * lda;
+    float* ci = c + i * ldc;
+    for (int k0 = 0; k0 < K; k0 += kKBlock) {
+      const int k1 = std::min(K, k0 + kKBlock);
+      float acc[kCols] = {};
+      for (int k = k0; k < k1; ++k) {
+        const float x = ai[k];
+        const float* bk = b + static_cast<std::size_t>(k) * kCols;
+#pragma omp simd
+        for (int j = 0; j < kCols; ++j) acc[j] += x * bk[j];
       }
-    }
-    for (int i = 0; i < R; ++i) {
-      float* ci = c + i * ldc;
-      for (int j = 0; j < kCols; ++j) ci[j] = k0 == 0 ? acc[i][j] : ci[j] + acc[i][j];
+      for (int j = 0; j < kCols; ++j) ci[j] = k0 == 0 ? acc[j] : ci[j] + acc[j];
     }
   }
 }
@@ -196,12 +207,24 @@ void gemm(const float* v, const float* u, float* m, const Shape& s, int nt) {
         const float* a = vp + static_cast<std::size_t>(t) * icp;
         float* c = mp + static_cast<std::size_t>(t) * oc16 + ob * kCols;
         switch (std::min(kRows, nt - t)) {
-          case 6: K6(icp, a, icp, up, c, oc16); break;
-          case 5: K5(icp, a, icp, up, c, oc16); break;
-          case 4: K4(icp, a, icp, up, c, oc16); break;
-          case 3: K3(icp, a, icp, up, c, oc16); break;
-          case 2: K2(icp, a, icp, up, c, oc16); break;
-          default: K1(icp, a, icp, up, c, oc16); break;
+          case 6:
+            K6(icp, a, icp, up, c, oc16);
+            break;
+          case 5:
+            K5(icp, a, icp, up, c, oc16);
+            break;
+          case 4:
+            K4(icp, a, icp, up, c, oc16);
+            break;
+          case 3:
+            K3(icp, a, icp, up, c, oc16);
+            break;
+          case 2:
+            K2(icp, a, icp, up, c, oc16);
+            break;
+          default:
+            K1(icp, a, icp, up, c, oc16);
+            break;
         }
       }
     }
@@ -281,13 +304,14 @@ HIRES_AVX2 void input_avx2(const float* src, const Shape& s, int t0, int nt, flo
     const int ty = (t0 + tl) / tiles_x, tx = (t0 + tl) % tiles_x;
     const int y0 = ty * 4 - 1, x0 = tx * 4 - 1;
     const bool inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= h && x0 + 6 <= w;
-    const float* tile = src + (static_cast<std::size_t>(y0) * w + x0) * 8;
+    // Offset of the patch's top-left pixel in a channel block (only used when inside).
+    const std::size_t at = inside ? (static_cast<std::size_t>(y0) * w + x0) * 8 : 0;
     float* out = v + static_cast<std::size_t>(tl) * icp;
-    for (int cb = 0; cb < cblocks; ++cb, tile += cstride, out += 8) {
+    for (int cb = 0; cb < cblocks; ++cb, out += 8) {
       const float* base = patch;
       std::size_t rs = 6 * 8;
       if (inside) {
-        base = tile;
+        base = src + cb * cstride + at;
         rs = static_cast<std::size_t>(w) * 8;
       } else {
         gather_patch(src, h, w, cb, y0, x0, patch);
@@ -410,7 +434,7 @@ HIRES_AVX512 void kernel_avx512(int K, const float* a, std::size_t lda, const fl
 
 using Kernel512 = void (*)(int, const float*, std::size_t, const float*, std::size_t, float*,
                            std::size_t);
-constexpr int kRows512 = 6;  // tiles per micro-kernel call
+constexpr int kRows512 = 6;    // tiles per micro-kernel call
 constexpr int kBlocks512 = 4;  // 16-channel column blocks per call: 6 x 64 outputs, 24 zmm
 template <int NB, std::size_t... I>
 constexpr std::array<Kernel512, kRows512> kernels512(std::index_sequence<I...>) {
@@ -483,28 +507,34 @@ Kernel default_kernel() {
 
 const char* kernel_name(Kernel k) {
   switch (k) {
-    case Kernel::avx512: return "avx512";
-    case Kernel::avx2_fma: return "avx2-fma";
-    default: return "portable";
+    case Kernel::avx512:
+      return "avx512";
+    case Kernel::avx2_fma:
+      return "avx2-fma";
+    default:
+      return "portable";
   }
 }
 
-bool disabled_by_env() { return env_set("HIRES_NO_WINOGRAD"); }
+bool disabled_by_env() {
+  return env_set("HIRES_NO_WINOGRAD");
+}
 
 bool eligible(const Node& conv) {
-  return conv.type == OpType::conv2d && conv.kernel == 3 && conv.stride == 1 &&
-         conv.padding == 1 && conv.groups == 1 && conv.in_channels >= 8 &&
-         conv.out_channels >= 8;
+  return conv.type == OpType::conv2d && conv.kernel == 3 && conv.stride == 1 && conv.padding == 1 &&
+         conv.groups == 1 && conv.in_channels >= 8 && conv.out_channels >= 8;
 }
 
 bool can_fuse(const Node& conv, const Node& act) {
   switch (act.type) {
     case OpType::relu:
-    case OpType::leaky_relu: return true;
+    case OpType::leaky_relu:
+      return true;
     case OpType::prelu:
       return act.slopes.size() == 1 ||
              act.slopes.size() == static_cast<std::size_t>(conv.out_channels);
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -538,8 +568,7 @@ Conv3x3::Conv3x3(const Node& conv, const Node* act)
       icp_(padded_channels(conv.in_channels)),
       ocp_(padded_channels(conv.out_channels)),
       oc16_((conv.out_channels + kCols - 1) / kCols * kCols) {
-  if (!eligible(conv) ||
-      conv.weight.size() != static_cast<std::size_t>(oc_) * ic_ * 9 ||
+  if (!eligible(conv) || conv.weight.size() != static_cast<std::size_t>(oc_) * ic_ * 9 ||
       (!conv.bias.empty() && conv.bias.size() != static_cast<std::size_t>(oc_)) ||
       (act != nullptr && !can_fuse(conv, *act))) {
     throw Error(ErrorKind::internal, fmt::format("node '{}' (conv2d)", conv.name),
@@ -596,7 +625,8 @@ void Conv3x3::run_blocked(const float* src, int h, int w, float* dst, Kernel k) 
     throw Error(ErrorKind::internal, "winograd", "the AVX-512 kernel needs a CPU with AVX-512F");
   }
   if (k == Kernel::avx2_fma && !cpu_has_avx2_fma()) {
-    throw Error(ErrorKind::internal, "winograd", "the AVX2/FMA kernel needs a CPU with AVX2 and FMA");
+    throw Error(ErrorKind::internal, "winograd",
+                "the AVX2/FMA kernel needs a CPU with AVX2 and FMA");
   }
   Shape s;
   s.h = h;
@@ -615,15 +645,23 @@ void Conv3x3::run_blocked(const float* src, int h, int w, float* dst, Kernel k) 
   const int blocks = (tiles + kBlockTiles - 1) / kBlockTiles;
   const float* u = u_->p;
   const std::size_t scratch = kPos * (s.vpos + s.mpos);
+  std::atomic<bool> out_of_memory{false};
 #pragma omp parallel
   {
-    // Per-thread V (transformed inputs) and M (products), reused across calls.
+    // Per-thread V (transformed inputs) and M (products), kept for later calls. No exception may
+    // leave the parallel region: a failed allocation is reported after it.
     static thread_local Buffer buf;
-    buf.resize(scratch);
-    float* v = buf.p;
-    float* m = buf.p + kPos * s.vpos;
+    float* v = nullptr;
+    try {
+      buf.resize(scratch);
+      v = buf.p;
+    } catch (const std::bad_alloc&) {
+      out_of_memory = true;
+    }
+    float* m = v != nullptr ? v + kPos * s.vpos : nullptr;
 #pragma omp for schedule(dynamic)
     for (int b = 0; b < blocks; ++b) {
+      if (v == nullptr) continue;
       const int t0 = b * kBlockTiles;
       const int nt = std::min(kBlockTiles, tiles - t0);
 #ifdef HIRES_WINOGRAD_X86
@@ -637,12 +675,6 @@ void Conv3x3::run_blocked(const float* src, int h, int w, float* dst, Kernel k) 
         output_avx2(m, s, t0, nt, bias_.data(), slope_.data(), act_, dst);
         continue;
       }
-      if (false) {
-        input_avx2(src, s, t0, nt, v);
-        gemm_avx2(v, u, m, s, nt);
-        output_avx2(m, s, t0, nt, bias_.data(), slope_.data(), act_, dst);
-        continue;
-      }
 #endif
       input_portable(src, s, t0, nt, v);
       gemm<kernel_portable<1>, kernel_portable<2>, kernel_portable<3>, kernel_portable<4>,
@@ -650,6 +682,7 @@ void Conv3x3::run_blocked(const float* src, int h, int w, float* dst, Kernel k) 
       output_portable(m, s, t0, nt, bias_.data(), slope_.data(), act_, dst);
     }
   }
+  if (out_of_memory) throw std::bad_alloc();
 }
 
 Tensor Conv3x3::run(const Tensor& x, Kernel k) const {

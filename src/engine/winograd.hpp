@@ -13,9 +13,14 @@
 // batch 1), channels past C zero, so the transforms work on 8 channels per SIMD vector and the
 // cpu backend can hand them to oneDNN (reorders, PReLU) without conversion.
 //
-// Kernels: an AVX2/FMA path (intrinsics, compiled with target attributes, chosen at run time) and a
-// portable plain-C++ path. HIRES_NO_SIMD=1 in the environment makes default_kernel() return the
-// portable one; HIRES_NO_WINOGRAD=1 makes the cpu backend use oneDNN's direct convolution instead.
+// Kernels, chosen at run time (no -march flags: each SIMD function has a target attribute):
+//   avx2_fma  AVX2/FMA intrinsics: transforms, GEMM micro-kernel of 6 tiles x 16 channels;
+//   avx512    the same transforms, an AVX-512F GEMM micro-kernel of 6 tiles x 64 channels;
+//   portable  plain C++ for any CPU (about 4x slower than avx2_fma).
+// Switches (environment, read when a backend is made / default_kernel() is called):
+//   HIRES_NO_WINOGRAD=1  the cpu backend uses oneDNN's direct convolution for every conv;
+//   HIRES_NO_SIMD=1      the portable kernel;
+//   HIRES_NO_AVX512=1    at most the AVX2/FMA kernel.
 #pragma once
 
 #include <cstddef>
@@ -29,12 +34,13 @@ namespace hires::engine::winograd {
 
 enum class Kernel { portable, avx2_fma, avx512 };
 
-// Whether this CPU runs the AVX2/FMA kernel (checked once, at run time).
+// Whether this CPU runs the AVX2/FMA kernel, the AVX-512 one (checked once, at run time).
 bool cpu_has_avx2_fma();
 bool cpu_has_avx512();
-// avx2_fma when the CPU has it and HIRES_NO_SIMD is not set (to anything but "" or "0").
+// The best kernel this CPU runs, less what HIRES_NO_SIMD / HIRES_NO_AVX512 rule out (a switch
+// counts as set when it is neither empty nor "0").
 Kernel default_kernel();
-// "portable" or "avx2-fma".
+// "portable", "avx2-fma" or "avx512".
 const char* kernel_name(Kernel k);
 // HIRES_NO_WINOGRAD is set (to anything but "" or "0"): the cpu backend then uses oneDNN only.
 bool disabled_by_env();
@@ -46,7 +52,9 @@ bool eligible(const Node& conv);
 bool can_fuse(const Node& conv, const Node& act);
 
 // The blocked layout: channels rounded up to a multiple of 8.
-inline int padded_channels(int c) { return (c + 7) / 8 * 8; }
+inline int padded_channels(int c) {
+  return (c + 7) / 8 * 8;
+}
 inline std::size_t blocked_size(int c, int h, int w) {
   return static_cast<std::size_t>(padded_channels(c)) * h * w;
 }
@@ -67,7 +75,8 @@ class Conv3x3 {
   int out_channels() const { return oc_; }
 
   // src: blocked [ceil(in/8)][h][w][8]; dst: blocked [ceil(out/8)][h][w][8], fully written
-  // (padding channels zero). src and dst must not overlap. Parallel (OpenMP) over tile blocks.
+  // (padding channels zero). src and dst must not overlap. Parallel (OpenMP) over blocks of 48
+  // tiles. Throws hires::Error(internal) when k is a kernel this CPU cannot run.
   void run_blocked(const float* src, int h, int w, float* dst, Kernel k) const;
   // Planar CHW in and out (converts through the blocked layout).
   Tensor run(const Tensor& x, Kernel k) const;

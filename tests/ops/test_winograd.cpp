@@ -1,6 +1,11 @@
 // The Winograd F(4x4,3x3) convolution (engine/winograd.hpp) against the reference loops: odd sizes,
-// channel counts that are not multiples of 8, every fused activation, both kernels (called
-// directly), and the cpu backend's use of it (fusion, switches, describe()).
+// channel counts that are not multiples of 8, every fused activation, every kernel the CPU runs
+// (portable, AVX2/FMA, AVX-512, called directly), and the cpu backend's use of it (fusion, the
+// HIRES_NO_WINOGRAD / HIRES_NO_SIMD / HIRES_NO_AVX512 switches, describe()).
+//
+// Tolerance: 1e-4 absolute, as the other op tests. Measured worst errors vs the (fp32) reference on
+// 64x64 images, inputs U(-1,1), weights N(0,0.3): 7e-6 (8 channels), 2.5e-5 (64), 3e-5 (67),
+// 4.3e-5 (128) for outputs up to ~20-30 in magnitude; no relative bound was needed up to 128.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <cmath>
@@ -12,6 +17,7 @@
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
 #include "engine/winograd.hpp"
+#include "hires/error.hpp"
 #include "models/srvgg.hpp"
 
 namespace hires::engine {
@@ -51,11 +57,16 @@ Node conv3x3(int in_c, int out_c, bool bias, unsigned seed) {
 enum class Act { none, relu, leaky, prelu, prelu_shared };
 const char* act_name(Act a) {
   switch (a) {
-    case Act::none: return "none";
-    case Act::relu: return "relu";
-    case Act::leaky: return "leaky_relu(0.2)";
-    case Act::prelu: return "prelu(per-channel)";
-    case Act::prelu_shared: return "prelu(shared)";
+    case Act::none:
+      return "none";
+    case Act::relu:
+      return "relu";
+    case Act::leaky:
+      return "leaky_relu(0.2)";
+    case Act::prelu:
+      return "prelu(per-channel)";
+    case Act::prelu_shared:
+      return "prelu(shared)";
   }
   return "?";
 }
@@ -63,8 +74,11 @@ std::optional<Node> act_node(Act a, int channels, unsigned seed) {
   Node n;
   n.name = act_name(a);
   switch (a) {
-    case Act::none: return std::nullopt;
-    case Act::relu: n.type = OpType::relu; break;
+    case Act::none:
+      return std::nullopt;
+    case Act::relu:
+      n.type = OpType::relu;
+      break;
     case Act::leaky:
       n.type = OpType::leaky_relu;
       n.alpha = 0.2F;
@@ -81,9 +95,11 @@ std::optional<Node> act_node(Act a, int channels, unsigned seed) {
   return n;
 }
 
+// Every kernel this CPU runs (called directly, whatever the environment says).
 std::vector<winograd::Kernel> kernels() {
   std::vector<winograd::Kernel> k{winograd::Kernel::portable};
   if (winograd::cpu_has_avx2_fma()) k.push_back(winograd::Kernel::avx2_fma);
+  if (winograd::cpu_has_avx512()) k.push_back(winograd::Kernel::avx512);
   return k;
 }
 
@@ -110,7 +126,7 @@ Diff compare(const Tensor& got, const Tensor& want) {
 
 constexpr float kTol = 1e-4F;
 
-TEST(Winograd, MatchesReferenceOnOddSizesChannelsActivationsAndBothKernels) {
+TEST(Winograd, MatchesReferenceOnOddSizesChannelsActivationsAndEveryKernel) {
   struct Case {
     int in_c, out_c, h, w;
     bool bias;
@@ -135,9 +151,9 @@ TEST(Winograd, MatchesReferenceOnOddSizesChannelsActivationsAndBothKernels) {
       for (winograd::Kernel k : kernels()) {
         const Tensor got = wc.run(x, k);
         const Diff d = compare(got, want);
-        const std::string what = fmt::format(
-            "in={} out={} h={} w={} bias={} act={} kernel={} seed={}", c.in_c, c.out_c, c.h, c.w,
-            c.bias, act_name(a), winograd::kernel_name(k), seed);
+        const std::string what =
+            fmt::format("in={} out={} h={} w={} bias={} act={} kernel={} seed={}", c.in_c, c.out_c,
+                        c.h, c.w, c.bias, act_name(a), winograd::kernel_name(k), seed);
         ASSERT_TRUE(d.shape_ok) << what << ": shape [" << got.c << "," << got.h << "," << got.w
                                 << "]";
         EXPECT_LE(d.max_abs, kTol) << what << ": worst at flat index " << d.at << " got "
@@ -173,13 +189,28 @@ TEST(Winograd, BlockedOutputPadsChannelsWithZeros) {
 }
 
 TEST(Winograd, KernelsAgreeWithEachOther) {
-  if (!winograd::cpu_has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA on this CPU";
-  const Node conv = conv3x3(64, 64, true, 21);
+  const std::vector<winograd::Kernel> ks = kernels();
+  if (ks.size() < 2) GTEST_SKIP() << "only the portable kernel runs on this CPU";
+  const Node conv = conv3x3(64, 48, true, 21);
   const Tensor x = uniform_tensor(64, 23, 29, 22);
   const winograd::Conv3x3 wc(conv, nullptr);
   const Tensor a = wc.run(x, winograd::Kernel::portable);
-  const Tensor b = wc.run(x, winograd::Kernel::avx2_fma);
-  EXPECT_LE(compare(a, b).max_abs, kTol);
+  for (std::size_t i = 1; i < ks.size(); ++i) {
+    EXPECT_LE(compare(a, wc.run(x, ks[i])).max_abs, kTol)
+        << "portable vs " << winograd::kernel_name(ks[i]);
+  }
+}
+
+TEST(Winograd, UnsupportedKernelIsAnErrorNotACrash) {
+  const winograd::Conv3x3 wc(conv3x3(8, 8, false, 1), nullptr);
+  const Tensor x = uniform_tensor(8, 4, 4, 2);
+  if (!winograd::cpu_has_avx512()) {
+    EXPECT_THROW(wc.run(x, winograd::Kernel::avx512), Error);
+  }
+  if (!winograd::cpu_has_avx2_fma()) {
+    EXPECT_THROW(wc.run(x, winograd::Kernel::avx2_fma), Error);
+  }
+  EXPECT_NO_THROW(wc.run(x, winograd::Kernel::portable));
 }
 
 TEST(Winograd, EligibilityAndFusion) {
@@ -236,6 +267,7 @@ float backend_error(const Graph& g, const Tensor& x, std::string* describe) {
 }
 
 TEST(Winograd, CpuBackendRunsSrvggThroughWinogradWithinTolerance) {
+  const ScopedEnv on("HIRES_NO_WINOGRAD", "0");
   for (const char* act : {"prelu", "leakyrelu", "relu"}) {
     models::SrvggConfig c;
     c.num_feat = 64;
@@ -273,6 +305,7 @@ TEST(Winograd, ActivationNotFusedWhenItsInputHasAnotherReader) {
   g.output = add.output;
   g.nodes = {conv, act, add};
   validate(g);
+  const ScopedEnv on("HIRES_NO_WINOGRAD", "0");
   std::string d;
   EXPECT_LE(backend_error(g, uniform_tensor(16, 9, 11, 33), &d), kTol) << d;
   EXPECT_NE(d.find("winograd"), std::string::npos) << d;
@@ -284,6 +317,9 @@ TEST(Winograd, EnvironmentSwitches) {
   c.num_conv = 2;
   const Graph g = models::build_srvgg_random(c, 3);
   const Tensor x = uniform_tensor(3, 12, 10, 4, 0.0F, 1.0F);
+  // Start from all switches off (empty counts as unset), whatever the caller's environment.
+  const ScopedEnv w("HIRES_NO_WINOGRAD", ""), simd("HIRES_NO_SIMD", ""),
+      a512("HIRES_NO_AVX512", "");
   {
     ScopedEnv off("HIRES_NO_WINOGRAD", "1");
     std::string d;
@@ -298,12 +334,21 @@ TEST(Winograd, EnvironmentSwitches) {
     EXPECT_NE(d.find("winograd F(4,3) portable"), std::string::npos) << d;
   }
   {
+    ScopedEnv no512("HIRES_NO_AVX512", "1");
+    std::string d;
+    EXPECT_LE(backend_error(g, x, &d), kTol) << d;
+    const char* want = winograd::cpu_has_avx2_fma() ? "winograd F(4,3) avx2-fma" : "portable";
+    EXPECT_NE(d.find(want), std::string::npos) << d;
+  }
+  {
     ScopedEnv zero("HIRES_NO_WINOGRAD", "0");
+    ScopedEnv all("HIRES_NO_AVX512", "0");
     std::string d;
     EXPECT_LE(backend_error(g, x, &d), kTol) << d;
     EXPECT_NE(d.find("winograd F(4,3)"), std::string::npos) << d;
-    if (winograd::cpu_has_avx2_fma() && std::getenv("HIRES_NO_SIMD") == nullptr) {
-      EXPECT_NE(d.find("avx2-fma"), std::string::npos) << d;
+    EXPECT_NE(d.find(winograd::kernel_name(winograd::default_kernel())), std::string::npos) << d;
+    if (winograd::cpu_has_avx512()) {
+      EXPECT_NE(d.find("avx512"), std::string::npos) << d;
     }
   }
 }
