@@ -304,7 +304,8 @@ int run_models(bool as_json, const std::vector<std::string>& dirs_given) {
       {"bicubic", "bicubic (Catmull-Rom) in linear light"},
       {"lanczos", "Lanczos-3 in linear light: the sharpest classic method (default)"},
   };
-  const std::vector<hires::ModelInfo> found = hires::list_models(model_dirs(dirs_given));
+  std::vector<hires::ModelInfo> found = hires::builtin_models();
+  for (auto& m : hires::list_models(model_dirs(dirs_given))) found.push_back(std::move(m));
   if (as_json) {
     json list = json::array();
     for (const auto& e : entries) {
@@ -320,7 +321,7 @@ int run_models(bool as_json, const std::vector<std::string>& dirs_given) {
                       {"format", m.format},
                       {"scale", m.scale},
                       {"parameters", m.parameters},
-                      {"builtin", false},
+                      {"builtin", m.builtin},
                       {"source", m.source.string()},
                       {"license", m.license}});
     }

@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libbenchmark-dev
   clang-format clang-tidy
 )
+# Optional, not installed here (CI does not need it): libtorch-dev builds the trainer,
+# build/train/hires-train (see docs/QUALITY.md).
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,6 +18,7 @@ struct ModelInfo {
   std::uint64_t parameters = 0;
   std::filesystem::path source;  // the file it comes from
   std::string license;           // from the file's metadata when it says
+  bool builtin = false;          // built into hires (source is "builtin:NAME")
 };
 
 // A loaded model: its graph and the backend that runs it. Not thread-safe: one run at a time.
@@ -28,6 +29,12 @@ class Model;
 std::shared_ptr<Model> load_model(std::string_view name_or_path,
                                   const std::vector<std::filesystem::path>& dirs);
 const ModelInfo& model_info(const Model& model);
+
+// The models built into hires (photo-x4, photo-x2, ...); load_model finds them by name, before
+// any models folder.
+std::vector<ModelInfo> builtin_models();
+// The built-in model called `name`, or nullptr.
+std::shared_ptr<Model> load_builtin_model(std::string_view name);
 
 // Every model file in `dirs` (not descending into sub-folders), by name. Files that fail to
 // load are left out.

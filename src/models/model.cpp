@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "hires/error.hpp"
+#include "models/builtin/builtin.hpp"
 #include "models/formats/ncnn_reader.hpp"
 #include "models/formats/pth_reader.hpp"
 #include "models/formats/safetensors.hpp"
@@ -74,8 +75,8 @@ std::shared_ptr<Model> make_model(ModelInfo info, engine::Graph g) {
   return std::make_shared<Model>(std::move(info), std::move(g));
 }
 
-std::shared_ptr<Model> load_safetensors_model(const fs::path& path) {
-  const models::SafeTensors st = models::load_safetensors(path);
+std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
+  const fs::path& path = st.path;
   models::WeightLookup lookup = [&](const std::string& name) -> std::optional<models::WeightView> {
     auto it = st.tensors.find(name);
     if (it == st.tensors.end()) return std::nullopt;
@@ -190,7 +191,7 @@ std::shared_ptr<Model> load_model_file(const fs::path& path) {
     throw Error(ErrorKind::input, path.string(), "no such model file");
   const std::string e = path.extension().string();
   if (e == ".param" || e == ".bin") return load_ncnn_model(path);
-  if (e == ".safetensors") return load_safetensors_model(path);
+  if (e == ".safetensors") return safetensors_model(models::load_safetensors(path));
   if (e == ".pth" || e == ".pt") return load_pth_model(path);
   throw Error(ErrorKind::input, path.string(), "not a model file hires reads",
               "expected an ncnn .param (with its .bin), a .safetensors or a PyTorch .pth/.pt file");
@@ -200,6 +201,7 @@ std::shared_ptr<Model> load_model(std::string_view spec, const std::vector<fs::p
   const fs::path as_path(spec);
   std::error_code ec;
   if (fs::is_regular_file(as_path, ec)) return load_model_file(as_path);
+  if (auto builtin = load_builtin_model(spec)) return builtin;
   for (const fs::path& dir : dirs) {
     for (const char* ext : {".safetensors", ".param", ".pth", ".pt"}) {
       const fs::path candidate = dir / (std::string(spec) + ext);
@@ -213,6 +215,27 @@ std::shared_ptr<Model> load_model(std::string_view spec, const std::vector<fs::p
   throw Error(ErrorKind::usage, "--method", fmt::format("'{}' is not a method or a model", spec),
               "expected nearest, bilinear, bicubic, lanczos, a model file, or a model name that "
               "'hires models' lists");
+}
+
+std::shared_ptr<Model> load_builtin_model(std::string_view name) {
+  for (const models::BuiltinBlob& b : models::builtin_blobs()) {
+    if (b.name != name) continue;
+    const auto m =
+        safetensors_model(models::parse_safetensors(b.bytes, "builtin:" + std::string(name)));
+    ModelInfo info = m->info();
+    info.name = std::string(name);  // a built-in model is known by its file name
+    info.builtin = true;
+    return std::make_shared<Model>(std::move(info), m->graph());
+  }
+  return nullptr;
+}
+
+std::vector<ModelInfo> builtin_models() {
+  std::vector<ModelInfo> out;
+  for (const models::BuiltinBlob& b : models::builtin_blobs()) {
+    out.push_back(load_builtin_model(b.name)->info());
+  }
+  return out;
 }
 
 const ModelInfo& model_info(const Model& model) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -273,16 +274,10 @@ const TensorData& SafeTensors::get(const std::string& name) const {
   return it->second;
 }
 
-SafeTensors load_safetensors(const fs::path& path) {
-  const std::string file = path.string();
-  std::error_code ec;
-  if (!fs::exists(path, ec)) fail(file, "no such file");
-  if (fs::is_directory(path, ec)) fail(file, "is a folder, not a safetensors file");
-  const std::uint64_t file_size = fs::file_size(path, ec);
-  if (ec) fail(file, "cannot read the file: " + ec.message());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(file, "cannot open the file");
+namespace {
 
+// Reads a whole safetensors file of `file_size` bytes from `in`; `file` names it in messages.
+SafeTensors read_safetensors(std::istream& in, std::uint64_t file_size, const std::string& file) {
   if (file_size < 8) {
     fail(file,
          fmt::format("is truncated: {} bytes, too few for the 8-byte header length", file_size),
@@ -312,7 +307,6 @@ SafeTensors load_safetensors(const fs::path& path) {
   if (!doc.is_object()) fail(file, "the header is not a JSON object");
 
   SafeTensors st;
-  st.path = path;
   std::vector<Entry> entries;
   for (const auto& [key, value] : doc.items()) {
     if (key == "__metadata__") {
@@ -353,6 +347,29 @@ SafeTensors load_safetensors(const fs::path& path) {
     t.shape = e.shape;
     convert(e, raw, t.values);
   }
+  return st;
+}
+
+}  // namespace
+
+SafeTensors load_safetensors(const fs::path& path) {
+  const std::string file = path.string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail(file, "no such file");
+  if (fs::is_directory(path, ec)) fail(file, "is a folder, not a safetensors file");
+  const std::uint64_t file_size = fs::file_size(path, ec);
+  if (ec) fail(file, "cannot read the file: " + ec.message());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(file, "cannot open the file");
+  SafeTensors st = read_safetensors(in, file_size, file);
+  st.path = path;
+  return st;
+}
+
+SafeTensors parse_safetensors(std::string_view bytes, const std::string& name) {
+  std::istringstream in{std::string(bytes)};
+  SafeTensors st = read_safetensors(in, bytes.size(), name);
+  st.path = name;
   return st;
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hires::models {
@@ -29,6 +30,9 @@ struct SafeTensors {
 // Loads and validates a whole file. Throws hires::Error(input) whose subject is the file and
 // whose problem says what is wrong (truncated, bad header, bad offsets, unsupported dtype...).
 SafeTensors load_safetensors(const std::filesystem::path& path);
+// The same from bytes in memory (e.g. weights built into the binary); `name` stands for the file
+// in messages and in `path`.
+SafeTensors parse_safetensors(std::string_view bytes, const std::string& name);
 
 // Writes `st` (tensors in name order, "__metadata__" first when non-empty), as F32 or, with
 // `fp16`, as F16 rounded to nearest even (values beyond the F16 range become infinities).

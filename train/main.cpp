@@ -1,0 +1,83 @@
+// hires-train: trains SRVGGNetCompact for hires on HR photos (see docs/QUALITY.md for the recipe).
+//
+//   hires-train --data ../shared/datasets/train --scale 4 --run train/runs/photo-x4 --name photo-x4
+//   hires-train ... --resume            # goes on from the run's checkpoint
+//   hires-train --run train/runs/photo-x4 --export photo-x4.safetensors --name photo-x4
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "hires/error.hpp"
+#include "trainer.hpp"
+
+int main(int argc, char** argv) {
+  using namespace hires::train;
+  CLI::App app{"hires-train: train SRVGGNetCompact super-resolution nets for hires"};
+  TrainOptions o;
+  std::vector<std::string> data;
+  std::string run_dir, export_path, name = "photo", license = "CC-BY-4.0 hires project", recipe;
+  bool resume = false;
+  int threads = 2;
+  long stop_after = 0;
+  app.add_option("--data", data, "Folders of HR training images (repeatable)");
+  app.add_option("--run", run_dir, "Run folder: checkpoints, state, latest.safetensors")
+      ->required();
+  app.add_option("-s,--scale", o.net.upscale, "Scale")
+      ->check(CLI::Range(1, 4))
+      ->capture_default_str();
+  app.add_option("--num-feat", o.net.num_feat, "Channels")->capture_default_str();
+  app.add_option("--num-conv", o.net.num_conv, "Body convolutions")->capture_default_str();
+  app.add_option("--patch", o.lr_patch, "LR patch side")->capture_default_str();
+  app.add_option("--batch", o.batch, "Patches per step")->capture_default_str();
+  app.add_option("--iters", o.iterations, "Iterations in total (sets the LR schedule)")
+      ->capture_default_str();
+  app.add_option("--stop-after", stop_after,
+                 "Stop after N iterations in this run (0 = at --iters)");
+  app.add_option("--lr", o.learning_rate, "Initial learning rate")->capture_default_str();
+  app.add_option("--bicubic-fraction", o.degrade.bicubic_fraction,
+                 "Share of patches degraded by plain bicubic (the rest: realistic)")
+      ->capture_default_str();
+  app.add_option("--checkpoint-every", o.checkpoint_every, "Iterations")->capture_default_str();
+  app.add_option("--log-every", o.log_every, "Iterations")->capture_default_str();
+  app.add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  app.add_option("--threads", threads, "Torch threads")->capture_default_str();
+  app.add_flag("--resume", resume, "Go on from the run's checkpoint");
+  app.add_option("--export", export_path, "Only export the run's checkpoint to this file");
+  app.add_option("--name", name, "Model name (metadata)")->capture_default_str();
+  app.add_option("--license", license, "Licence (metadata)")->capture_default_str();
+  app.add_option("--recipe", recipe, "Recipe text (metadata)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    torch::set_num_threads(threads);
+    o.run_dir = run_dir;
+    o.degrade.scale = o.net.upscale;
+    if (recipe.empty()) {
+      recipe = fmt::format(
+          "SRVGGNetCompact feat {} conv {} x{}; L1, Adam {} cosine; LR patch {} batch {}; "
+          "degradations: {:.0f}% bicubic (antialiased), rest blur/resize chain/noise/JPEG",
+          o.net.num_feat, o.net.num_conv, o.net.upscale, o.learning_rate, o.lr_patch, o.batch,
+          o.degrade.bicubic_fraction * 100);
+    }
+    o.metadata = {{"name", name}, {"license", license}, {"recipe", recipe}};
+    if (!export_path.empty()) {
+      Srvgg net(o.net);
+      torch::load(net, (o.run_dir / "checkpoint.pt").string());
+      export_model(net, export_path, o.metadata);
+      fmt::print(stderr, "exported {}\n", export_path);
+      return 0;
+    }
+    std::vector<std::filesystem::path> dirs(data.begin(), data.end());
+    const Dataset ds = Dataset::load(dirs, o.lr_patch * o.net.upscale);
+    fmt::print("{} training images\n", ds.size());
+    const auto r = train(ds, o, resume, stop_after, [](const std::string& line) {
+      fmt::print("{}\n", line);
+      std::fflush(stdout);
+    });
+    fmt::print("done: {} iterations\n", r.iteration);
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hires-train: error: {}\n", e.what());
+    return 1;
+  }
+}
