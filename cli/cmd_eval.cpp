@@ -21,6 +21,7 @@ Command add_eval_command(CLI::App& app) {
     bool json = false;
     int limit = 0;
     int threads = 0;
+    std::string save;
     std::string backend = "auto";
   };
   auto a = std::make_shared<Args>();
@@ -41,6 +42,7 @@ Command add_eval_command(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--backend", a->backend, "auto | cpu | reference")->capture_default_str();
+  cmd->add_option("--save", a->save, "Write each upscaled image into this folder (PNG)");
   cmd->add_flag("--json", a->json, "One JSON object per image, then a summary, on stdout");
 
   RunFn run = [a]() {
@@ -53,6 +55,7 @@ Command add_eval_command(CLI::App& app) {
     o.limit = a->limit;
     o.threads = a->threads;
     o.backend = a->backend;
+    o.save_dir = a->save;
     const EvalReport r = evaluate(a->dir, o, [&](const EvalImage& im, std::size_t, std::size_t) {
       if (a->json) {
         nlohmann::json j{{"event", "image"},       {"file", im.file.string()},

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Random seed")->capture_default_str();
   app.add_option("--threads", threads, "Torch threads")->capture_default_str();
   app.add_flag("--resume", resume, "Go on from the run's checkpoint");
+  app.add_flag("--cpu", o.cpu_only, "Train on the CPU even when a CUDA GPU is available");
   app.add_option("--export", export_path, "Only export the run's checkpoint to this file");
   app.add_option("--name", name, "Model name (metadata)")->capture_default_str();
   app.add_option("--license", license, "Licence (metadata)")->capture_default_str();

@@ -149,9 +149,17 @@ void export_model(Srvgg& net, const fs::path& path,
 }
 
 TrainResult train(const Dataset& data, const TrainOptions& o, bool resume, long stop_after,
-                  const LogFn& log) {
+                  const LogFn& log_fn) {
+  const auto log = [&](const std::string& line) {
+    if (log_fn) log_fn(line);
+  };
   torch::manual_seed(o.seed);
   Srvgg net(o.net);
+  // A CUDA GPU when libtorch has one, else the CPU.
+  const torch::Device device = torch::cuda::is_available() && !o.cpu_only
+                                   ? torch::Device(torch::kCUDA)
+                                   : torch::Device(torch::kCPU);
+  net->to(device);
   torch::optim::Adam opt(net->parameters(),
                          torch::optim::AdamOptions(o.learning_rate).betas({0.9, 0.99}));
   fs::create_directories(o.run_dir);
@@ -160,12 +168,13 @@ TrainResult train(const Dataset& data, const TrainOptions& o, bool resume, long 
   const fs::path state = o.run_dir / "state.txt";
   TrainResult r;
   if (resume && fs::exists(ckpt) && fs::exists(state)) {
-    torch::load(net, ckpt.string());
-    torch::load(opt, opt_path.string());
+    torch::load(net, ckpt.string(), device);
+    torch::load(opt, opt_path.string(), device);
     std::ifstream f(state);
     f >> r.iteration;
     log(fmt::format("resumed from {} at iteration {}", ckpt.string(), r.iteration));
   }
+  log(fmt::format("training on {}", device.is_cuda() ? "CUDA" : "CPU"));
   std::mt19937 rng(o.seed + static_cast<unsigned>(r.iteration));
   auto checkpoint = [&] {
     save_atomic(net, ckpt);
@@ -185,7 +194,9 @@ TrainResult train(const Dataset& data, const TrainOptions& o, bool resume, long 
     const double lr = o.min_learning_rate + 0.5 * (o.learning_rate - o.min_learning_rate) *
                                                 (1.0 + std::cos(std::numbers::pi * progress));
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
-    auto [lr_batch, hr_batch] = data.batch(o.batch, o.lr_patch, o.degrade, rng);
+    auto [lr_cpu, hr_cpu] = data.batch(o.batch, o.lr_patch, o.degrade, rng);
+    const torch::Tensor lr_batch = lr_cpu.to(device);
+    const torch::Tensor hr_batch = hr_cpu.to(device);
     opt.zero_grad();
     const torch::Tensor loss = torch::l1_loss(net->forward(lr_batch), hr_batch);
     loss.backward();

@@ -42,6 +42,7 @@ struct TrainOptions {
   int checkpoint_every = 500;
   int log_every = 50;
   unsigned seed = 1;
+  bool cpu_only = false;          // else a CUDA GPU when libtorch has one
   std::filesystem::path run_dir;  // checkpoint.pt, optimizer.pt, state.txt, latest.safetensors
   std::map<std::string, std::string> metadata;  // extra export metadata (name, license, recipe)
 };

@@ -57,7 +57,8 @@ struct EvalOptions {
   bool linear_light = false;
   std::string backend = "auto";
   int threads = 0;
-  int limit = 0;  // evaluate only the first `limit` images (by file name); 0 = all
+  int limit = 0;                   // evaluate only the first `limit` images (by file name); 0 = all
+  std::filesystem::path save_dir;  // when set, each upscaled image is written there as PNG
 };
 
 struct EvalImage {

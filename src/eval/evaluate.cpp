@@ -199,6 +199,11 @@ EvalReport evaluate(const fs::path& dir, const EvalOptions& options,
     r.psnr = psnr_y(hr, sr, options.scale);
     r.ssim = ssim_y(hr, sr, options.scale);
     r.seconds = std::chrono::duration<double>(t1 - t0).count();
+    if (!options.save_dir.empty()) {
+      std::error_code dir_ec;
+      fs::create_directories(options.save_dir, dir_ec);
+      write_rgb(options.save_dir / (files[i].stem().string() + "-" + up.name() + ".png"), sr);
+    }
     report.images.push_back(r);
     if (progress) progress(r, i, files.size());
   }

@@ -139,6 +139,20 @@ TEST(EvalLoop, FlatImagesComeBackExactly) {
   EXPECT_EQ(calls, 2U);
 }
 
+TEST(EvalLoop, SaveWritesEachUpscaledImage) {
+  TempDir dir;
+  write_folder(dir.path());
+  EvalOptions o;
+  o.scale = 2;
+  o.method = "lanczos";
+  o.save_dir = dir / "out";
+  (void)evaluate(dir.path(), o, {});
+  const RgbImage b = read_rgb(dir / "out" / "b-lanczos.png");
+  EXPECT_EQ(b.width, 20);
+  EXPECT_EQ(b.height, 26);
+  EXPECT_TRUE(fs::exists(dir / "out" / "a-lanczos.png"));
+}
+
 TEST(EvalLoop, BicubicBeatsNearestOnSmoothContent) {
   TempDir dir;
   test::init_vips();
