@@ -58,6 +58,36 @@ int print_review(const std::string& original, const std::string& upscaled, const
   return 0;
 }
 
+void review_after_upscale(const std::filesystem::path& input, const std::filesystem::path& output,
+                          bool as_json) {
+  try {
+    const ReviewResult r = review_files(input, output);
+    if (as_json) {
+      std::cout << json{{"event", "review"},
+                        {"input", input.string()},
+                        {"output", output.string()},
+                        {"resemblance_psnr", r.resemblance_psnr},
+                        {"resemblance_ssim", r.resemblance_ssim},
+                        {"artifact_fraction", r.artifact_fraction},
+                        {"color_shift", r.color_shift},
+                        {"verdict", review_verdict_name(r.verdict)},
+                        {"reasons", r.reasons}}
+                       .dump()
+                << '\n'
+                << std::flush;
+      return;
+    }
+    fmt::print(stderr,
+               "hires: review: {}: {} (PSNR {:.1f} dB, SSIM {:.3f}, artifacts {:.2f} %, "
+               "colour shift {:.1f})\n",
+               output.string(), review_verdict_name(r.verdict), r.resemblance_psnr,
+               r.resemblance_ssim, 100 * r.artifact_fraction, r.color_shift);
+    for (const auto& reason : r.reasons) fmt::print(stderr, "  - {}\n", reason);
+  } catch (const Error& e) {
+    fmt::print(stderr, "hires: review: cannot review {}: {}\n", output.string(), e.what());
+  }
+}
+
 namespace {
 
 int run_review(const ReviewArgs& a) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -29,6 +30,13 @@ Command add_review_command(CLI::App& app);  // cli/cmd_review.cpp
 // Prints a review (text or one JSON line) on stdout; `report` is the page written, if any.
 int print_review(const std::string& original, const std::string& upscaled, const ReviewResult& r,
                  bool as_json, const std::string& report);
+// `upscale --review`: reviews one result, on stderr (or as a JSON "review" event on stdout).
+void review_after_upscale(const std::filesystem::path& input, const std::filesystem::path& output,
+                          bool as_json);
+Command add_presets_command(CLI::App& app);  // cli/cmd_presets.cpp
+// Replaces `--preset NAME` on an upscale command line (CLI11's reversed order) by the preset's
+// options, leaving out those the user decided (same option, or a conflicting one).
+std::vector<std::string> expand_preset(std::vector<std::string> args);
 Command add_eval_command(CLI::App& app);  // cli/cmd_eval.cpp
 
 }  // namespace hires::cli

@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
+#include "hires/guide.hpp"
 #include "hires/hires.hpp"
 #include "hires/models.hpp"
 #include "progress.hpp"
@@ -45,6 +46,10 @@ struct UpscaleArgs {
   int tile = 0;
   std::string memory_budget = "1G";
   std::string backend = "auto";
+  bool color_fix = false, review = false;
+  int denoise = 0;
+  double sharpen = 0;
+  std::string preset;
 };
 
 void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
@@ -94,6 +99,15 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
       ->capture_default_str();
   cmd.add_option("--threads", a.threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
+  cmd.add_flag("--color-fix", a.color_fix,
+               "Match the output's low-frequency colour to the input's (models can shift it)");
+  cmd.add_option("--denoise", a.denoise, "Noise reduction before upscaling, 0 (off) to 3")
+      ->check(CLI::Range(0, 3));
+  cmd.add_option("--sharpen", a.sharpen, "Unsharp mask after upscaling (linear light), e.g. 0.5")
+      ->check(CLI::Range(0.0, 5.0));
+  cmd.add_option("--preset", a.preset,
+                 "Named option bundle (hires presets lists them); your own options win");
+  cmd.add_flag("--review", a.review, "Review each result against its input (see hires review)");
 }
 
 std::vector<std::filesystem::path> model_dirs(const std::vector<std::string>& given) {
@@ -168,6 +182,10 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   o.limits.max_output_pixels = static_cast<std::uint64_t>(a.max_output_pixels_mp * 1e6);
   o.overwrite = a.overwrite;
   o.threads = a.threads;
+  if (!a.preset.empty()) (void)hires::find_preset(a.preset);  // known ones were expanded
+  o.polish.color_fix = a.color_fix;
+  o.polish.denoise = a.denoise;
+  o.polish.sharpen = a.sharpen;
   return o;
 }
 
@@ -287,8 +305,12 @@ int run_upscale(const UpscaleArgs& a) {
   hires::check_jobs(jobs, options.encode);
 
   Reporter reporter(a.json, a.quiet, a.verbose);
-  const hires::BatchSummary s =
-      hires::run_jobs(jobs, options, [&](const hires::JobEvent& e) { reporter.on_event(e); });
+  const hires::BatchSummary s = hires::run_jobs(jobs, options, [&](const hires::JobEvent& e) {
+    reporter.on_event(e);
+    if (a.review && e.type == hires::JobEvent::Type::done) {
+      hires::cli::review_after_upscale(e.job->input, e.job->output, a.json);
+    }
+  });
   reporter.summary(s, jobs.size());
   return s.failed > 0 ? kExitFailed : kExitOk;
 }
@@ -356,7 +378,8 @@ std::vector<std::string> with_default_command(int argc, char** argv) {
 
 const std::vector<const char*>& hires::cli::command_names() {
   // Keep in step with the sub-commands registered in run().
-  static const std::vector<const char*> names{"upscale", "models", "eval", "check", "review"};
+  static const std::vector<const char*> names{"upscale", "models", "eval",
+                                              "check",   "review", "presets"};
   return names;
 }
 
@@ -379,15 +402,15 @@ int run(int argc, char** argv) {
   models->add_option("--models-dir", models_dirs, "Folder with model files (repeatable)");
 
   // Further sub-commands (see cli/commands.hpp): one line each.
-  std::vector<hires::cli::Command> commands{hires::cli::add_eval_command(app),
-                                            hires::cli::add_check_command(app),
-                                            hires::cli::add_review_command(app)};
+  std::vector<hires::cli::Command> commands{
+      hires::cli::add_eval_command(app), hires::cli::add_check_command(app),
+      hires::cli::add_review_command(app), hires::cli::add_presets_command(app)};
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());
     return kExitUsage;
   }
-  std::vector<std::string> args = with_default_command(argc, argv);
+  std::vector<std::string> args = hires::cli::expand_preset(with_default_command(argc, argv));
   try {
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {

@@ -5,6 +5,7 @@
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
 #include "hires/hires.hpp"
+#include "io/guide_io.hpp"
 #include "io/io.hpp"
 #include "models/model.hpp"
 
@@ -52,7 +53,13 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   const Format format = output_format(output, options.encode.format);
   if (options.threads > 0) set_threads(options.threads);
 
-  io::Decoded decoded = io::open_image(input, options.limits, options.model != nullptr);
+  const PolishOptions& polish = options.polish;
+  const bool polish_after = polish.color_fix || polish.sharpen > 0;  // reads the input again
+  io::Decoded decoded =
+      io::open_image(input, options.limits, options.model != nullptr || polish_after);
+  if (polish.denoise > 0) {
+    decoded.image = io::denoise_image(decoded.image, polish.denoise, input.string());
+  }
   const SizePlan plan = plan_size(decoded.info.size, options.size);
   const auto out_pixels = static_cast<std::uint64_t>(plan.out.width) * plan.out.height;
   if (out_pixels > options.limits.max_output_pixels) {
@@ -113,6 +120,8 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
         "{} holds 8 bits per sample: 16-bit input written as 8-bit", format_name(format)));
   }
   vips::VImage out = io::resample(source, req);
+  const vips::VImage polished =
+      io::polish_output(out, decoded.image, polish, options.encode.background);
 
   EncodeOptions enc = options.encode;
   if (plan.dpi) enc.dpi = plan.dpi;
@@ -121,7 +130,7 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
   io::Encoded written;
   try {
-    written = io::save_image(out, output, format, enc, progress);
+    written = io::save_image(polished, output, format, enc, progress);
   } catch (const Error& e) {
     const bool decode_failed =
         io::resample_input_failed(out) ||

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <vips/vips8>
 
 #include "hires/guide.hpp"
@@ -19,7 +20,7 @@ void save_png(const Pixels& pixels, const std::filesystem::path& path);
 
 // `in` (8/16-bit, 1-4 bands, decoded) with its colour denoised at `level` (1..3); alpha and
 // metadata kept. The image is computed in memory.
-vips::VImage denoise_image(const vips::VImage& in, int level);
+vips::VImage denoise_image(const vips::VImage& in, int level, const std::string& name);
 
 // The final-size image `out` (8/16-bit, 1-4 bands) with the colour fix (towards `source`, the
 // decoded input, flattened onto `background` when `out` has no alpha) and the unsharp mask of

@@ -127,8 +127,24 @@ void save_png(const Pixels& pixels, const std::filesystem::path& path) {
   }
 }
 
-VImage denoise_image(const VImage& in, int level) {
+namespace {
+VImage denoise_in_memory(const VImage& in, int level);
+}  // namespace
+
+VImage denoise_image(const VImage& in, int level, const std::string& name) {
   if (level <= 0) return in;
+  try {
+    return denoise_in_memory(in, level);
+  } catch (const VError&) {
+    throw Error(ErrorKind::input, name,
+                "cannot decode image: " + strip_error_domain(take_vips_error("unknown error")),
+                std::string(kCorruptHint));
+  }
+}
+
+namespace {
+
+VImage denoise_in_memory(const VImage& in, int level) {
   const double peak = peak_of(in);
   const int bands = in.bands();
   const int colour = colour_bands(in);
@@ -153,20 +169,26 @@ VImage denoise_image(const VImage& in, int level) {
   return with_metadata_of(out, in);
 }
 
+}  // namespace
+
 VImage polish_output(const VImage& out, const VImage& source, const PolishOptions& polish,
                      const Rgb& background) {
   if (!polish.color_fix && polish.sharpen <= 0) return out;
-  const double peak = peak_of(out);
-  const int colour = colour_bands(out);
-  VImage rgb = out.extract_band(0, VImage::option()->set("n", colour));
-  VImage lin = to_linear(rgb.cast(VIPS_FORMAT_FLOAT).linear(1.0 / peak, 0.0));
-  const double scale = static_cast<double>(out.width()) / source.width();
+  // The colour fix reads the output twice (to measure it, then to correct it); model passes
+  // compute bands in order, so the output is made once, in memory, for it.
+  const VImage base = polish.color_fix ? out.copy_memory() : out;
+  const double peak = peak_of(base);
+  const int colour = colour_bands(base);
+  // Gamma-encoded values in [0, 1].
+  VImage rgb = base.extract_band(0, VImage::option()->set("n", colour))
+                   .cast(VIPS_FORMAT_FLOAT)
+                   .linear(1.0 / peak, 0.0);
 
   if (polish.color_fix) {
     VImage src = source;
     const double src_peak = peak_of(src);
     const bool src_alpha = src.bands() == 2 || src.bands() == 4;
-    const bool out_alpha = out.bands() == 2 || out.bands() == 4;
+    const bool out_alpha = base.bands() == 2 || base.bands() == 4;
     if (src_alpha && !out_alpha) {
       std::vector<double> bg{background.r * src_peak / 255.0, background.g * src_peak / 255.0,
                              background.b * src_peak / 255.0};
@@ -175,26 +197,37 @@ VImage polish_output(const VImage& out, const VImage& source, const PolishOption
     } else if (src_alpha) {
       src = src.extract_band(0, VImage::option()->set("n", colour_bands(src)));
     }
-    VImage src_lin = to_linear(src.cast(VIPS_FORMAT_FLOAT).linear(1.0 / src_peak, 0.0));
-    if (src_lin.bands() != colour) {
-      src_lin = colour == 1 ? src_lin.extract_band(1)  // green stands in for luma
-                            : src_lin.bandjoin({src_lin, src_lin});
+    src = src.cast(VIPS_FORMAT_FLOAT).linear(1.0 / src_peak, 0.0);
+    if (src.bands() != colour) {
+      src = colour == 1 ? src.extract_band(1)  // green stands in for luma
+                        : src.bandjoin({src, src});
     }
     const int w = source.width();
     const int h = source.height();
-    // Low frequencies only: the difference of the two at the input's scale, blurred, enlarged.
-    VImage small = resize_to(lin, w, h, VIPS_KERNEL_LANCZOS3);
-    VImage diff =
-        (src_lin - small).gaussblur(3.0, VImage::option()->set("precision", VIPS_PRECISION_FLOAT));
-    lin = lin + resize_to(diff, out.width(), out.height(), VIPS_KERNEL_LINEAR);
+    // Low frequencies only: the difference of the two at the input's scale (a box shrink of the
+    // output is enough for them), blurred, enlarged; small, so made once, in memory. In
+    // gamma-encoded values: an offset in linear light would crush dark areas.
+    const VImage small = exact_size(
+        rgb.shrink(static_cast<double>(base.width()) / w, static_cast<double>(base.height()) / h),
+        w, h);
+    const VImage diff =
+        (src - small)
+            .gaussblur(3.0, VImage::option()->set("precision", VIPS_PRECISION_FLOAT))
+            .copy_memory();
+    rgb = rgb + resize_to(diff, base.width(), base.height(), VIPS_KERNEL_LINEAR);
+    rgb = (rgb < 0.0).ifthenelse(0.0, rgb);
+    rgb = (rgb > 1.0).ifthenelse(1.0, rgb);
   }
   if (polish.sharpen > 0) {
+    const double scale = static_cast<double>(base.width()) / source.width();
     const double sigma = std::clamp(0.5 * scale, 1.0, 3.0);
-    VImage blurred = lin.gaussblur(sigma, VImage::option()->set("precision", VIPS_PRECISION_FLOAT));
-    lin = lin + (lin - blurred) * polish.sharpen;
+    VImage lin = to_linear(rgb);
+    const VImage blurred =
+        lin.gaussblur(sigma, VImage::option()->set("precision", VIPS_PRECISION_FLOAT));
+    rgb = to_srgb(lin + (lin - blurred) * polish.sharpen);
   }
-  VImage result = to_srgb(lin).linear(peak, 0.5).cast(out.format());
-  if (out.bands() > colour) result = result.bandjoin(out.extract_band(colour));
+  VImage result = rgb.linear(peak, 0.5).cast(base.format());
+  if (base.bands() > colour) result = result.bandjoin(base.extract_band(colour));
   return with_metadata_of(result, out);
 }
 

@@ -134,3 +134,103 @@ TEST(ReviewCli, ColourShiftFailsWithCrops) {
 
 }  // namespace
 }  // namespace hires::test
+
+namespace hires::test {
+namespace {
+
+json check_json(const fs::path& p) {
+  const RunResult r = run_hires({"check", "--json", p.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return json::parse(r.out);
+}
+
+TEST(PresetsCli, ListedAndExpandedWithExplicitFlagsWinning) {
+  const RunResult list = run_hires({"presets", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  const json presets = json::parse(list.out);
+  std::vector<std::string> names;
+  for (const auto& p : presets) names.push_back(p["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"print", "web", "instagram-print", "product-web",
+                                             "ai-art-4k"}));
+
+  TempDir dir;
+  const fs::path in = make_image(dir, "a.png", 128);
+  const fs::path web = dir / "shop.jpg";
+  ASSERT_EQ(
+      run_hires({"upscale", in.string(), "-o", web.string(), "--preset", "product-web"}).exit_code,
+      0);
+  EXPECT_EQ(load(web).width(), 2400);
+  EXPECT_LE(fs::file_size(web), 150000U);
+
+  const fs::path mine = dir / "mine.jpg";
+  const RunResult r = run_hires(
+      {"upscale", in.string(), "-o", mine.string(), "--preset=product-web", "--width", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(load(mine).width(), 1000);
+
+  const fs::path print = dir / "print.png";
+  ASSERT_EQ(
+      run_hires({"upscale", in.string(), "-o", print.string(), "--preset", "print", "-s", "2"})
+          .exit_code,
+      0);
+  EXPECT_NEAR(load(print).xres() * 25.4, 300.0, 0.5);
+  EXPECT_EQ(load(print).width(), 256);
+
+  const RunResult bad = run_hires({"upscale", in.string(), "--preset", "poster"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("no preset named 'poster'"), std::string::npos) << bad.err;
+}
+
+TEST(PolishCli, DenoiseSharpenColourFixAndReview) {
+  TempDir dir;
+  // A noisy input: noise sigma 12 on the test image.
+  vips::VImage clean = load(make_image(dir, "clean.png", 192));
+  vips::VImage noise =
+      vips::VImage::gaussnoise(192, 192, vips::VImage::option()->set("sigma", 12.0));
+  const fs::path noisy = dir / "noisy.png";
+  (clean + vips::VImage::bandjoin({noise, noise, noise}))
+      .cast(VIPS_FORMAT_UCHAR)
+      .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB))
+      .write_to_file(noisy.c_str());
+
+  const fs::path plain = dir / "plain.png", dn = dir / "dn.png";
+  ASSERT_EQ(run_hires({"upscale", noisy.string(), "-o", plain.string(), "-s", "2"}).exit_code, 0);
+  ASSERT_EQ(run_hires({"upscale", noisy.string(), "-o", dn.string(), "-s", "2", "--denoise", "3"})
+                .exit_code,
+            0);
+  const double noise_plain = check_json(plain)["measures"]["noise"];
+  const double noise_dn = check_json(dn)["measures"]["noise"];
+  EXPECT_LT(noise_dn, noise_plain / 2) << noise_plain << " -> " << noise_dn;
+  EXPECT_EQ(run_hires({"upscale", noisy.string(), "--denoise", "4"}).exit_code, 2);
+
+  const fs::path in = dir / "clean.png";
+  const fs::path soft = dir / "soft.png", sharp = dir / "sharp.png";
+  ASSERT_EQ(run_hires({"upscale", in.string(), "-o", soft.string()}).exit_code, 0);
+  const RunResult sr =
+      run_hires({"upscale", in.string(), "-o", sharp.string(), "--sharpen", "1.5", "--review"});
+  ASSERT_EQ(sr.exit_code, 0) << sr.err;
+  EXPECT_NE(sr.err.find("hires: review: "), std::string::npos) << sr.err;
+  EXPECT_LT(check_json(sharp)["measures"]["blur"].get<double>(),
+            check_json(soft)["measures"]["blur"].get<double>() - 0.02);
+
+  // The colour fix keeps a faithful result faithful (a shifted one: see test_polish below).
+  const fs::path fixed = dir / "fixed.png";
+  const RunResult fr = run_hires(
+      {"upscale", in.string(), "-o", fixed.string(), "--color-fix", "--review", "--json"});
+  ASSERT_EQ(fr.exit_code, 0) << fr.err;
+  bool reviewed = false;
+  std::istringstream lines(fr.out);
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line);
+    if (j["event"] == "review") {
+      reviewed = true;
+      EXPECT_EQ(j["verdict"], "ok") << line;
+      EXPECT_LT(j["color_shift"].get<double>(), 1.5);
+    }
+  }
+  EXPECT_TRUE(reviewed) << fr.out;
+  EXPECT_GT(psnr(load(fixed), load(soft)), 40.0);
+}
+
+}  // namespace
+}  // namespace hires::test
