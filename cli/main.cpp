@@ -33,7 +33,7 @@ constexpr int kExitUsage = 2;
 struct UpscaleArgs {
   std::vector<std::string> inputs;
   std::string output;
-  std::string method = "lanczos";
+  std::string method;  // empty: the built-in photo model (see default_model), else lanczos
   std::string scale, width, height, fit, long_edge, print, dpi;
   std::string format, max_bytes, background = "white";
   int quality = 0;
@@ -57,9 +57,9 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
   cmd.add_option("-o,--output", a.output,
                  "Output file, or folder for several inputs (default: NAME-hires.EXT beside each)");
   cmd.add_option("-m,--method", a.method,
-                 "nearest | bilinear | bicubic | lanczos, or an AI model: a file (.param, "
-                 ".safetensors) or a name found in --models-dir")
-      ->capture_default_str();
+                 "nearest | bilinear | bicubic | lanczos, or an AI model: built in (photo-x4, "
+                 "photo-x2), a file (.param, .safetensors) or a name found in --models-dir "
+                 "(default: photo-x4, photo-x2 for -s 2 and below; lanczos when none is built in)");
   cmd.add_option("--models-dir", a.models_dirs, "Folder with model files (repeatable)");
   cmd.add_option("-t,--tile", a.tile, "Model tile size in pixels (0 = from --memory-budget)")
       ->check(CLI::Range(0, 8192))
@@ -147,12 +147,23 @@ hires::SizeRequest size_request(const UpscaleArgs& a) {
   return hires::SizeRequest::by_scale(4.0);
 }
 
+// Without -m: the built-in photo model (photo-x2 up to 2x, else photo-x4); none (Lanczos) when
+// this build has no built-in weights.
+std::shared_ptr<hires::Model> default_model(const hires::SizeRequest& size) {
+  if (size.mode == hires::SizeMode::scale && size.scale <= 2.0) {
+    if (auto m = hires::load_builtin_model("photo-x2")) return m;
+  }
+  return hires::load_builtin_model("photo-x4");
+}
+
 hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   hires::UpscaleOptions o;
-  try {
-    o.method = hires::parse_method(a.method);
-  } catch (const Error&) {
-    o.model = hires::load_model(a.method, model_dirs(a.models_dirs));
+  if (!a.method.empty()) {
+    try {
+      o.method = hires::parse_method(a.method);
+    } catch (const Error&) {
+      o.model = hires::load_model(a.method, model_dirs(a.models_dirs));
+    }
   }
   o.tile = a.tile;
   o.memory_budget = hires::parse_bytes("--memory-budget", a.memory_budget);
@@ -162,6 +173,7 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   }
   o.backend = a.backend;
   o.size = size_request(a);
+  if (a.method.empty()) o.model = default_model(o.size);
   // Validate the request's values before any file is touched (1x1 stands for any image).
   if (o.size.mode != hires::SizeMode::scale || o.size.scale > 0) {
     (void)hires::plan_size({1000, 1000}, o.size);
@@ -324,7 +336,7 @@ int run_models(bool as_json, const std::vector<std::string>& dirs_given) {
       {"nearest", "nearest neighbour: hard pixel edges, for pixel art"},
       {"bilinear", "bilinear interpolation in linear light: soft"},
       {"bicubic", "bicubic (Catmull-Rom) in linear light"},
-      {"lanczos", "Lanczos-3 in linear light: the sharpest classic method (default)"},
+      {"lanczos", "Lanczos-3 in linear light: the sharpest classic method"},
   };
   std::vector<hires::ModelInfo> found = hires::builtin_models();
   for (auto& m : hires::list_models(model_dirs(dirs_given))) found.push_back(std::move(m));

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   TrainOptions o;
   std::vector<std::string> data;
   std::string run_dir, export_path, name = "photo", license = "CC-BY-4.0 hires project", recipe;
-  bool resume = false;
+  bool resume = false, fp16 = false;
   int threads = 2;
   long stop_after = 0;
   app.add_option("--data", data, "Folders of HR training images (repeatable)");
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", resume, "Go on from the run's checkpoint");
   app.add_flag("--cpu", o.cpu_only, "Train on the CPU even when a CUDA GPU is available");
   app.add_option("--export", export_path, "Only export the run's checkpoint to this file");
+  app.add_flag("--fp16", fp16, "Export F16 weights (half the size)");
   app.add_option("--name", name, "Model name (metadata)")->capture_default_str();
   app.add_option("--license", license, "Licence (metadata)")->capture_default_str();
   app.add_option("--recipe", recipe, "Recipe text (metadata)");
@@ -63,8 +64,9 @@ int main(int argc, char** argv) {
     o.metadata = {{"name", name}, {"license", license}, {"recipe", recipe}};
     if (!export_path.empty()) {
       Srvgg net(o.net);
-      torch::load(net, (o.run_dir / "checkpoint.pt").string());
-      export_model(net, export_path, o.metadata);
+      const auto ema = o.run_dir / "ema.pt";
+      torch::load(net, (std::filesystem::exists(ema) ? ema : o.run_dir / "checkpoint.pt").string());
+      export_model(net, export_path, o.metadata, fp16);
       fmt::print(stderr, "exported {}\n", export_path);
       return 0;
     }

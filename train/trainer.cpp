@@ -126,7 +126,7 @@ std::pair<torch::Tensor, torch::Tensor> Dataset::batch(int count, int lr_patch,
 }
 
 void export_model(Srvgg& net, const fs::path& path,
-                  const std::map<std::string, std::string>& metadata) {
+                  const std::map<std::string, std::string>& metadata, bool fp16) {
   models::SafeTensors st;
   for (const auto& p : net->named_parameters()) {
     const auto t = p.value().detach().to(torch::kCPU).contiguous();
@@ -145,7 +145,7 @@ void export_model(Srvgg& net, const fs::path& path,
   st.metadata["num_conv"] = std::to_string(o.num_conv);
   st.metadata["upscale"] = std::to_string(o.upscale);
   st.metadata["act_type"] = "prelu";
-  models::save_safetensors(path, st);
+  models::save_safetensors(path, st, fp16);
 }
 
 TrainResult train(const Dataset& data, const TrainOptions& o, bool resume, long stop_after,
@@ -175,14 +175,27 @@ TrainResult train(const Dataset& data, const TrainOptions& o, bool resume, long 
     log(fmt::format("resumed from {} at iteration {}", ckpt.string(), r.iteration));
   }
   log(fmt::format("training on {}", device.is_cuda() ? "CUDA" : "CPU"));
+  // An exponential moving average of the weights: what is exported (smoother than the last step).
+  Srvgg ema(o.net);
+  ema->to(device);
+  const fs::path ema_path = o.run_dir / "ema.pt";
+  const auto net_params = net->parameters();
+  const auto ema_params = ema->parameters();
+  if (resume && fs::exists(ema_path)) {
+    torch::load(ema, ema_path.string(), device);
+  } else {
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < net_params.size(); ++i) ema_params[i].copy_(net_params[i]);
+  }
   std::mt19937 rng(o.seed + static_cast<unsigned>(r.iteration));
   auto checkpoint = [&] {
     save_atomic(net, ckpt);
+    save_atomic(ema, ema_path);
     save_atomic(opt, opt_path);
     write_text(state, fmt::format("{}\n", r.iteration));
     auto meta = o.metadata;
     meta["iterations"] = std::to_string(r.iteration);
-    export_model(net, o.run_dir / "latest.safetensors", meta);
+    export_model(ema, o.run_dir / "latest.safetensors", meta);
   };
   double loss_sum = 0;
   int loss_count = 0;
@@ -201,6 +214,15 @@ TrainResult train(const Dataset& data, const TrainOptions& o, bool resume, long 
     const torch::Tensor loss = torch::l1_loss(net->forward(lr_batch), hr_batch);
     loss.backward();
     opt.step();
+    {
+      // Warm-up: the average starts short and lengthens to 1 / (1 - ema_decay) steps.
+      const double d = std::min(o.ema_decay, (1.0 + static_cast<double>(r.iteration)) /
+                                                 (10.0 + static_cast<double>(r.iteration)));
+      torch::NoGradGuard no_grad;
+      for (std::size_t i = 0; i < net_params.size(); ++i) {
+        ema_params[i].mul_(d).add_(net_params[i].detach(), 1.0 - d);
+      }
+    }
     const double l = loss.item<double>();
     r.losses.push_back(l);
     loss_sum += l;

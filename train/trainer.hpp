@@ -42,8 +42,10 @@ struct TrainOptions {
   int checkpoint_every = 500;
   int log_every = 50;
   unsigned seed = 1;
-  bool cpu_only = false;          // else a CUDA GPU when libtorch has one
-  std::filesystem::path run_dir;  // checkpoint.pt, optimizer.pt, state.txt, latest.safetensors
+  bool cpu_only = false;     // else a CUDA GPU when libtorch has one
+  double ema_decay = 0.999;  // weights exported: their moving average (0 = the last step's)
+  // checkpoint.pt, ema.pt (the averaged weights), optimizer.pt, state.txt, latest.safetensors
+  std::filesystem::path run_dir;
   std::map<std::string, std::string> metadata;  // extra export metadata (name, license, recipe)
 };
 
@@ -60,9 +62,10 @@ using LogFn = std::function<void(const std::string& line)>;
 TrainResult train(const Dataset& data, const TrainOptions& options, bool resume, long stop_after,
                   const LogFn& log);
 
-// Writes the net as our safetensors model (F32) with the metadata block the engine reads.
+// Writes the net as our safetensors model (F32, or F16 with `fp16`) with the metadata block the
+// engine reads.
 void export_model(Srvgg& net, const std::filesystem::path& path,
-                  const std::map<std::string, std::string>& metadata);
+                  const std::map<std::string, std::string>& metadata, bool fp16 = false);
 
 // Converts between RgbImage and [1, 3, H, W] 0..1 tensors.
 torch::Tensor to_tensor(const RgbImage& image);

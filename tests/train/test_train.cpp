@@ -81,7 +81,7 @@ TEST(Train, LossFallsAndTheExportRunsInTheEngine) {
   EXPECT_EQ(model_info(*model).name, "tiny-test");
   EXPECT_EQ(model_info(*model).scale, 2);
   train::Srvgg net(o.net);
-  torch::load(net, (o.run_dir / "checkpoint.pt").string());
+  torch::load(net, (o.run_dir / "ema.pt").string());  // the export holds the averaged weights
   net->eval();
   const torch::Tensor x = torch::rand({1, 3, 9, 11});
   const torch::Tensor want = net->forward(x).detach();
