@@ -10,7 +10,8 @@ if [ "${1:-}" = "--fix" ]; then
   exit 0
 fi
 if ! clang-format --dry-run --Werror "${files[@]}" 2>/tmp/hires-format.log; then
-  grep -E "^[^ ].*warning" /tmp/hires-format.log | cut -d: -f1 | sort -u | sed 's/^/unformatted: /' >&2
+  { grep -E "clang-format-violations" /tmp/hires-format.log || true; } | cut -d: -f1 | sort -u |
+    sed 's/^/unformatted: /' >&2
   echo "format check failed: run scripts/check-format.sh --fix" >&2
   exit 1
 fi

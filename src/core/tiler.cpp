@@ -21,7 +21,8 @@ TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_
   }
   int channels = 3;
   for (const auto& n : g.nodes) {
-    if (n.type == engine::OpType::conv2d) channels = std::max({channels, n.out_channels, n.in_channels});
+    if (n.type == engine::OpType::conv2d)
+      channels = std::max({channels, n.out_channels, n.in_channels});
   }
   // About three live activations of `channels` channels, plus the output at scale^2.
   const double per_pixel = 4.0 * (3.0 * channels + 3.0 * g.scale * g.scale * 2.0);

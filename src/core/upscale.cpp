@@ -93,8 +93,8 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
       pass.model = options.model;
       int widest = decoded.info.size.width;  // the last pass reads the widest input
       for (int i = 1; i < result.model_passes; ++i) widest *= options.model->info().scale;
-      pass.plan = core::plan_tiles(options.model->graph(), options.tile, options.memory_budget,
-                                   widest);
+      pass.plan =
+          core::plan_tiles(options.model->graph(), options.tile, options.memory_budget, widest);
       pass.backend = options.backend;
       pass.threads = options.threads;
       io::ModelUpscale up = io::upscale_with_model(decoded.image, pass, result.model_passes);

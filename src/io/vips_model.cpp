@@ -104,8 +104,8 @@ std::shared_ptr<const Band> compute_band(PassState& st, VipsRegion* ir, int inde
             for (int x = 0; x < cols; ++x) {
               float v = src[x];
               v = v < 0.0F ? 0.0F : (v > 1.0F ? 1.0F : v);
-              dst[x * 3 + c] =
-                  static_cast<std::uint16_t>(v * 65535.0F + 0.5F);  // NOLINT(bugprone-incorrect-roundings)
+              dst[x * 3 + c] = static_cast<std::uint16_t>(
+                  v * 65535.0F + 0.5F);  // NOLINT(bugprone-incorrect-roundings)
             }
           }
         }

@@ -1,6 +1,6 @@
 // The AI path end to end through the CLI: tiling, the pass planner, alpha, grey, model errors.
-#include <fstream>
 #include <gtest/gtest.h>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.hpp"
@@ -15,13 +15,15 @@ using test::TempDir;
 namespace fs = std::filesystem;
 
 const fs::path kGolden = fs::path(HIRES_SOURCE_DIR) / "tests" / "golden";
-std::string model(const char* name) { return (kGolden / (std::string(name) + ".safetensors")).string(); }
+std::string model(const char* name) {
+  return (kGolden / (std::string(name) + ".safetensors")).string();
+}
 
 // A 16-bit image with texture everywhere, so that every tile has work to do.
 fs::path textured(const TempDir& dir, int w, int h, int bands, const char* name = "in.png") {
   test::init_vips();
-  vips::VImage noise = vips::VImage::gaussnoise(w, h, vips::VImage::option()->set("sigma", 0.2))
-                           .linear(1.0, 0.5);
+  vips::VImage noise =
+      vips::VImage::gaussnoise(w, h, vips::VImage::option()->set("sigma", 0.2)).linear(1.0, 0.5);
   vips::VImage base = pattern_image(w, h, bands, true).cast(VIPS_FORMAT_FLOAT) / 65535.0;
   vips::VImage mixed = (base * 0.5 + noise * 0.5) * 65535.0;
   if (bands == 4) {  // keep alpha smooth
@@ -30,8 +32,8 @@ fs::path textured(const TempDir& dir, int w, int h, int bands, const char* name 
   }
   const fs::path p = dir / name;
   mixed.cast(VIPS_FORMAT_USHORT)
-      .copy(vips::VImage::option()->set("interpretation", bands >= 3 ? VIPS_INTERPRETATION_RGB16
-                                                                     : VIPS_INTERPRETATION_GREY16))
+      .copy(vips::VImage::option()->set(
+          "interpretation", bands >= 3 ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_GREY16))
       .pngsave(p.c_str());
   return p;
 }
@@ -118,8 +120,8 @@ TEST(Ai, AlphaIsUpscaledSeparatelyAndKept) {
 TEST(Ai, GreyComesBackGrey) {
   TempDir dir;
   const fs::path in = textured(dir, 16, 12, 1);
-  const auto r = run_hires({in.string(), "-o", (dir / "g.png").string(), "-m",
-                            model("srvgg_tiny_relu_x3"), "-s", "3"});
+  const auto r = run_hires(
+      {in.string(), "-o", (dir / "g.png").string(), "-m", model("srvgg_tiny_relu_x3"), "-s", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const vips::VImage g = load(dir / "g.png");
   EXPECT_EQ(g.bands(), 1);
@@ -143,8 +145,9 @@ TEST(Ai, ModelsAreListedFromAModelsDir) {
   // And found by name.
   TempDir dir;
   const fs::path in = textured(dir, 8, 8, 3);
-  const auto by_name = run_hires({in.string(), "-o", (dir / "n.png").string(), "-m",
-                                  "srvgg-tiny-prelu-x2", "--models-dir", kGolden.string(), "-s", "2"});
+  const auto by_name =
+      run_hires({in.string(), "-o", (dir / "n.png").string(), "-m", "srvgg-tiny-prelu-x2",
+                 "--models-dir", kGolden.string(), "-s", "2"});
   EXPECT_EQ(by_name.exit_code, 0) << by_name.err;
 }
 
@@ -155,9 +158,9 @@ TEST(Ai, VerboseSaysWhichEngineRan) {
                             model("srvgg_tiny_prelu_x2"), "-s", "2", "-v"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("\nhires: engine: cpu: "), std::string::npos) << r.err;
-  const auto ref = run_hires({in.string(), "-o", (dir / "r.png").string(), "-m",
-                              model("srvgg_tiny_prelu_x2"), "-s", "2", "-v", "--backend",
-                              "reference"});
+  const auto ref =
+      run_hires({in.string(), "-o", (dir / "r.png").string(), "-m", model("srvgg_tiny_prelu_x2"),
+                 "-s", "2", "-v", "--backend", "reference"});
   ASSERT_EQ(ref.exit_code, 0) << ref.err;
   EXPECT_NE(ref.err.find("\nhires: engine: reference: plain loops"), std::string::npos) << ref.err;
   EXPECT_LE(max_abs_diff(load(dir / "v.png"), load(dir / "r.png")), 2.0);
@@ -166,11 +169,9 @@ TEST(Ai, VerboseSaysWhichEngineRan) {
 TEST(Ai, BadModelFilesGiveClearErrors) {
   TempDir dir;
   const fs::path in = textured(dir, 8, 8, 3);
-  {
-    std::ofstream(dir / "broken.safetensors", std::ios::binary) << "nonsense";
-  }
-  const auto r = run_hires({in.string(), "-o", (dir / "o.png").string(), "-m",
-                            (dir / "broken.safetensors").string()});
+  { std::ofstream(dir / "broken.safetensors", std::ios::binary) << "nonsense"; }
+  const auto r = run_hires(
+      {in.string(), "-o", (dir / "o.png").string(), "-m", (dir / "broken.safetensors").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("hires: error: " + (dir / "broken.safetensors").string() + ": "),
             std::string::npos)
