@@ -198,7 +198,16 @@ Measures measure(const Pixels& image) {
   const Staircase st = staircase(l);
   m.staircase = st.score;
   m.staircase_block = st.score >= 0.3 ? st.block : 0;
-  m.banding = (banding_steps(l, false) + banding_steps(l, true)) / n * 1000.0;
+  // Per channel as well as on luma: steps of the three channels at different places break up
+  // the plateaus of luma.
+  m.banding = banding_steps(l, false) + banding_steps(l, true);
+  if (image.channels >= 3) {
+    for (int c = 0; c < 3; ++c) {
+      const Plane p = guide::channel255(image, c);
+      m.banding = std::max(m.banding, banding_steps(p, false) + banding_steps(p, true));
+    }
+  }
+  m.banding = m.banding / n * 1000.0;
   // Per channel (camera noise is independent in each; luma would average part of it away).
   if (image.channels >= 3) {
     std::array<double, 3> ch{};

@@ -28,6 +28,7 @@ namespace {
 using guide::Plane;
 
 constexpr int kCell = 4;             // original pixels per cell side
+constexpr int kMargin = 3;           // pixels around a cell that decide whether it is flat
 constexpr double kFlatStd = 2.0;     // a cell of the original this flat (luma std) is "flat"
 constexpr double kTextureStd = 4.0;  // detail above this in the output is "texture"
 constexpr double kHaloMean = 2.0;    // mean overshoot (levels) over a cell that makes a halo
@@ -190,11 +191,11 @@ ReviewResult review_pixels(const Pixels& original_in, const Pixels& upscaled_in)
     for (int cx = 0; cx < cw; ++cx) {
       const int x0 = cx * kCell, x1 = std::min(w, x0 + kCell);
       const int y0 = cy * kCell, y1 = std::min(h, y0 + kCell);
-      Stats orig, shrunk;
-      for (int y = std::max(0, y0 - 2); y < std::min(h, y1 + 2); ++y) {
-        for (int x = std::max(0, x0 - 2); x < std::min(w, x1 + 2); ++x) {
+      Stats orig;
+      // The cell and kMargin pixels around it: resamplers ring up to 3 pixels from an edge.
+      for (int y = std::max(0, y0 - kMargin); y < std::min(h, y1 + kMargin); ++y) {
+        for (int x = std::max(0, x0 - kMargin); x < std::min(w, x1 + kMargin); ++x) {
           orig.add(ol(x, y));
-          shrunk.add(dl(x, y));
         }
       }
       Stats detail, over;
@@ -212,7 +213,7 @@ ReviewResult review_pixels(const Pixels& original_in, const Pixels& upscaled_in)
         }
       }
       const double o_std = orig.std();
-      const double invented = o_std < kFlatStd ? std::max(detail.std(), shrunk.std() - o_std) : 0;
+      const double invented = o_std < kFlatStd ? detail.std() : 0;
       const std::size_t k = static_cast<std::size_t>(cy) * cw + cx;
       if (invented > kTextureStd) {
         flag[k] = 1;
