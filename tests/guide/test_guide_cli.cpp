@@ -83,7 +83,9 @@ TEST(ReviewCli, LanczosUpscaleIsOkAndTheReportIsWritten) {
   TempDir dir;
   const fs::path in = make_image(dir, "a.png", 128);
   const fs::path out = dir / "a-x4.png";
-  ASSERT_EQ(run_hires({"upscale", in.string(), "-o", out.string(), "--quiet"}).exit_code, 0);
+  ASSERT_EQ(
+      run_hires({"upscale", "-m", "lanczos", in.string(), "-o", out.string(), "--quiet"}).exit_code,
+      0);
   const fs::path report = dir / "report";
   const RunResult r =
       run_hires({"review", in.string(), out.string(), "--json", "--report", report.string()});
@@ -112,7 +114,9 @@ TEST(ReviewCli, ColourShiftFailsWithCrops) {
   TempDir dir;
   const fs::path in = make_image(dir, "a.png", 128);
   const fs::path out = dir / "a-x4.png";
-  ASSERT_EQ(run_hires({"upscale", in.string(), "-o", out.string(), "--quiet"}).exit_code, 0);
+  ASSERT_EQ(
+      run_hires({"upscale", "-m", "lanczos", in.string(), "-o", out.string(), "--quiet"}).exit_code,
+      0);
   vips::VImage up = load(out);
   const fs::path shifted = dir / "shifted.png";
   vips::VImage::bandjoin({up[2], up[0], up[1]})
@@ -156,23 +160,24 @@ TEST(PresetsCli, ListedAndExpandedWithExplicitFlagsWinning) {
   TempDir dir;
   const fs::path in = make_image(dir, "a.png", 128);
   const fs::path web = dir / "shop.jpg";
-  ASSERT_EQ(
-      run_hires({"upscale", in.string(), "-o", web.string(), "--preset", "product-web"}).exit_code,
-      0);
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", in.string(), "-o", web.string(), "--preset",
+                       "product-web"})
+                .exit_code,
+            0);
   EXPECT_EQ(load(web).width(), 2400);
   EXPECT_LE(fs::file_size(web), 150000U);
 
   const fs::path mine = dir / "mine.jpg";
-  const RunResult r = run_hires(
-      {"upscale", in.string(), "-o", mine.string(), "--preset=product-web", "--width", "1000"});
+  const RunResult r = run_hires({"upscale", "-m", "lanczos", in.string(), "-o", mine.string(),
+                                 "--preset=product-web", "--width", "1000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(load(mine).width(), 1000);
 
   const fs::path print = dir / "print.png";
-  ASSERT_EQ(
-      run_hires({"upscale", in.string(), "-o", print.string(), "--preset", "print", "-s", "2"})
-          .exit_code,
-      0);
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", in.string(), "-o", print.string(), "--preset",
+                       "print", "-s", "2"})
+                .exit_code,
+            0);
   EXPECT_NEAR(load(print).xres() * 25.4, 300.0, 0.5);
   EXPECT_EQ(load(print).width(), 256);
 
@@ -194,20 +199,23 @@ TEST(PolishCli, DenoiseSharpenColourFixAndReview) {
       .write_to_file(noisy.c_str());
 
   const fs::path plain = dir / "plain.png", dn = dir / "dn.png";
-  ASSERT_EQ(run_hires({"upscale", noisy.string(), "-o", plain.string(), "-s", "2"}).exit_code, 0);
-  ASSERT_EQ(run_hires({"upscale", noisy.string(), "-o", dn.string(), "-s", "2", "--denoise", "3"})
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", noisy.string(), "-o", plain.string(), "-s", "2"})
+                .exit_code,
+            0);
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", noisy.string(), "-o", dn.string(), "-s", "2",
+                       "--denoise", "3"})
                 .exit_code,
             0);
   const double noise_plain = check_json(plain)["measures"]["noise"];
   const double noise_dn = check_json(dn)["measures"]["noise"];
   EXPECT_LT(noise_dn, noise_plain / 2) << noise_plain << " -> " << noise_dn;
-  EXPECT_EQ(run_hires({"upscale", noisy.string(), "--denoise", "4"}).exit_code, 2);
+  EXPECT_EQ(run_hires({"upscale", "-m", "lanczos", noisy.string(), "--denoise", "4"}).exit_code, 2);
 
   const fs::path in = dir / "clean.png";
   const fs::path soft = dir / "soft.png", sharp = dir / "sharp.png";
-  ASSERT_EQ(run_hires({"upscale", in.string(), "-o", soft.string()}).exit_code, 0);
-  const RunResult sr =
-      run_hires({"upscale", in.string(), "-o", sharp.string(), "--sharpen", "1.5", "--review"});
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", in.string(), "-o", soft.string()}).exit_code, 0);
+  const RunResult sr = run_hires({"upscale", "-m", "lanczos", in.string(), "-o", sharp.string(),
+                                  "--sharpen", "1.5", "--review"});
   ASSERT_EQ(sr.exit_code, 0) << sr.err;
   EXPECT_NE(sr.err.find("hires: review: "), std::string::npos) << sr.err;
   EXPECT_LT(check_json(sharp)["measures"]["blur"].get<double>(),
@@ -215,8 +223,8 @@ TEST(PolishCli, DenoiseSharpenColourFixAndReview) {
 
   // The colour fix keeps a faithful result faithful (a shifted one: see test_polish below).
   const fs::path fixed = dir / "fixed.png";
-  const RunResult fr = run_hires(
-      {"upscale", in.string(), "-o", fixed.string(), "--color-fix", "--review", "--json"});
+  const RunResult fr = run_hires({"upscale", "-m", "lanczos", in.string(), "-o", fixed.string(),
+                                  "--color-fix", "--review", "--json"});
   ASSERT_EQ(fr.exit_code, 0) << fr.err;
   bool reviewed = false;
   std::istringstream lines(fr.out);
