@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <mutex>
 
+#include "core/methods.hpp"
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
 #include "hires/hires.hpp"
@@ -13,20 +14,6 @@ namespace hires {
 namespace fs = std::filesystem;
 
 namespace {
-
-core::Filter filter_for(Method m) {
-  switch (m) {
-    case Method::nearest:
-      return core::Filter::nearest;
-    case Method::bilinear:
-      return core::Filter::triangle;
-    case Method::bicubic:
-      return core::Filter::catmull_rom;
-    case Method::lanczos:
-      return core::Filter::lanczos3;
-  }
-  return core::Filter::lanczos3;
-}
 
 bool same_file(const fs::path& a, const fs::path& b) {
   std::error_code ec;
@@ -105,7 +92,7 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
 
   io::ResampleRequest req;
   req.out = plan.out;
-  req.filter = filter_for(options.method);
+  req.filter = core::filter_for(options.method);
   req.out_type =
       bits > 8 && io::format_has_16bit(format) ? core::SampleType::u16 : core::SampleType::u8;
   if (decoded.info.has_alpha && !io::format_has_alpha(format)) {
@@ -152,3 +139,21 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
 }
 
 }  // namespace hires
+
+namespace hires::core {
+
+Filter filter_for(Method m) {
+  switch (m) {
+    case Method::nearest:
+      return Filter::nearest;
+    case Method::bilinear:
+      return Filter::triangle;
+    case Method::bicubic:
+      return Filter::catmull_rom;
+    case Method::lanczos:
+      return Filter::lanczos3;
+  }
+  return Filter::lanczos3;
+}
+
+}  // namespace hires::core

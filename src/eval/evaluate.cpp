@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/methods.hpp"
 #include "core/resample.hpp"
 #include "core/tiler.hpp"
 #include "hires/batch.hpp"
@@ -15,20 +16,6 @@
 namespace hires {
 namespace fs = std::filesystem;
 namespace {
-
-core::Filter filter_of(Method m) {
-  switch (m) {
-    case Method::nearest:
-      return core::Filter::nearest;
-    case Method::bilinear:
-      return core::Filter::triangle;
-    case Method::bicubic:
-      return core::Filter::catmull_rom;
-    case Method::lanczos:
-      return core::Filter::lanczos3;
-  }
-  return core::Filter::lanczos3;
-}
 
 // 8- or 16-bit interleaved RGB resized to w x h.
 std::vector<std::uint8_t> resize(const std::uint8_t* in, core::SampleType in_type, int in_w,
@@ -107,8 +94,9 @@ class Upscaler {
     out.width = lr.width * o_.scale;
     out.height = lr.height * o_.scale;
     if (!model_) {
-      out.pixels = resize(lr.pixels.data(), core::SampleType::u8, lr.width, lr.height, out.width,
-                          out.height, filter_of(method_), o_.linear_light, core::SampleType::u8);
+      out.pixels =
+          resize(lr.pixels.data(), core::SampleType::u8, lr.width, lr.height, out.width, out.height,
+                 core::filter_for(method_), o_.linear_light, core::SampleType::u8);
       return out;
     }
     std::lock_guard<std::mutex> lock(model_->mutex());
