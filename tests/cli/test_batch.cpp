@@ -13,42 +13,17 @@
 #include <vector>
 #include <vips/vips8>
 
+#include "cli/cli_helpers.hpp"
 #include "support/test_support.hpp"
 
 namespace hires::test {
 namespace {
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-  const auto lines = split_lines(text);
-  return std::find(lines.begin(), lines.end(), line) != lines.end();
-}
 
 bool has_line_starting(const std::string& text, const std::string& prefix) {
   for (const auto& l : split_lines(text)) {
     if (l.rfind(prefix, 0) == 0) return true;
   }
   return false;
-}
-
-// Loads `p` as it is now on disk. libvips caches loads by file name, so an output rewritten in
-// place would come back as it was when first loaded: each load reads a copy under a new name.
-vips::VImage load_fresh(const fs::path& p) {
-  static const TempDir copies;
-  static int counter = 0;
-  const fs::path copy = copies / (std::to_string(counter++) + p.extension().string());
-  fs::copy_file(p, copy);
-  return load(copy);
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 // All regular files under `dir`, as sorted paths relative to it ("sub/x.png").
@@ -59,16 +34,6 @@ std::vector<std::string> tree(const fs::path& dir) {
   }
   std::sort(files.begin(), files.end());
   return files;
-}
-
-// Paths of the temporary files hires writes before renaming (".NAME.hires-PID-N.tmpEXT").
-std::vector<std::string> temp_leftovers(const fs::path& dir) {
-  std::vector<std::string> found;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (contains(name, ".hires-") || contains(name, ".tmp")) found.push_back(e.path().string());
-  }
-  return found;
 }
 
 void write_bytes(const fs::path& p, const std::string& bytes) {
@@ -82,18 +47,6 @@ std::string random_bytes(std::size_t n, unsigned seed) {
   std::string s(n, '\0');
   for (auto& c : s) c = static_cast<char>(byte(gen));
   return s;
-}
-
-vips::VImage noise_image(int w, int h) {
-  init_vips();
-  std::vector<vips::VImage> planes;
-  for (int b = 0; b < 3; ++b) {
-    planes.push_back(vips::VImage::gaussnoise(
-        w, h, vips::VImage::option()->set("sigma", 60.0)->set("mean", 128.0)->set("seed", 5 + b)));
-  }
-  return vips::VImage::bandjoin(planes)
-      .cast(VIPS_FORMAT_UCHAR)
-      .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
 }
 
 void write_image(const vips::VImage& im, const fs::path& p) {
@@ -259,7 +212,7 @@ TEST_P(BatchTruncated, FailsCleanly) {
   const std::string ext = GetParam();
   TempDir dir;
   const fs::path whole = dir / ("whole" + ext);
-  write_image(noise_image(300, 200), whole);
+  write_image(noise_image(300, 200, 5), whole);
   const std::string bytes = read_file(whole);
   const fs::path trunc = dir / ("trunc" + ext);
   write_bytes(trunc, bytes.substr(0, bytes.size() / 2));

@@ -12,6 +12,7 @@
 #include <vector>
 #include <vips/vips8>
 
+#include "cli/cli_helpers.hpp"
 #include "support/test_support.hpp"
 
 namespace hires::test {
@@ -19,63 +20,12 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-  for (const auto& l : split_lines(text)) {
-    if (l == line) return true;
-  }
-  return false;
-}
-
-// Loads `p` as it is now on disk. libvips caches loads by file name, so an output rewritten in
-// place would come back as it was when first loaded: each load reads a copy under a new name.
-vips::VImage load_fresh(const fs::path& p) {
-  static const TempDir copies;
-  static int counter = 0;
-  const fs::path copy = copies / (std::to_string(counter++) + p.extension().string());
-  fs::copy_file(p, copy);
-  return load(copy);
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-// Every entry under `dir` (recursively) whose name marks it as one of hires' temporary files.
-std::vector<std::string> temp_leftovers(const fs::path& dir) {
-  std::vector<std::string> found;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (contains(name, ".hires-") || contains(name, ".tmp")) found.push_back(e.path().string());
-  }
-  return found;
-}
-
 std::string vips_loader(const vips::VImage& im) {
   return const_cast<vips::VImage&>(im).get_string("vips-loader");
 }
 
 double dpi_of(const vips::VImage& im) {
   return im.xres() * 25.4;
-}
-
-// A noisy RGB image: it compresses badly, so its JPEG is large.
-vips::VImage noise_image(int w, int h) {
-  init_vips();
-  std::vector<vips::VImage> planes;
-  for (int b = 0; b < 3; ++b) {
-    planes.push_back(vips::VImage::gaussnoise(
-        w, h, vips::VImage::option()->set("sigma", 60.0)->set("mean", 128.0)->set("seed", 11 + b)));
-  }
-  return vips::VImage::bandjoin(planes)
-      .cast(VIPS_FORMAT_UCHAR)
-      .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
 }
 
 void write_png(const vips::VImage& im, const fs::path& p) {
@@ -380,7 +330,7 @@ TEST(CliSizing, SizingOptionsGiveTheExpectedSize) {
 TEST(CliMaxBytes, FindsTheHighestQualityThatFits) {
   TempDir dir;
   const fs::path in = dir / "noise.png";
-  write_png(noise_image(600, 400), in);
+  write_png(noise_image(600, 400, 11), in);
 
   // The default quality would not fit.
   const fs::path plain = dir / "plain.jpg";
@@ -419,7 +369,7 @@ TEST(CliMaxBytes, FindsTheHighestQualityThatFits) {
 TEST(CliMaxBytes, ImpossibleTargetFailsAndLeavesNothing) {
   TempDir dir;
   const fs::path in = dir / "noise.png";
-  write_png(noise_image(600, 400), in);
+  write_png(noise_image(600, 400, 11), in);
   const std::string in_bytes = read_file(in);
   const fs::path out_dir = dir / "out";
   fs::create_directories(out_dir);
@@ -663,7 +613,7 @@ TEST(CliAlpha, KeptForPng) {
 TEST(CliTempFiles, NoneLeftAfterSuccessOrFailure) {
   TempDir dir;
   const fs::path in = dir / "in.png";
-  write_png(noise_image(300, 200), in);
+  write_png(noise_image(300, 200, 11), in);
   const std::string bytes = read_file(in);
   const fs::path trunc = dir / "trunc.png";
   {
