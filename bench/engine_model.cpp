@@ -52,8 +52,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < reps; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       y = be.run(x);
-      times.push_back(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     if (y.c != want.c || y.h != want.h || y.w != want.w) {
       std::fprintf(stderr, "output is %dx%dx%d, reference %dx%dx%d\n", y.c, y.h, y.w, want.c,
@@ -66,11 +65,12 @@ int main(int argc, char** argv) {
     }
     std::sort(times.begin(), times.end());
     const auto& info = model->info();
-    std::printf("model=%s arch=%s scale=%d params=%llu median=%.3f s min=%.3f s load=%.3f s "
-                "max_abs_diff=%.3g\n%s\n",
-                info.name.c_str(), info.architecture.c_str(), info.scale,
-                static_cast<unsigned long long>(info.parameters), times[times.size() / 2],
-                times.front(), load_s, max_diff, be.describe().c_str());
+    std::printf(
+        "model=%s arch=%s scale=%d params=%llu median=%.3f s min=%.3f s load=%.3f s "
+        "max_abs_diff=%.3g\n%s\n",
+        info.name.c_str(), info.architecture.c_str(), info.scale,
+        static_cast<unsigned long long>(info.parameters), times[times.size() / 2], times.front(),
+        load_s, max_diff, be.describe().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_engine_model: %s\n", e.what());
     return 1;
