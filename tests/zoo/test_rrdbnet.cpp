@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/tiler.hpp"
 #include "engine/backend.hpp"
 #include "hires/error.hpp"
 #include "models/formats/pth_reader.hpp"
@@ -260,6 +261,23 @@ TEST(Rrdbnet, WrongOrMissingWeightsNameTheTensor) {
   } catch (const Error& e) {
     EXPECT_EQ(e.problem(), "tensor 'body.1.rdb2.conv3.bias' is [5], expected [4]");
   }
+}
+
+// RRDBNet's receptive radius is wide (15 convs per block): an image that fits the budget at once
+// runs as one tile and one band, not as small tiles each of which reads the whole image.
+TEST(RrdbnetTiles, AnImageThatFitsTheBudgetIsOneTile) {
+  const auto model = load_model_file(kZoo / "rrdb_tiny_x4.pth");
+  const engine::Graph& g = model->graph();
+  EXPECT_GE(g.receptive_radius, 2 * 15);
+  // ~5.4 MB of activations for 100 x 80 input pixels (24 channels at most): 11 MB budget.
+  const std::uint64_t budget = 11'000'000;
+  const core::TilePlan whole = core::plan_tiles(g, 0, budget, 100, 80);
+  EXPECT_GE(whole.tile, 100);
+  EXPECT_GE(whole.band, 80);
+  // Without the height (or for a larger image) the tile follows the budget and the radius.
+  EXPECT_EQ(core::plan_tiles(g, 0, budget, 100).tile, 32);
+  EXPECT_EQ(core::plan_tiles(g, 0, budget, 1000, 800).tile, 32);
+  EXPECT_EQ(core::plan_tiles(g, 48, budget, 100, 80).tile, 48);  // asked for
 }
 
 // The same network as PyTorch .pth (fp32) and as ncnn (fp16 weights): both readers, one engine.
