@@ -24,6 +24,18 @@ class Srvgg(torch.nn.Module):
         return out + F.interpolate(x, scale_factor=self.scale, mode="nearest")
 
 
+def warm_median(net, x, reps):
+    """Median seconds of `reps` forward passes after one warm-up pass; returns (median, output)."""
+    times = []
+    with torch.inference_mode():
+        y = net(x)  # warm-up
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            y = net(x)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times), y
+
+
 def main():
     size, reps, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     feat, conv, scale = (int(a) for a in (sys.argv[4:7] if len(sys.argv) > 6 else (64, 32, 4)))
@@ -31,14 +43,7 @@ def main():
     torch.manual_seed(0)
     net = Srvgg(feat, conv, scale).eval()
     x = torch.rand(1, 3, size, size)
-    times = []
-    with torch.inference_mode():
-        net(x)  # warm-up
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            net(x)
-            times.append(time.perf_counter() - t0)
-    print(f"{statistics.median(times):.4f}")
+    print(f"{warm_median(net, x, reps)[0]:.4f}")
 
 
 if __name__ == "__main__":

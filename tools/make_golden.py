@@ -14,15 +14,15 @@ The output is deterministic: running it again writes the same bytes.
 """
 
 import hashlib
-import json
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_io import write_safetensors  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "tests", "golden")
@@ -70,34 +70,6 @@ def randomize(model, generator):
                 p.copy_(torch.randn(p.shape, generator=generator) * 0.05)
             else:
                 p.copy_(torch.randn(p.shape, generator=generator) * 0.1)
-
-
-def write_safetensors(path, tensors, metadata):
-    """Minimal safetensors writer: tensors (name -> float32 array) in name order, F32 only."""
-    header = {}
-    if metadata:
-        header["__metadata__"] = dict(sorted(metadata.items()))
-    blobs = []
-    offset = 0
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name], dtype="<f4")
-        blob = arr.tobytes()
-        header[name] = {
-            "dtype": "F32",
-            "shape": list(arr.shape),
-            "data_offsets": [offset, offset + len(blob)],
-        }
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    text += b" " * ((8 - len(text) % 8) % 8)  # data starts 8-byte aligned
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
-    os.replace(tmp, path)
 
 
 NETS = [

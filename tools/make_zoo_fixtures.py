@@ -6,6 +6,9 @@
    {'params_ema': ..., 'params': ...}, one fp16 under {'state_dict': ...} with 'module.' names,
    one with the original ESRGAN parameter names, and one as .safetensors. Each has an
    .io.safetensors file with a random input and the output PyTorch computes in float64.
+   Old-layout ESRGANs (the first ESRGAN code and most community models: one nn.Sequential,
+   "model.0", "model.1.sub.N.RDB1.conv1.0", ...): the x4 net's weights in that layout, and x1, x2
+   and x8 nets (0, 1, 3 upsamples, no pixel-unshuffle) with their own .io.safetensors.
 2. Checkpoints for the reader: every tensor dtype, storage offsets, a non-contiguous tensor, a
    deflate-compressed archive, a legacy (pre-1.6) file, a truncated pickle, non-state-dict
    contents.
@@ -34,7 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_golden import write_safetensors  # noqa: E402
+from fixture_io import write_safetensors  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO = os.path.join(ROOT, "tests", "zoo")
@@ -74,14 +77,15 @@ class RRDB(nn.Module):
 class RRDBNet(nn.Module):
     """ESRGAN's generator; scale 2 / 1 pixel-unshuffle the input by 2 / 4 (Real-ESRGAN)."""
 
-    def __init__(self, channels, scale, num_feat, num_block, num_grow_ch):
+    def __init__(self, channels, scale, num_feat, num_block, num_grow_ch, num_upsample=2):
         super().__init__()
-        self.unshuffle = {4: 1, 2: 2, 1: 4}[scale]
+        self.unshuffle = 2**num_upsample // scale
+        self.num_upsample = num_upsample
         self.conv_first = nn.Conv2d(channels * self.unshuffle**2, num_feat, 3, 1, 1)
         self.body = nn.Sequential(*[RRDB(num_feat, num_grow_ch) for _ in range(num_block)])
         self.conv_body = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
-        self.conv_up1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
-        self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        for k in range(1, num_upsample + 1):
+            setattr(self, "conv_up%d" % k, nn.Conv2d(num_feat, num_feat, 3, 1, 1))
         self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         self.conv_last = nn.Conv2d(num_feat, channels, 3, 1, 1)
 
@@ -90,9 +94,78 @@ class RRDBNet(nn.Module):
             x = F.pixel_unshuffle(x, self.unshuffle)
         feat = self.conv_first(x)
         feat = feat + self.conv_body(self.body(feat))
-        for conv in (self.conv_up1, self.conv_up2):
+        for k in range(1, self.num_upsample + 1):
+            conv = getattr(self, "conv_up%d" % k)
             feat = F.leaky_relu(conv(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
         return self.conv_last(F.leaky_relu(self.conv_hr(feat), 0.2))
+
+
+class OldDenseBlock(nn.Module):
+    """The old ESRGAN code's dense block: each conv is a Sequential (conv, LeakyReLU), conv5 alone."""
+
+    def __init__(self, num_feat, num_grow_ch):
+        super().__init__()
+        for k in range(1, 6):
+            conv = nn.Conv2d(num_feat + (k - 1) * num_grow_ch,
+                             num_feat if k == 5 else num_grow_ch, 3, 1, 1)
+            layers = [conv] if k == 5 else [conv, nn.LeakyReLU(0.2)]
+            setattr(self, "conv%d" % k, nn.Sequential(*layers))
+
+    def forward(self, x):
+        feats = [x]
+        for k in range(1, 5):
+            feats.append(getattr(self, "conv%d" % k)(torch.cat(feats, 1)))
+        return x + 0.2 * self.conv5(torch.cat(feats, 1))
+
+
+class OldRRDB(nn.Module):
+    def __init__(self, num_feat, num_grow_ch):
+        super().__init__()
+        self.RDB1 = OldDenseBlock(num_feat, num_grow_ch)
+        self.RDB2 = OldDenseBlock(num_feat, num_grow_ch)
+        self.RDB3 = OldDenseBlock(num_feat, num_grow_ch)
+
+    def forward(self, x):
+        return x + 0.2 * self.RDB3(self.RDB2(self.RDB1(x)))
+
+
+class Shortcut(nn.Module):
+    def __init__(self, sub):
+        super().__init__()
+        self.sub = sub
+
+    def forward(self, x):
+        return x + self.sub(x)
+
+
+def old_rrdbnet(channels, num_feat, num_block, num_grow_ch, num_upsample):
+    """The old ESRGAN layout: one flat nn.Sequential, so PyTorch itself numbers the parameters
+    (model.0, model.1.sub.N..., then (Upsample, conv, LeakyReLU) per x2, HR conv, LeakyReLU, last
+    conv). Held under the attribute `model` as in the original code."""
+    layers = [nn.Conv2d(channels, num_feat, 3, 1, 1),
+              Shortcut(nn.Sequential(*[OldRRDB(num_feat, num_grow_ch) for _ in range(num_block)],
+                                     nn.Conv2d(num_feat, num_feat, 3, 1, 1)))]
+    for _ in range(num_upsample):
+        layers += [nn.Upsample(scale_factor=2, mode="nearest"),
+                   nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.LeakyReLU(0.2)]
+    layers += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.LeakyReLU(0.2),
+               nn.Conv2d(num_feat, channels, 3, 1, 1)]
+    holder = nn.Module()
+    holder.model = nn.Sequential(*layers)
+    holder.forward = holder.model.forward
+    return holder
+
+
+def to_old_layout(old_model, state):
+    """`state` (RRDBNet names) under old_model's names: both list the parameters in the same
+    order (first conv, blocks, trunk conv, upsample convs, HR conv, last conv)."""
+    names = list(old_model.state_dict().keys())
+    assert len(names) == len(state), (len(names), len(state))
+    out = collections.OrderedDict()
+    for name, (key, value) in zip(names, state.items()):
+        assert old_model.state_dict()[name].shape == value.shape, (name, key)
+        out[name] = value
+    return out
 
 
 def randomize(model, generator):
@@ -148,7 +221,14 @@ def make_rrdb_fixtures(written):
             torch.save(esrgan_names(state), esrgan_path)
             st_path = os.path.join(ZOO, "rrdb_tiny_x4.safetensors")
             write_safetensors(st_path, {k: v.numpy() for k, v in state.items()}, {})
-            written += [esrgan_path, st_path]
+            old = old_rrdbnet(3, num_feat, num_block, num_grow_ch, 2)
+            old_state = to_old_layout(old, state)
+            old_path = os.path.join(ZOO, "rrdb_tiny_x4_old_layout.pth")
+            torch.save(old_state, old_path)
+            # The two PyTorch modules agree: the old layout is the same network.
+            diff = (run64(old, old_state, x) - run64(model, state, x)).abs().max().item()
+            assert diff < 1e-6, diff
+            written += [esrgan_path, st_path, old_path]
         elif stem == "rrdb_tiny_x2":
             # 'params' holds other weights: the output matches only if params_ema is chosen.
             decoy = RRDBNet(3, scale, num_feat, num_block, num_grow_ch)
@@ -161,6 +241,37 @@ def make_rrdb_fixtures(written):
         y = run64(model, state, x)
         expected = (1, 3, in_shape[2] * scale, in_shape[3] * scale)
         assert tuple(y.shape) == expected, (y.shape, expected)
+        io_path = os.path.join(ZOO, stem + ".io.safetensors")
+        write_safetensors(
+            io_path,
+            {"input": x.numpy(), "output": y.numpy()},
+            {"format": "hires", "model": stem,
+             "note": "output = model(input) computed by PyTorch in float64, stored as F32"},
+        )
+        written += [path, io_path]
+
+
+def make_old_layout_fixtures(written):
+    """Old-layout ESRGANs at x1, x2 and x8 (0, 1 and 3 upsamples): their outputs come from the
+    old-layout module itself."""
+    # stem, seed, num_upsample, input shape; num_feat 8, one block, num_grow_ch 4
+    nets = [
+        ("rrdb_old_x1", 2011, 0, (1, 3, 6, 7)),
+        ("rrdb_old_x2", 2012, 1, (1, 3, 5, 7)),
+        ("rrdb_old_x8", 2013, 3, (1, 3, 4, 5)),
+    ]
+    for stem, seed, num_upsample, in_shape in nets:
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        model = old_rrdbnet(3, 8, 1, 4, num_upsample)
+        randomize(model, generator)
+        x = torch.rand(in_shape, generator=generator, dtype=torch.float32)
+        state = model.state_dict()
+        path = os.path.join(ZOO, stem + ".pth")
+        torch.save(state, path)
+        y = run64(model, state, x)
+        scale = 2**num_upsample
+        assert tuple(y.shape) == (1, 3, in_shape[2] * scale, in_shape[3] * scale), y.shape
         io_path = os.path.join(ZOO, stem + ".io.safetensors")
         write_safetensors(
             io_path,
@@ -295,6 +406,10 @@ RRDBNet (ESRGAN / Real-ESRGAN generator), num_feat 8, num_grow_ch 4:
 | `rrdb_tiny_x4.pth` | 2 | 4 | `torch.save(model.state_dict())` |
 | `rrdb_tiny_x4_esrgan_names.pth` | 2 | 4 | the same weights, original ESRGAN names (`RRDB_trunk`, `trunk_conv`, `upconv1`, `HRconv`) |
 | `rrdb_tiny_x4.safetensors` | 2 | 4 | the same weights, F32, no metadata |
+| `rrdb_tiny_x4_old_layout.pth` | 2 | 4 | the same weights, old ESRGAN layout (`model.0`, `model.1.sub.N.RDB1.conv1.0`, `model.3`, `model.6`, `model.8`, `model.10`) |
+| `rrdb_old_x1.pth` | 1 | 1 (no upsample: `model.2` HR conv, `model.4` last) | old layout, own weights |
+| `rrdb_old_x2.pth` | 1 | 2 (one upsample: `model.3`, `model.5`, `model.7`) | old layout, own weights |
+| `rrdb_old_x8.pth` | 1 | 8 (three upsamples: `model.3`, `6`, `9`, `11`, `13`) | old layout, own weights |
 | `rrdb_tiny_x2.pth` | 1 | 2 (pixel-unshuffle 2) | `{'params': other weights, 'params_ema': weights}` |
 | `rrdb_tiny_x1_fp16.pth` | 1 | 1 (pixel-unshuffle 4) | fp16, `{'state_dict': {'module.' + name: ...}, 'epoch': 7}` |
 
@@ -319,6 +434,7 @@ def main():
     os.makedirs(ZOO, exist_ok=True)
     written = []
     make_rrdb_fixtures(written)
+    make_old_layout_fixtures(written)
     make_reader_fixtures(written)
     make_malicious_fixtures(written)
     readme = os.path.join(ZOO, "README.md")

@@ -7,7 +7,8 @@
 
 namespace hires::core {
 
-TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width) {
+TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width,
+                    int height) {
   TilePlan p;
   p.context = g.receptive_radius;
   const double half = static_cast<double>(memory_budget) / 2.0;
@@ -29,6 +30,7 @@ TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_
   const double side = std::sqrt(half / per_pixel);
   const int tile = static_cast<int>(side) - 2 * p.context;
   p.tile = std::clamp(tile, 32, 1024);
+  if (height > 0 && per_pixel * width * height <= half) p.tile = std::max({p.tile, width, height});
   p.band = std::clamp(band_rows, std::min(16, p.tile), p.tile);
   return p;
 }

@@ -20,9 +20,13 @@ struct TilePlan {
 };
 
 // Chooses the tile size: `requested` when > 0, else the largest that keeps the net's
-// activations within half of `memory_budget` bytes (at least 32, at most 1024); and the band
-// height so that two bands of 16-bit output for an image `width` pixels wide fit in the other half.
-TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width);
+// activations within half of `memory_budget` bytes (at least 32, at most 1024), or the whole
+// image when an image `width` x `height` fits there at once (nets with a wide receptive field,
+// like RRDBNet's ~350 pixels, would otherwise run small tiles whose context is the whole image
+// over and over); and the band height so that two bands of 16-bit output for an image `width`
+// pixels wide fit in the other half. `height` 0: unknown.
+TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width,
+                    int height = 0);
 
 // Input pixels as planar float [channels, rect.height, rect.width], values 0..1.
 using ReadFn = std::function<engine::Tensor(const Rect& rect)>;

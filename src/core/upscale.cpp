@@ -78,10 +78,14 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
     } else {
       io::ModelPass pass;
       pass.model = options.model;
-      int widest = decoded.info.size.width;  // the last pass reads the widest input
-      for (int i = 1; i < result.model_passes; ++i) widest *= options.model->info().scale;
-      pass.plan =
-          core::plan_tiles(options.model->graph(), options.tile, options.memory_budget, widest);
+      int widest = decoded.info.size.width;  // the last pass reads the largest input
+      int tallest = decoded.info.size.height;
+      for (int i = 1; i < result.model_passes; ++i) {
+        widest *= options.model->info().scale;
+        tallest *= options.model->info().scale;
+      }
+      pass.plan = core::plan_tiles(options.model->graph(), options.tile, options.memory_budget,
+                                   widest, tallest);
       pass.backend = options.backend;
       pass.threads = options.threads;
       io::ModelUpscale up = io::upscale_with_model(decoded.image, pass, result.model_passes);

@@ -43,7 +43,7 @@ engine::Tensor model_pass(Model& model, const engine::Tensor& in, const EvalOpti
   const engine::Graph& g = model.graph();
   const int s = g.scale;
   engine::Backend& backend = model.backend(o.backend, o.threads);
-  const core::TilePlan plan = core::plan_tiles(g, 0, 1ULL << 30, in.w);
+  const core::TilePlan plan = core::plan_tiles(g, 0, 1ULL << 30, in.w, in.h);
   engine::Tensor out(3, in.h * s, in.w * s);
   for (int y0 = 0; y0 < in.h; y0 += plan.band) {
     const int y1 = std::min(in.h, y0 + plan.band);

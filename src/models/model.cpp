@@ -47,8 +47,8 @@ int meta_int(const models::SafeTensors& st, const std::string& key, int fallback
 }
 
 constexpr const char* kSupportedArchitectures =
-    "supported: srvgg (SRVGGNetCompact), rrdbnet (RRDBNet: ESRGAN, Real-ESRGAN x4plus, x2plus, "
-    "anime_6B)";
+    "supported: srvgg (SRVGGNetCompact), rrdbnet (RRDBNet: ESRGAN in its old 'model.N' and newer "
+    "layouts, Real-ESRGAN x4plus, x2plus, anime_6B)";
 
 models::WeightLookup tensor_lookup(const std::map<std::string, models::TensorData>& tensors) {
   return [&tensors](const std::string& name) -> std::optional<models::WeightView> {
@@ -88,7 +88,7 @@ std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
   };
   std::string arch = meta("architecture");
   if (arch == "rrdbnet" || arch.empty()) {
-    if (const auto rc = models::detect_rrdbnet(lookup)) {
+    if (const auto rc = models::detect_rrdbnet(lookup, path.filename().string())) {
       ModelInfo info;
       info.name = meta("name").empty() ? path.stem().string() : meta("name");
       info.architecture = "rrdbnet";
@@ -145,7 +145,7 @@ std::shared_ptr<Model> load_pth_model(const fs::path& path) {
   info.name = path.stem().string();
   info.format = "pth";
   info.source = path;
-  if (const auto rc = models::detect_rrdbnet(lookup)) {
+  if (const auto rc = models::detect_rrdbnet(lookup, source)) {
     info.architecture = "rrdbnet";
     return make_model(std::move(info), models::build_rrdbnet(*rc, lookup, source));
   }

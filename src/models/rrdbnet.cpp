@@ -18,25 +18,47 @@ using engine::OpType;
 constexpr float kSlope = 0.2F;     // LeakyReLU everywhere in the net
 constexpr float kResidual = 0.2F;  // residual scaling of dense blocks and RRDBs
 
+// Upper-cases ".rdbK." to ".RDBK." (both ESRGAN layouts name the dense blocks so).
+std::string upper_rdb(std::string name) {
+  for (const char* rdb : {".rdb1.", ".rdb2.", ".rdb3."}) {
+    const auto at = name.find(rdb);
+    if (at != std::string::npos) name.replace(at + 1, 3, "RDB");
+  }
+  return name;
+}
+
 // The original ESRGAN code's name for a Real-ESRGAN (BasicSR) parameter name.
 std::string esrgan_name(const std::string& name) {
   static const std::pair<std::string, std::string> kModules[] = {
-      {"conv_body.", "trunk_conv."},
-      {"conv_up1.", "upconv1."},
-      {"conv_up2.", "upconv2."},
-      {"conv_hr.", "HRconv."},
+      {"conv_body.", "trunk_conv."}, {"conv_up1.", "upconv1."}, {"conv_up2.", "upconv2."},
+      {"conv_up3.", "upconv3."},     {"conv_hr.", "HRconv."},
   };
   for (const auto& [ours, theirs] : kModules) {
     if (name.starts_with(ours)) return theirs + name.substr(ours.size());
   }
-  if (name.starts_with("body.")) {
-    std::string out = "RRDB_trunk." + name.substr(5);
-    for (const char* rdb : {".rdb1.", ".rdb2.", ".rdb3."}) {
-      const auto at = out.find(rdb);
-      if (at != std::string::npos) out.replace(at + 1, 3, "RDB");
-    }
-    return out;
+  if (name.starts_with("body.")) return upper_rdb("RRDB_trunk." + name.substr(5));
+  return name;
+}
+
+// The old sequential layout: model.0 (first conv), model.1 (a shortcut block whose "sub" holds
+// the RRDBs and then the trunk conv), then per upsample (nearest x2, conv, LeakyReLU), the HR
+// conv, LeakyReLU and the last conv, numbered as nn.Sequential numbers them. The convs of a
+// dense block are one-element Sequentials ("conv1.0").
+std::string sequential_name(const RrdbConfig& c, const std::string& name) {
+  const auto dot = name.rfind('.');
+  if (dot == std::string::npos) return name;
+  const std::string module = name.substr(0, dot);
+  const std::string param = name.substr(dot);
+  const int n = c.num_upsample;
+  if (module == "conv_first") return "model.0" + param;
+  if (module == "conv_body") return fmt::format("model.1.sub.{}{}", c.num_block, param);
+  if (module == "conv_hr") return fmt::format("model.{}{}", 3 * n + 2, param);
+  if (module == "conv_last") return fmt::format("model.{}{}", 3 * n + 4, param);
+  if (module.starts_with("conv_up") && module.size() == 8) {
+    return fmt::format("model.{}{}", 3 * (module[7] - '0'), param);
   }
+  if (module.starts_with("body."))
+    return upper_rdb("model.1.sub." + module.substr(5)) + ".0" + param;
   return name;
 }
 
@@ -49,16 +71,20 @@ class Builder {
 
  private:
   std::vector<float> fetch(const std::string& name, const std::vector<std::int64_t>& shape) const {
-    const std::string stored = c_.esrgan_names ? esrgan_name(name) : name;
+    const std::string stored = rrdb_stored_name(c_, name);
     const auto w = weights_(stored);
     if (!w) {
       throw Error(ErrorKind::input, fmt::format("model '{}'", source_),
                   fmt::format("tensor '{}' is missing", stored), "not an RRDBNet checkpoint?");
     }
     if (w->shape != shape) {
-      throw Error(ErrorKind::input, fmt::format("model '{}'", source_),
-                  fmt::format("tensor '{}' is [{}], expected [{}]", stored,
-                              fmt::join(w->shape, ","), fmt::join(shape, ",")));
+      throw Error(
+          ErrorKind::input, fmt::format("model '{}'", source_),
+          fmt::format("tensor '{}' is [{}], expected [{}]", stored, fmt::join(w->shape, ","),
+                      fmt::join(shape, ",")),
+          fmt::format("expected from the other tensors: an RRDBNet with {} blocks, {} "
+                      "features, growth {}, {} upsamples, x{}",
+                      c_.num_block, c_.num_feat, c_.num_grow_ch, c_.num_upsample, c_.scale));
     }
     return *w->values;
   }
@@ -131,7 +157,7 @@ class Builder {
 };
 
 Graph Builder::build() {
-  const int unshuffle = c_.scale == 4 ? 1 : (c_.scale == 2 ? 2 : 4);
+  const int unshuffle = (1 << c_.num_upsample) / c_.scale;
   g_.name = source_;
   g_.in_channels = c_.in_ch;
   g_.out_channels = c_.out_ch;
@@ -149,7 +175,8 @@ Graph Builder::build() {
   }
   trunk = conv("conv_body", trunk, c_.num_feat, c_.num_feat);
   int feat = simple(OpType::add, "trunk", {first, trunk});
-  for (const char* up : {"conv_up1", "conv_up2"}) {
+  for (int k = 1; k <= c_.num_upsample; ++k) {
+    const std::string up = fmt::format("conv_up{}", k);
     feat = simple(OpType::upsample_nearest, fmt::format("{}.upsample", up), {feat}, 2);
     feat = leaky(up, conv(up, feat, c_.num_feat, c_.num_feat));
   }
@@ -163,22 +190,124 @@ Graph Builder::build() {
 }  // namespace
 
 Graph build_rrdbnet(const RrdbConfig& c, const WeightLookup& weights, const std::string& source) {
+  const bool upsample_ok = c.num_upsample >= 0 && c.num_upsample <= 3 && c.scale >= 1 &&
+                           (1 << c.num_upsample) % c.scale == 0;
+  const int unshuffle = upsample_ok ? (1 << c.num_upsample) / c.scale : 0;
   if (c.num_feat < 1 || c.num_grow_ch < 1 || c.num_block < 0 || c.in_ch < 1 || c.out_ch < 1 ||
-      (c.scale != 1 && c.scale != 2 && c.scale != 4)) {
+      (unshuffle != 1 && unshuffle != 2 && unshuffle != 4)) {
     throw Error(ErrorKind::input, fmt::format("model '{}'", source),
-                fmt::format("invalid RRDBNet configuration (feat {}, grow {}, blocks {}, scale {})",
-                            c.num_feat, c.num_grow_ch, c.num_block, c.scale),
-                "scale must be 1, 2 or 4");
+                fmt::format("invalid RRDBNet configuration (feat {}, grow {}, blocks {}, scale {}, "
+                            "upsamples {})",
+                            c.num_feat, c.num_grow_ch, c.num_block, c.scale, c.num_upsample),
+                "0 to 3 upsamples; the scale is 2^upsamples, or that divided by 2 or 4 "
+                "(pixel-unshuffle)");
   }
   return Builder(c, weights, source).build();
 }
 
-std::optional<RrdbConfig> detect_rrdbnet(const WeightLookup& weights) {
-  RrdbConfig c;
-  auto get = [&](const std::string& name) {
-    return weights(c.esrgan_names ? esrgan_name(name) : name);
+std::string rrdb_stored_name(const RrdbConfig& c, const std::string& name) {
+  switch (c.names) {
+    case RrdbNames::basicsr:
+      return name;
+    case RrdbNames::esrgan:
+      return esrgan_name(name);
+    case RrdbNames::sequential:
+      return sequential_name(c, name);
+  }
+  return name;
+}
+
+namespace {
+
+// The old sequential layout (see sequential_name). Shapes beyond those read here are checked by
+// the builder, which names the stored tensor.
+std::optional<RrdbConfig> detect_sequential(const WeightLookup& w, const std::string& source) {
+  const std::string subject = fmt::format("model '{}'", source);
+  const auto fail = [&](const std::string& problem, const std::string& hint) {
+    return Error(ErrorKind::input, subject, problem, hint);
   };
-  if (!get("body.0.rdb1.conv1.weight")) c.esrgan_names = true;
+  const auto block = w("model.1.sub.0.RDB1.conv1.0.weight");
+  if (!block) {
+    if (w("model.0.weight") && w("model.1.sub.0.res.0.weight")) {
+      throw fail("an old sequential SRResNet (model.1.sub.N.res), not an ESRGAN RRDBNet",
+                 "hires runs RRDBNet (ESRGAN) and SRVGGNetCompact");
+    }
+    return std::nullopt;
+  }
+  if (w("model.1.sub.0.RDB1.conv1.1.weight")) {
+    throw fail("old ESRGAN layout with normalisation layers (model.1.sub.0.RDB1.conv1.1)",
+               "hires runs ESRGAN without normalisation (norm_type None)");
+  }
+  const auto first = w("model.0.weight");
+  if (!first) {
+    throw fail("old ESRGAN layout (model.1.sub.N.RDB1...) without its first conv 'model.0.weight'",
+               "the file holds part of a model?");
+  }
+  if (first->shape.size() != 4 || block->shape.size() != 4) {
+    throw fail(fmt::format("old ESRGAN layout, but 'model.0.weight' is [{}] and "
+                           "'model.1.sub.0.RDB1.conv1.0.weight' is [{}]",
+                           fmt::join(first->shape, ","), fmt::join(block->shape, ",")),
+               "expected 4-D convolution weights");
+  }
+  RrdbConfig c;
+  c.names = RrdbNames::sequential;
+  c.num_feat = static_cast<int>(first->shape[0]);
+  c.in_ch = static_cast<int>(first->shape[1]);
+  c.num_grow_ch = static_cast<int>(block->shape[0]);
+  c.num_block = 0;
+  while (w(fmt::format("model.1.sub.{}.RDB1.conv1.0.weight", c.num_block))) ++c.num_block;
+  const std::string trunk = fmt::format("model.1.sub.{}.weight", c.num_block);
+  if (!w(trunk)) {
+    throw fail(
+        fmt::format("old ESRGAN layout with {} blocks but no trunk conv '{}'", c.num_block, trunk),
+        "the conv after the last RRDB block is missing");
+  }
+  if (const auto up = w("model.2.weight"); up && !up->shape.empty() && up->shape[0] != c.num_feat) {
+    throw fail(fmt::format("old ESRGAN layout whose upsampler starts with a conv to {} channels "
+                           "('model.2.weight'): a pixel-shuffle upsampler",
+                           up->shape[0]),
+               "hires runs the nearest-neighbour upsampler (upsample_mode 'upconv')");
+  }
+  int n = 0;
+  while (w(fmt::format("model.{}.weight", 3 * (n + 1)))) ++n;
+  if (n > 3) {
+    throw fail(fmt::format("old ESRGAN layout with {} upsample convs (x{})", n, 1 << n),
+               "hires runs 0 to 3 upsamples (x1 to x8)");
+  }
+  c.num_upsample = n;
+  c.scale = 1 << n;
+  for (const int k : {3 * n + 2, 3 * n + 4}) {
+    if (!w(fmt::format("model.{}.weight", k))) {
+      throw fail(fmt::format("old ESRGAN layout with {} upsample convs but no 'model.{}.weight' "
+                             "(the {} conv)",
+                             n, k, k == 3 * n + 2 ? "HR" : "last"),
+                 "expected model.3, model.6, ... (upsamples), then the HR and last convs");
+    }
+  }
+  for (const int k : {3 * n + 5, 3 * n + 6, 3 * n + 7}) {
+    if (w(fmt::format("model.{}.weight", k))) {
+      throw fail(fmt::format("old ESRGAN layout with an unexpected layer after the last conv "
+                             "('model.{}.weight')",
+                             k),
+                 "not the ESRGAN RRDB_Net layout hires runs");
+    }
+  }
+  const auto last = w(fmt::format("model.{}.weight", 3 * n + 4));
+  if (last->shape.size() != 4) {
+    throw fail(fmt::format("'model.{}.weight' is [{}]", 3 * n + 4, fmt::join(last->shape, ",")),
+               "expected a 4-D convolution weight");
+  }
+  c.out_ch = static_cast<int>(last->shape[0]);
+  return c;
+}
+
+}  // namespace
+
+std::optional<RrdbConfig> detect_rrdbnet(const WeightLookup& weights, const std::string& source) {
+  RrdbConfig c;
+  auto get = [&](const std::string& name) { return weights(rrdb_stored_name(c, name)); };
+  if (!get("body.0.rdb1.conv1.weight")) c.names = RrdbNames::esrgan;
+  if (!get("body.0.rdb1.conv1.weight")) return detect_sequential(weights, source);
   const auto first = get("conv_first.weight");
   const auto grow = get("body.0.rdb1.conv1.weight");
   const auto last = get("conv_last.weight");

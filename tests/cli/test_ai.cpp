@@ -1,7 +1,10 @@
 // The AI path end to end through the CLI: tiling, the pass planner, alpha, grey, model errors.
 #include <gtest/gtest.h>
+#include <cstdint>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "support/test_support.hpp"
 
@@ -149,6 +152,65 @@ TEST(Ai, ModelsAreListedFromAModelsDir) {
       run_hires({in.string(), "-o", (dir / "n.png").string(), "-m", "srvgg-tiny-prelu-x2",
                  "--models-dir", kGolden.string(), "-s", "2"});
   EXPECT_EQ(by_name.exit_code, 0) << by_name.err;
+}
+
+// Parameter counts of tests/zoo's tiny RRDBNets (8 features, growth 4, 3 channels): per dense
+// block 4 convs of growth 4 over 8, 12, 16, 20 channels and one of 8 over 24.
+constexpr std::uint64_t kConv8 = 8 * 8 * 9 + 8;
+constexpr std::uint64_t kRrdb = 3 * ((4 * 8 * 9 + 4) + (4 * 12 * 9 + 4) + (4 * 16 * 9 + 4) +
+                                     (4 * 20 * 9 + 4) + (8 * 24 * 9 + 8));
+// conv_first (3 -> 8), the blocks, trunk conv, `upsamples` upsample convs, HR conv, conv_last.
+constexpr std::uint64_t tiny_rrdb_parameters(int blocks, int upsamples) {
+  return (8 * 3 * 9 + 8) + blocks * kRrdb + (2 + upsamples) * kConv8 + (3 * 8 * 9 + 3);
+}
+
+TEST(Ai, ModelsJsonListsNameArchitectureScaleParametersAndSource) {
+  TempDir dir;
+  const fs::path zoo = fs::path(HIRES_SOURCE_DIR) / "tests" / "zoo";
+  for (const char* f :
+       {"rrdb_tiny_x4.pth", "rrdb_tiny_x4_old_layout.pth", "rrdb_old_x2.pth", "unknown_arch.pth"}) {
+    fs::copy_file(zoo / f, dir / f);
+  }
+  const auto r = run_hires({"models", "--json", "--models-dir", dir.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto list = nlohmann::json::parse(r.out);
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& m : list) by_name[m.at("name").get<std::string>()] = m;
+
+  struct Want {
+    const char* name;
+    int scale;
+    std::uint64_t parameters;
+  };
+  for (const Want& w : {Want{"rrdb_tiny_x4", 4, tiny_rrdb_parameters(2, 2)},
+                        Want{"rrdb_tiny_x4_old_layout", 4, tiny_rrdb_parameters(2, 2)},
+                        Want{"rrdb_old_x2", 2, tiny_rrdb_parameters(1, 1)}}) {
+    ASSERT_TRUE(by_name.count(w.name)) << w.name << " not listed in " << r.out;
+    const auto& m = by_name[w.name];
+    EXPECT_EQ(m.at("architecture"), "rrdbnet") << w.name;
+    EXPECT_EQ(m.at("scale"), w.scale) << w.name;
+    EXPECT_EQ(m.at("parameters").get<std::uint64_t>(), w.parameters) << w.name;
+    EXPECT_EQ(m.at("source"), (dir / (std::string(w.name) + ".pth")).string()) << w.name;
+    EXPECT_EQ(m.at("format"), "pth") << w.name;
+    EXPECT_EQ(m.at("builtin"), false) << w.name;
+  }
+  EXPECT_FALSE(by_name.count("unknown_arch")) << "a file no architecture matches is left out";
+  for (const auto& [name, scale] : {std::pair{"photo-x4", 4}, std::pair{"photo-x2", 2}}) {
+    ASSERT_TRUE(by_name.count(name)) << r.out;
+    const auto& m = by_name[name];
+    EXPECT_EQ(m.at("architecture"), "srvgg");
+    EXPECT_EQ(m.at("scale"), scale);
+    EXPECT_GT(m.at("parameters").get<std::uint64_t>(), 10000U);
+    EXPECT_EQ(m.at("source"), std::string("builtin:") + name);
+    EXPECT_EQ(m.at("builtin"), true);
+  }
+
+  // An old-layout ESRGAN runs by name like any other model.
+  const fs::path in = textured(dir, 6, 5, 3);
+  const auto up = run_hires({in.string(), "-o", (dir / "old.png").string(), "-m",
+                             "rrdb_tiny_x4_old_layout", "--models-dir", dir.path().string()});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_EQ(load(dir / "old.png").width(), 24);
 }
 
 TEST(Ai, VerboseSaysWhichEngineRan) {

@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "core/tiler.hpp"
 #include "engine/backend.hpp"
 #include "hires/error.hpp"
 #include "models/formats/pth_reader.hpp"
@@ -47,6 +49,7 @@ struct Fixture {
   const char* format;  // ModelInfo::format
   int scale;
   int blocks;
+  int upsamples = 2;  // nearest x2 + conv stages; the rest of 2^upsamples / scale is unshuffle
 };
 
 void PrintTo(const Fixture& f, std::ostream* os) {
@@ -63,10 +66,12 @@ TEST_P(RrdbFixture, EngineMatchesPyTorchWithin1e4) {
   EXPECT_EQ(info.format, f.format);
   EXPECT_EQ(info.scale, f.scale);
   const engine::Graph& g = model->graph();
-  // conv_first, 15 per block, conv_body, conv_up1, conv_up2, conv_hr, conv_last.
-  EXPECT_EQ(count(g, OpType::conv2d), 1 + 15 * f.blocks + 5);
-  EXPECT_EQ(count(g, OpType::pixel_unshuffle), f.scale == 4 ? 0 : 1);
-  EXPECT_EQ(g.size_multiple, 4 / f.scale);
+  // conv_first, 15 per block, conv_body, one per upsample, conv_hr, conv_last.
+  EXPECT_EQ(count(g, OpType::conv2d), 1 + 15 * f.blocks + 3 + f.upsamples);
+  EXPECT_EQ(count(g, OpType::upsample_nearest), f.upsamples);
+  const int unshuffle = (1 << f.upsamples) / f.scale;
+  EXPECT_EQ(count(g, OpType::pixel_unshuffle), unshuffle == 1 ? 0 : 1);
+  EXPECT_EQ(g.size_multiple, unshuffle);
 
   const models::SafeTensors io =
       models::load_safetensors(kZoo / (std::string(f.io) + ".io.safetensors"));
@@ -93,7 +98,118 @@ INSTANTIATE_TEST_SUITE_P(
                       Fixture{"rrdb_tiny_x4_esrgan_names.pth", "rrdb_tiny_x4", "pth", 4, 2},
                       Fixture{"rrdb_tiny_x4.safetensors", "rrdb_tiny_x4", "safetensors", 4, 2},
                       Fixture{"rrdb_tiny_x2.pth", "rrdb_tiny_x2", "pth", 2, 1},
-                      Fixture{"rrdb_tiny_x1_fp16.pth", "rrdb_tiny_x1_fp16", "pth", 1, 1}));
+                      Fixture{"rrdb_tiny_x1_fp16.pth", "rrdb_tiny_x1_fp16", "pth", 1, 1},
+                      // The old sequential ESRGAN layout (model.0, model.1.sub.N.RDB1.conv1.0...).
+                      Fixture{"rrdb_tiny_x4_old_layout.pth", "rrdb_tiny_x4", "pth", 4, 2},
+                      Fixture{"rrdb_old_x1.pth", "rrdb_old_x1", "pth", 1, 1, 0},
+                      Fixture{"rrdb_old_x2.pth", "rrdb_old_x2", "pth", 2, 1, 1},
+                      Fixture{"rrdb_old_x8.pth", "rrdb_old_x8", "pth", 8, 1, 3}));
+
+models::WeightLookup lookup_in(const std::map<std::string, models::TensorData>& tensors) {
+  return [&tensors](const std::string& name) -> std::optional<models::WeightView> {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) return std::nullopt;
+    return models::WeightView{it->second.shape, &it->second.values};
+  };
+}
+
+TEST(RrdbnetOldLayout, SameNetAsTheNewNames) {
+  const auto old_model = load_model_file(kZoo / "rrdb_tiny_x4_old_layout.pth");
+  const auto new_model = load_model_file(kZoo / "rrdb_tiny_x4.pth");
+  EXPECT_EQ(old_model->info().architecture, "rrdbnet");
+  EXPECT_EQ(old_model->info().scale, 4);
+  EXPECT_EQ(old_model->info().parameters, new_model->info().parameters);
+  const models::SafeTensors io = models::load_safetensors(kZoo / "rrdb_tiny_x4.io.safetensors");
+  const engine::Tensor input = to_tensor(io.get("input"));
+  const engine::Tensor a = old_model->backend("cpu", 0).run(input);
+  const engine::Tensor b = new_model->backend("cpu", 0).run(input);
+  ASSERT_EQ(a.size(), b.size());
+  double max_err = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    max_err = std::max(max_err, static_cast<double>(std::abs(a.data[i] - b.data[i])));
+  }
+  EXPECT_LE(max_err, 1e-5);
+}
+
+TEST(RrdbnetOldLayout, HyperParametersComeFromNamesAndShapes) {
+  const models::PthCheckpoint ck = models::load_pth(kZoo / "rrdb_old_x8.pth");
+  const auto c = models::detect_rrdbnet(lookup_in(ck.tensors), "x8.pth");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->names, models::RrdbNames::sequential);
+  EXPECT_EQ(c->num_feat, 8);
+  EXPECT_EQ(c->num_grow_ch, 4);
+  EXPECT_EQ(c->num_block, 1);
+  EXPECT_EQ(c->num_upsample, 3);
+  EXPECT_EQ(c->scale, 8);
+  EXPECT_EQ(c->in_ch, 3);
+  EXPECT_EQ(c->out_ch, 3);
+  EXPECT_EQ(models::rrdb_stored_name(*c, "conv_up3.weight"), "model.9.weight");
+  EXPECT_EQ(models::rrdb_stored_name(*c, "conv_hr.bias"), "model.11.bias");
+  EXPECT_EQ(models::rrdb_stored_name(*c, "conv_last.weight"), "model.13.weight");
+  EXPECT_EQ(models::rrdb_stored_name(*c, "conv_body.weight"), "model.1.sub.1.weight");
+  EXPECT_EQ(models::rrdb_stored_name(*c, "body.0.rdb3.conv5.bias"),
+            "model.1.sub.0.RDB3.conv5.0.bias");
+}
+
+// What went wrong with a file that is almost the old layout, in the words of the file's names.
+std::string old_layout_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
+  models::PthCheckpoint ck = models::load_pth(kZoo / "rrdb_tiny_x4_old_layout.pth");
+  edit(ck);
+  const auto lookup = lookup_in(ck.tensors);
+  try {
+    const auto c = models::detect_rrdbnet(lookup, "old.pth");
+    if (!c) return "not detected";
+    models::build_rrdbnet(*c, lookup, "old.pth");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.subject(), "model 'old.pth'");
+    EXPECT_FALSE(e.hint().empty()) << e.what();
+    return e.problem();
+  }
+  return "loaded";
+}
+
+TEST(RrdbnetOldLayout, AlmostTheLayoutIsAClearError) {
+  EXPECT_EQ(old_layout_problem([](auto&) {}), "loaded");
+  EXPECT_EQ(old_layout_problem([](auto& ck) {
+              ck.tensors["model.1.sub.0.RDB1.conv1.1.weight"] = {{4}, std::vector<float>(4)};
+            }),
+            "old ESRGAN layout with normalisation layers (model.1.sub.0.RDB1.conv1.1)");
+  EXPECT_EQ(old_layout_problem([](auto& ck) { ck.tensors.erase("model.0.weight"); }),
+            "old ESRGAN layout (model.1.sub.N.RDB1...) without its first conv 'model.0.weight'");
+  EXPECT_EQ(old_layout_problem([](auto& ck) { ck.tensors.erase("model.1.sub.2.weight"); }),
+            "old ESRGAN layout with 2 blocks but no trunk conv 'model.1.sub.2.weight'");
+  // A pixel-shuffle upsampler: conv to 4 x 8 channels at model.2, then model.5.
+  EXPECT_EQ(old_layout_problem([](auto& ck) {
+              ck.tensors["model.2.weight"] = {{32, 8, 3, 3}, std::vector<float>(32 * 8 * 9)};
+            }),
+            "old ESRGAN layout whose upsampler starts with a conv to 32 channels "
+            "('model.2.weight'): a pixel-shuffle upsampler");
+  EXPECT_EQ(old_layout_problem([](auto& ck) { ck.tensors.erase("model.8.weight"); }),
+            "old ESRGAN layout with 2 upsample convs but no 'model.8.weight' (the HR conv)");
+  EXPECT_EQ(old_layout_problem([](auto& ck) {
+              ck.tensors["model.12.weight"] = {{3, 3, 3, 3}, std::vector<float>(81)};
+            }),
+            "old ESRGAN layout with an unexpected layer after the last conv "
+            "('model.12.weight')");
+  EXPECT_EQ(old_layout_problem([](auto& ck) {
+              ck.tensors["model.6.weight"] = {{8, 4, 3, 3}, std::vector<float>(8 * 4 * 9)};
+            }),
+            "tensor 'model.6.weight' is [8,4,3,3], expected [8,8,3,3]");
+  EXPECT_EQ(old_layout_problem([](auto& ck) {
+              ck.tensors.erase("model.1.sub.0.RDB1.conv1.0.weight");
+              ck.tensors["model.1.sub.0.res.0.weight"] = {{8, 8, 3, 3}, std::vector<float>(576)};
+            }),
+            "an old sequential SRResNet (model.1.sub.N.res), not an ESRGAN RRDBNet");
+}
+
+TEST(RrdbnetOldLayout, TheUnknownArchitectureHintNamesIt) {
+  try {
+    load_model_file(kZoo / "unknown_arch.pth");
+    FAIL() << "loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.hint()).find("old 'model.N'"), std::string::npos) << e.what();
+  }
+}
 
 TEST(Rrdbnet, HyperParametersComeFromTheWeights) {
   const models::PthCheckpoint ck = models::load_pth(kZoo / "rrdb_tiny_x2.pth");
@@ -111,7 +227,8 @@ TEST(Rrdbnet, HyperParametersComeFromTheWeights) {
   EXPECT_EQ(c->scale, 2);
   EXPECT_EQ(c->in_ch, 3);
   EXPECT_EQ(c->out_ch, 3);
-  EXPECT_FALSE(c->esrgan_names);
+  EXPECT_EQ(c->names, models::RrdbNames::basicsr);
+  EXPECT_EQ(c->num_upsample, 2);
   const auto model = load_model_file(kZoo / "rrdb_tiny_x2.pth");
   // conv_first (12 -> 8), a block of 3 dense blocks, four 8 -> 8 convs, conv_last (8 -> 3).
   const std::uint64_t rdb =
@@ -144,6 +261,23 @@ TEST(Rrdbnet, WrongOrMissingWeightsNameTheTensor) {
   } catch (const Error& e) {
     EXPECT_EQ(e.problem(), "tensor 'body.1.rdb2.conv3.bias' is [5], expected [4]");
   }
+}
+
+// RRDBNet's receptive radius is wide (15 convs per block): an image that fits the budget at once
+// runs as one tile and one band, not as small tiles each of which reads the whole image.
+TEST(RrdbnetTiles, AnImageThatFitsTheBudgetIsOneTile) {
+  const auto model = load_model_file(kZoo / "rrdb_tiny_x4.pth");
+  const engine::Graph& g = model->graph();
+  EXPECT_GE(g.receptive_radius, 2 * 15);
+  // ~5.4 MB of activations for 100 x 80 input pixels (24 channels at most): 11 MB budget.
+  const std::uint64_t budget = 11'000'000;
+  const core::TilePlan whole = core::plan_tiles(g, 0, budget, 100, 80);
+  EXPECT_GE(whole.tile, 100);
+  EXPECT_GE(whole.band, 80);
+  // Without the height (or for a larger image) the tile follows the budget and the radius.
+  EXPECT_EQ(core::plan_tiles(g, 0, budget, 100).tile, 32);
+  EXPECT_EQ(core::plan_tiles(g, 0, budget, 1000, 800).tile, 32);
+  EXPECT_EQ(core::plan_tiles(g, 48, budget, 100, 80).tile, 48);  // asked for
 }
 
 // The same network as PyTorch .pth (fp32) and as ncnn (fp16 weights): both readers, one engine.
