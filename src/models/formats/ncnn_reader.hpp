@@ -25,10 +25,21 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "engine/graph.hpp"
 
 namespace hires::models {
+
+// What the reader recognised about a net's structure.
+struct NcnnInfo {
+  // "upconv7": plain valid convolutions ending in one Deconvolution (waifu2x upconv_7);
+  // "cunet": a U-Net of valid convolutions with SE blocks and Deconvolutions (waifu2x cunet,
+  // Real-CUGAN); empty otherwise.
+  std::string structure;
+  int prepad = 0;             // pixels of reflect padding the graph puts around its input
+  bool nearest_skip = false;  // input enlarged (nearest) added to the output (Real-CUGAN 4x)
+};
 
 // Reads an ncnn model (.param text + .bin weights) into an engine::Graph. Throws hires::Error
 // (kind input) naming the file, the line/layer and the problem; an unknown layer type is an error
@@ -39,6 +50,7 @@ namespace hires::models {
 // count through the layers; receptive_radius comes from engine::estimate_receptive_radius, and
 // the graph is checked with engine::validate before it is returned. The output is the blob named
 // "output" when there is one, else the top of the last layer.
-engine::Graph load_ncnn(const std::filesystem::path& param, const std::filesystem::path& bin);
+engine::Graph load_ncnn(const std::filesystem::path& param, const std::filesystem::path& bin,
+                        NcnnInfo* info = nullptr);
 
 }  // namespace hires::models
