@@ -14,9 +14,13 @@ TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_
   // Two cached bands of 16-bit output, out_channels at scale^2 per input pixel.
   const double row_bytes = 2.0 * 2.0 * g.out_channels * g.scale * g.scale * std::max(1, width);
   const int band_rows = static_cast<int>(half / row_bytes);
+  // Tiles and bands start at multiples of the size multiple (and the context is one), so strided
+  // layers see the same pixel phase as on the whole image.
+  const int m = std::max(1, g.size_multiple);
+  const auto round_down = [m](int v) { return std::max(m, v / m * m); };
   if (requested > 0) {
-    p.tile = requested;
-    p.band = std::clamp(band_rows, 1, requested);
+    p.tile = round_down(requested);
+    p.band = round_down(std::clamp(band_rows, 1, p.tile));
     return p;
   }
   int channels = 3;
@@ -28,8 +32,11 @@ TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_
   const double per_pixel = 4.0 * (3.0 * channels + 3.0 * g.scale * g.scale * 2.0);
   const double side = std::sqrt(half / per_pixel);
   const int tile = static_cast<int>(side) - 2 * p.context;
-  p.tile = std::clamp(tile, 32, 1024);
-  p.band = std::clamp(band_rows, std::min(16, p.tile), p.tile);
+  // Nets with global pooling (SE blocks) average over their tile, not the whole image: they get
+  // the largest tiles the budget allows, so that most images run as one tile.
+  const int most = engine::has_global_context(g) ? 8192 : 1024;
+  p.tile = round_down(std::clamp(tile, 32, most));
+  p.band = round_down(std::clamp(band_rows, std::min(16, p.tile), p.tile));
   return p;
 }
 

@@ -1,7 +1,9 @@
 // Runs a model over an image of any size in tiles. Each tile is given its full receptive field of
 // context (clipped at the image edges, where the net sees the same zero padding as on the whole
 // image) and only its core is kept, so the output does not depend on the tile size: tile 64,
-// tile 512 and no tiling agree up to float rounding.
+// tile 512 and no tiling agree up to float rounding. Exception: nets with global average pooling
+// (squeeze-and-excitation blocks, Real-CUGAN, waifu2x cunet) take their means over the tile with
+// its context, so their output depends slightly on the tiling; they get the largest tiles.
 #pragma once
 
 #include <functional>
@@ -20,8 +22,10 @@ struct TilePlan {
 };
 
 // Chooses the tile size: `requested` when > 0, else the largest that keeps the net's
-// activations within half of `memory_budget` bytes (at least 32, at most 1024); and the band
-// height so that two bands of 16-bit output for an image `width` pixels wide fit in the other half.
+// activations within half of `memory_budget` bytes (at least 32, at most 1024, or 8192 for nets
+// with global pooling, whose SE means are taken over a tile); and the band height so that two
+// bands of 16-bit output for an image `width` pixels wide fit in the other half. Tile and band
+// are multiples of the graph's size_multiple.
 TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width);
 
 // Input pixels as planar float [channels, rect.height, rect.width], values 0..1.
