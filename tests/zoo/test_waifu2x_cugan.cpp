@@ -124,6 +124,10 @@ const Real kReal[] = {
     {"realcugan-ncnn/up4x-conservative.param", "realcugan-up4x-conservative", "realcugan", 4},
 };
 
+void PrintTo(const Real& r, std::ostream* os) {
+  *os << r.name;
+}
+
 class RealZoo : public ::testing::TestWithParam<Real> {};
 
 // A 192x192 crop of a Manga109 page (line art and screen tone), as in docs/QUALITY.md.

@@ -22,6 +22,17 @@
 //                                size is known relative to the input)
 //   Padding                    pad (zero, replicate, reflect)
 //   Pooling                    global_avg_pool (global or 1x1 adaptive average pooling only)
+//   Deconvolution              deconv2d (square kernel, stride, symmetric padding, no groups or
+//                                output padding; weights [out, in, k, k] in the .bin, transposed
+//                                to PyTorch's [in, out, k, k]), plus a fused activation node
+//   InnerProduct               on a pooled [C,1,1] blob only (SE blocks): a 1x1 conv2d, plus a
+//                                fused activation node (9=1 relu, 9=4 sigmoid, ...)
+//   Scale                      with a second blob of factors (2 inputs, 0=-233): mul
+//
+// Nets of unpadded convolutions (waifu2x cunet/upconv_7, Real-CUGAN) whose output is
+// s*N - 2*s*P get a reflect pad of P in front of the graph (the pre-padding their programs do);
+// an SE U-Net at 4x ending in a pixel shuffle (Real-CUGAN 4x) gets the nearest-neighbour skip of
+// the input added to its output, as its program does. NcnnInfo says what was recognised.
 #pragma once
 
 #include <filesystem>
