@@ -7,6 +7,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 
 #include "core/resample.hpp"
@@ -19,6 +21,9 @@ struct TilePlan {
   int tile = 0;     // tile width (and at most height) in input pixels
   int band = 0;     // rows per band in input pixels (a band is a row of tiles)
   int context = 0;  // input pixels of context on each side
+  // Nets with global pooling, image in several tiles: the pools' outputs every tile uses (see
+  // estimate_global_means); null = each tile takes its own means.
+  std::shared_ptr<const std::map<int, engine::Tensor>> global_means;
 };
 
 // Chooses the tile size: `requested` when > 0, else the largest that keeps the net's
@@ -28,14 +33,29 @@ struct TilePlan {
 // are multiples of the graph's size_multiple.
 TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width);
 
-// Input pixels as planar float [channels, rect.height, rect.width], values 0..1.
-using ReadFn = std::function<engine::Tensor(const Rect& rect)>;
-
 // Receives one tile's output: `out` is the net's output for the tile with its context; the core
 // to keep is rows [src_y, src_y + rows) and columns [src_x, src_x + cols) of it, which belong at
 // column dst_x of the band's output (row 0 of the band).
 using EmitFn = std::function<void(const engine::Tensor& out, int src_y, int src_x, int rows,
                                   int cols, int dst_x)>;
+
+// True when `g` has global pooling (SE blocks) and a `width` x `height` image takes more than
+// one tile under `plan`: its tiles should then share global means.
+bool needs_global_means(const engine::Graph& g, const TilePlan& plan, int width, int height);
+
+// Input pixels as planar float [channels, rect.height, rect.width], values 0..1.
+using ReadFn = std::function<engine::Tensor(const Rect& rect)>;
+
+// The global pooling nodes' outputs (value id -> [C,1,1]) averaged over every tile of the image
+// (each run with its own means, weighted by its core's area): a first pass over the tiles. Every
+// tile then uses these means, so the output no longer depends on where tile borders fall, and the
+// means are close to the whole image's own (exact for the first SE block when there is no
+// context overlap; deeper blocks see first-pass inputs).
+std::shared_ptr<const std::map<int, engine::Tensor>> estimate_global_means(const engine::Graph& g,
+                                                                           engine::Backend& backend,
+                                                                           const TilePlan& plan,
+                                                                           int width, int height,
+                                                                           const ReadFn& read);
 
 // Runs every tile of the band of input rows [y0, y1) across the whole width.
 void run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& plan, int width,
