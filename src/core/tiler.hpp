@@ -2,8 +2,9 @@
 // context (clipped at the image edges, where the net sees the same zero padding as on the whole
 // image) and only its core is kept, so the output does not depend on the tile size: tile 64,
 // tile 512 and no tiling agree up to float rounding. Exception: nets with global average pooling
-// (squeeze-and-excitation blocks, Real-CUGAN, waifu2x cunet) take their means over the tile with
-// its context, so their output depends slightly on the tiling; they get the largest tiles.
+// (squeeze-and-excitation blocks, Real-CUGAN, waifu2x cunet) get the largest tiles; when the image
+// still takes several, every tile uses means estimated by a first pass over the tiles
+// (estimate_global_means), which are close to but not exactly the whole image's.
 #pragma once
 
 #include <functional>
