@@ -195,7 +195,8 @@ void name_ncnn_model(ModelInfo& info, const models::NcnnInfo& ncnn, const fs::pa
                         std::isdigit(static_cast<unsigned char>(stem[2])) != 0);
     if (cugan) {
       info.architecture = "realcugan";
-      info.name = "realcugan-" + lower(stem);
+      const std::string l = lower(stem);
+      info.name = l.rfind("realcugan", 0) == 0 ? l : "realcugan-" + l;
     } else {
       info.architecture = "waifu2x-cunet";
       info.name = "waifu2x-cunet" + (noise.empty() ? std::string() : "-" + noise) + "-" + x;
