@@ -145,15 +145,21 @@ class CpuBackend final : public Backend {
     const bool use_winograd = !winograd::disabled_by_env();
     fused_into_prev_.assign(g.nodes.size(), false);
     wino_.resize(g.nodes.size());
+    wino_valid_.assign(g.nodes.size(), false);
     for (std::size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& a = g.nodes[i];
       if (a.type != OpType::conv2d && a.type != OpType::deconv2d) continue;
       const Node* b = i + 1 < g.nodes.size() ? &g.nodes[i + 1] : nullptr;
       const bool sole_reader = b != nullptr && b->inputs.size() == 1 && b->inputs[0] == a.output &&
                                readers[a.output] == 1 && a.output != g.output;
-      if (a.type == OpType::conv2d && use_winograd && winograd::eligible(a)) {
+      // An unpadded ("valid") 3x3 convolution is the padded one without its 1-pixel border:
+      // Winograd runs it padded and the border is cut off (waifu2x, Real-CUGAN).
+      Node padded = a;
+      if (a.type == OpType::conv2d && a.padding == 0 && a.kernel == 3) padded.padding = 1;
+      if (a.type == OpType::conv2d && use_winograd && winograd::eligible(padded)) {
         const bool fuse = sole_reader && winograd::can_fuse(a, *b);
-        wino_[i] = std::make_unique<winograd::Conv3x3>(a, fuse ? b : nullptr);
+        wino_[i] = std::make_unique<winograd::Conv3x3>(padded, fuse ? b : nullptr);
+        wino_valid_[i] = a.padding == 0;
         if (fuse) fused_into_prev_[i + 1] = true;
       } else if (sole_reader && (b->type == OpType::relu || b->type == OpType::leaky_relu)) {
         fused_into_prev_[i + 1] = true;
@@ -190,6 +196,7 @@ class CpuBackend final : public Backend {
       Value out;
       if (n.type == OpType::conv2d && wino_[i]) {
         out = winograd_conv(*wino_[i], values[n.inputs[0]]);
+        if (wino_valid_[i]) out = crop_border(out);
         ++wino_runs;
       } else if (n.type == OpType::conv2d || n.type == OpType::deconv2d) {
         out = conv(n, act, values[n.inputs[0]], plans[i]);
@@ -363,6 +370,25 @@ class CpuBackend final : public Backend {
     return out;
   }
 
+  // The value without its outer pixel on each side (a reorder from a sub-memory view).
+  Value crop_border(const Value& in) {
+    if (in.h < 3 || in.w < 3) {
+      throw Error(ErrorKind::internal, "cpu backend",
+                  fmt::format("unpadded 3x3 convolution on a {}x{} input", in.w, in.h));
+    }
+    Value out;
+    out.c = in.c;
+    out.h = in.h - 2;
+    out.w = in.w - 2;
+    const memory::desc src_md = in.mem.get_desc();
+    const memory::desc view = src_md.submemory_desc({1, in.c, out.h, out.w}, {0, 0, 1, 1});
+    out.mem = memory(memory::desc({1, out.c, out.h, out.w}, dt::f32, tag::nChw8c), eng_);
+    memory src(view, eng_, in.mem.get_data_handle());
+    dnnl::reorder(src, out.mem).execute(strm_, src, out.mem);
+    strm_.wait();
+    return out;
+  }
+
   Value conv(const Node& n, const Node* act, Value& in, ConvPlan& plan) {
     const bool deconv = n.type == OpType::deconv2d;
     if (deconv && !plan.dprim) build_deconv(n, act, in.h, in.w, plan);
@@ -397,6 +423,7 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<int>> frees_;
   std::vector<bool> fused_into_prev_;
   std::vector<std::unique_ptr<winograd::Conv3x3>> wino_;  // per node: set where Winograd runs it
+  std::vector<bool> wino_valid_;  // per node: an unpadded conv run padded, border to cut off
   winograd::Kernel wino_kernel_;
   int wino_runs_ = 0;  // Winograd convolutions in the last run
   std::map<std::pair<int, int>, std::vector<ConvPlan>> plans_;

@@ -1,11 +1,15 @@
 // deconv2d (transposed convolution, PyTorch's ConvTranspose2d): the reference loops against a
 // direct formula written from the definition, and the cpu backend (oneDNN deconvolution with
-// fused activations) against the reference.
+// fused activations) against the reference. Also the unpadded 3x3 convolutions of the same nets
+// (waifu2x, Real-CUGAN), which the cpu backend runs as padded Winograd minus the border.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
+#include <string>
+#include <utility>
 
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
@@ -155,6 +159,61 @@ TEST(OpsDeconv, CpuBackendMatchesReference) {
       EXPECT_LT(worst, 1e-4F) << fmt::format("k{} s{} p{} act {}", c.k, c.s, c.p,
                                              act ? act->name : "none");
     }
+  }
+}
+
+TEST(OpsValidConv, WinogradWithoutBorderMatchesReference) {
+  // Two chained unpadded 3x3 convolutions (16 -> 24 -> 8 channels) with fused LeakyReLU, then a
+  // deconvolution: the sizes shrink by 2 per convolution.
+  std::vector<Node> nodes;
+  unsigned seed = 300;
+  for (auto [in_c, out_c] : {std::pair{16, 24}, std::pair{24, 8}}) {
+    Node c;
+    c.type = OpType::conv2d;
+    c.name = "valid";
+    c.in_channels = in_c;
+    c.out_channels = out_c;
+    c.kernel = 3;
+    c.padding = 0;
+    c.weight = random_weights(static_cast<std::size_t>(in_c) * out_c * 9, seed++, 0.2F);
+    c.bias = random_weights(static_cast<std::size_t>(out_c), seed++, 0.1F);
+    nodes.push_back(c);
+    Node a;
+    a.type = OpType::leaky_relu;
+    a.name = "leaky";
+    a.alpha = 0.1F;
+    nodes.push_back(a);
+  }
+  nodes.push_back(deconv_node(8, 3, 4, 2, 3, true, seed++));
+  Graph g;
+  g.name = "valid-test";
+  g.in_channels = 16;
+  g.out_channels = 3;
+  int v = g.input;
+  for (Node& n : nodes) {
+    n.inputs = {v};
+    n.output = v = g.add_value();
+    g.nodes.push_back(std::move(n));
+  }
+  g.output = v;
+  validate(g);
+  for (auto [h, w] : {std::pair{13, 17}, std::pair{8, 9}, std::pair{30, 22}}) {
+    const Tensor x = random_input(16, h, w, seed++);
+    const Tensor want = make_reference_backend(g)->run(x);
+    auto cpu = make_cpu_backend(g, {});
+    const Tensor got = cpu->run(x);
+    if (std::getenv("HIRES_NO_WINOGRAD") == nullptr) {
+      EXPECT_NE(cpu->describe().find("winograd F(4,3)"), std::string::npos) << cpu->describe();
+      EXPECT_NE(cpu->describe().find("(2 convs)"), std::string::npos) << cpu->describe();
+    }
+    ASSERT_EQ(got.h, want.h);
+    ASSERT_EQ(got.w, want.w);
+    ASSERT_EQ(want.h, (h - 4 - 1) * 2 - 6 + 4);
+    float worst = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      worst = std::max(worst, std::abs(got.data[i] - want.data[i]));
+    }
+    EXPECT_LT(worst, 1e-4F) << h << "x" << w;
   }
 }
 
