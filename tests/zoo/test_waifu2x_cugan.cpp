@@ -174,6 +174,27 @@ TEST(TinyCugan, TilesShareGlobalMeans) {
   EXPECT_LT(shared, local);
 }
 
+TEST(TinyCugan, CliTilesCloseToTheWholeImage) {
+  // Through `hires`: the libvips path's first pass over the tiles (input held in memory).
+  test::TempDir dir;
+  test::init_vips();
+  const fs::path in = dir / "in.png";
+  test::pattern_image(112, 48, 3, false).pngsave(in.c_str());
+  const std::string m = (kZoo / "realcugan_tiny_x2.param").string();
+  auto r = test::run_hires({in.string(), "-m", m, "-s", "2", "-o", (dir / "whole.png").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_hires(
+      {in.string(), "-m", m, "-s", "2", "--tile", "32", "-o", (dir / "tiled.png").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const vips::VImage whole = test::load(dir / "whole.png");
+  const vips::VImage tiled = test::load(dir / "tiled.png");
+  ASSERT_EQ(tiled.width(), 224);
+  ASSERT_EQ(tiled.height(), 96);
+  const double psnr = test::psnr(whole, tiled);
+  std::cout << fmt::format("tiles of 32 vs whole image: {:.1f} dB\n", psnr);
+  EXPECT_GT(psnr, 40.0);
+}
+
 TEST(TinyCugan, WholeImageTileIsExact) {
   // With tiles at least as large as the image, the tiler runs the net once on the whole image.
   const auto model = load_model_file(kZoo / "realcugan_tiny_x2.param");
