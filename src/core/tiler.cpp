@@ -15,9 +15,13 @@ TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_
   // Two cached bands of 16-bit output, out_channels at scale^2 per input pixel.
   const double row_bytes = 2.0 * 2.0 * g.out_channels * g.scale * g.scale * std::max(1, width);
   const int band_rows = static_cast<int>(half / row_bytes);
+  // Tiles and bands start at multiples of the size multiple (and the context is one), so strided
+  // layers see the same pixel phase as on the whole image.
+  const int m = std::max(1, g.size_multiple);
+  const auto round_down = [m](int v) { return std::max(m, v / m * m); };
   if (requested > 0) {
-    p.tile = requested;
-    p.band = std::clamp(band_rows, 1, requested);
+    p.tile = round_down(requested);
+    p.band = round_down(std::clamp(band_rows, 1, p.tile));
     return p;
   }
   int channels = 3;
@@ -29,35 +33,88 @@ TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_
   const double per_pixel = 4.0 * (3.0 * channels + 3.0 * g.scale * g.scale * 2.0);
   const double side = std::sqrt(half / per_pixel);
   const int tile = static_cast<int>(side) - 2 * p.context;
-  p.tile = std::clamp(tile, 32, 1024);
-  if (height > 0 && per_pixel * width * height <= half) p.tile = std::max({p.tile, width, height});
-  p.band = std::clamp(band_rows, std::min(16, p.tile), p.tile);
+  // Nets with global pooling (SE blocks) average over their tile, not the whole image: they get
+  // the largest tiles the budget allows, so that most images run as one tile.
+  const int most = engine::has_global_context(g) ? 8192 : 1024;
+  p.tile = round_down(std::clamp(tile, 32, most));
+  if (height > 0 && per_pixel * width * height <= half) {
+    const auto round_up = [m](int v) { return (v + m - 1) / m * m; };
+    p.tile = std::max({p.tile, round_up(width), round_up(height)});
+  }
+  p.band = round_down(std::clamp(band_rows, std::min(16, p.tile), p.tile));
   return p;
+}
+
+bool needs_global_means(const engine::Graph& g, const TilePlan& plan, int width, int height) {
+  return engine::has_global_context(g) && (width > plan.tile || height > plan.band);
+}
+
+namespace {
+// Replicates the far edges up to multiples of m (what nets that fold pixels need).
+engine::Tensor pad_to_multiple(engine::Tensor in, int m) {
+  const int pw = (m - in.w % m) % m;
+  const int ph = (m - in.h % m) % m;
+  if (pw == 0 && ph == 0) return in;
+  engine::Node pad;
+  pad.type = engine::OpType::pad;
+  pad.pad_mode = engine::PadMode::replicate;
+  pad.right = pw;
+  pad.bottom = ph;
+  return engine::ref::pad(in, pad);
+}
+}  // namespace
+
+std::shared_ptr<const std::map<int, engine::Tensor>> estimate_global_means(const engine::Graph& g,
+                                                                           engine::Backend& backend,
+                                                                           const TilePlan& plan,
+                                                                           int width, int height,
+                                                                           const ReadFn& read) {
+  const int m = std::max(1, g.size_multiple);
+  std::map<int, std::vector<double>> sums;
+  double total = 0;
+  backend.set_global_means({});
+  for (int y0 = 0; y0 < height; y0 += plan.band) {
+    const int y1 = std::min(height, y0 + plan.band);
+    const int cy0 = std::max(0, y0 - plan.context);
+    const int cy1 = std::min(height, y1 + plan.context);
+    for (int x0 = 0; x0 < width; x0 += plan.tile) {
+      const int x1 = std::min(width, x0 + plan.tile);
+      const int cx0 = std::max(0, x0 - plan.context);
+      const int cx1 = std::min(width, x1 + plan.context);
+      backend.run(pad_to_multiple(read({cx0, cy0, cx1 - cx0, cy1 - cy0}), m));
+      const double weight = static_cast<double>(x1 - x0) * (y1 - y0);
+      total += weight;
+      for (const auto& [id, t] : backend.last_global_means()) {
+        auto& acc = sums[id];
+        acc.resize(t.size(), 0.0);
+        for (std::size_t i = 0; i < t.size(); ++i) acc[i] += weight * t.data[i];
+      }
+    }
+  }
+  auto means = std::make_shared<std::map<int, engine::Tensor>>();
+  for (const auto& [id, acc] : sums) {
+    engine::Tensor t(static_cast<int>(acc.size()), 1, 1);
+    for (std::size_t i = 0; i < acc.size(); ++i) t.data[i] = static_cast<float>(acc[i] / total);
+    (*means)[id] = std::move(t);
+  }
+  return means;
 }
 
 void run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& plan, int width,
               int height, int y0, int y1, const ReadFn& read, const EmitFn& emit) {
   const int s = g.scale;
   const int m = std::max(1, g.size_multiple);
+  backend.set_global_means(plan.global_means ? *plan.global_means
+                                             : std::map<int, engine::Tensor>{});
   const int cy0 = std::max(0, y0 - plan.context);
   const int cy1 = std::min(height, y1 + plan.context);
   for (int x0 = 0; x0 < width; x0 += plan.tile) {
     const int x1 = std::min(width, x0 + plan.tile);
     const int cx0 = std::max(0, x0 - plan.context);
     const int cx1 = std::min(width, x1 + plan.context);
-    engine::Tensor in = read({cx0, cy0, cx1 - cx0, cy1 - cy0});
     // Nets that fold pixels (pixel_unshuffle) need sides that are multiples of m: replicate the
     // far edges, as full-image inference would have to as well.
-    const int pw = (m - in.w % m) % m;
-    const int ph = (m - in.h % m) % m;
-    if (pw != 0 || ph != 0) {
-      engine::Node pad;
-      pad.type = engine::OpType::pad;
-      pad.pad_mode = engine::PadMode::replicate;
-      pad.right = pw;
-      pad.bottom = ph;
-      in = engine::ref::pad(in, pad);
-    }
+    const engine::Tensor in = pad_to_multiple(read({cx0, cy0, cx1 - cx0, cy1 - cy0}), m);
     const engine::Tensor y = backend.run(in);
     emit(y, (y0 - cy0) * s, (x0 - cx0) * s, (y1 - y0) * s, (x1 - x0) * s, x0 * s);
   }

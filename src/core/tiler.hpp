@@ -1,10 +1,15 @@
 // Runs a model over an image of any size in tiles. Each tile is given its full receptive field of
 // context (clipped at the image edges, where the net sees the same zero padding as on the whole
 // image) and only its core is kept, so the output does not depend on the tile size: tile 64,
-// tile 512 and no tiling agree up to float rounding.
+// tile 512 and no tiling agree up to float rounding. Exception: nets with global average pooling
+// (squeeze-and-excitation blocks, Real-CUGAN, waifu2x cunet) get the largest tiles; when the image
+// still takes several, every tile uses means estimated by a first pass over the tiles
+// (estimate_global_means), which are close to but not exactly the whole image's.
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 
 #include "core/resample.hpp"
@@ -17,25 +22,44 @@ struct TilePlan {
   int tile = 0;     // tile width (and at most height) in input pixels
   int band = 0;     // rows per band in input pixels (a band is a row of tiles)
   int context = 0;  // input pixels of context on each side
+  // Nets with global pooling, image in several tiles: the pools' outputs every tile uses (see
+  // estimate_global_means); null = each tile takes its own means.
+  std::shared_ptr<const std::map<int, engine::Tensor>> global_means;
 };
 
 // Chooses the tile size: `requested` when > 0, else the largest that keeps the net's
-// activations within half of `memory_budget` bytes (at least 32, at most 1024), or the whole
-// image when an image `width` x `height` fits there at once (nets with a wide receptive field,
-// like RRDBNet's ~350 pixels, would otherwise run small tiles whose context is the whole image
-// over and over); and the band height so that two bands of 16-bit output for an image `width`
-// pixels wide fit in the other half. `height` 0: unknown.
+// activations within half of `memory_budget` bytes (at least 32, at most 1024, or 8192 for nets
+// with global pooling, whose SE means are taken over a tile), or the whole image when an image
+// `width` x `height` fits there at once (nets with a wide receptive field, like RRDBNet's ~350
+// pixels, would otherwise run small tiles whose context is the whole image over and over); and
+// the band height so that two bands of 16-bit output for an image `width` pixels wide fit in the
+// other half. Tile and band are multiples of the graph's size_multiple. `height` 0: unknown.
 TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width,
                     int height = 0);
-
-// Input pixels as planar float [channels, rect.height, rect.width], values 0..1.
-using ReadFn = std::function<engine::Tensor(const Rect& rect)>;
 
 // Receives one tile's output: `out` is the net's output for the tile with its context; the core
 // to keep is rows [src_y, src_y + rows) and columns [src_x, src_x + cols) of it, which belong at
 // column dst_x of the band's output (row 0 of the band).
 using EmitFn = std::function<void(const engine::Tensor& out, int src_y, int src_x, int rows,
                                   int cols, int dst_x)>;
+
+// True when `g` has global pooling (SE blocks) and a `width` x `height` image takes more than
+// one tile under `plan`: its tiles should then share global means.
+bool needs_global_means(const engine::Graph& g, const TilePlan& plan, int width, int height);
+
+// Input pixels as planar float [channels, rect.height, rect.width], values 0..1.
+using ReadFn = std::function<engine::Tensor(const Rect& rect)>;
+
+// The global pooling nodes' outputs (value id -> [C,1,1]) averaged over every tile of the image
+// (each run with its own means, weighted by its core's area): a first pass over the tiles. Every
+// tile then uses these means, so the output no longer depends on where tile borders fall, and the
+// means are close to the whole image's own (exact for the first SE block when there is no
+// context overlap; deeper blocks see first-pass inputs).
+std::shared_ptr<const std::map<int, engine::Tensor>> estimate_global_means(const engine::Graph& g,
+                                                                           engine::Backend& backend,
+                                                                           const TilePlan& plan,
+                                                                           int width, int height,
+                                                                           const ReadFn& read);
 
 // Runs every tile of the band of input rows [y0, y1) across the whole width.
 void run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& plan, int width,

@@ -2,6 +2,7 @@
 // oneDNN convolutions with fused activations and keeps activations in oneDNN's layout.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,16 @@ class Backend {
   virtual Tensor run(const Tensor& input) = 0;
   // One line saying which implementation ran, e.g. "cpu: oneDNN jit:avx512_core conv".
   virtual std::string describe() const { return std::string(name()); }
+
+  // Nets with global average pooling (SE blocks) on tiles: fixed values for the pools' outputs
+  // (value id -> [C,1,1]), used instead of the tile's own means; empty = compute them.
+  virtual void set_global_means(std::map<int, Tensor> means) { global_means_ = std::move(means); }
+  // The global_avg_pool outputs of the last run (value id -> [C,1,1]).
+  const std::map<int, Tensor>& last_global_means() const { return last_means_; }
+
+ protected:
+  std::map<int, Tensor> global_means_;
+  std::map<int, Tensor> last_means_;
 };
 
 struct BackendOptions {

@@ -1,7 +1,8 @@
 // The cpu backend: 3x3 stride-1 convolutions through our Winograd F(4x4,3x3) code (winograd.hpp)
 // with bias and ReLU/LeakyReLU/PReLU folded into its output transform; other convolutions as
 // oneDNN direct convolutions with ReLU/LeakyReLU fused as post-ops, PReLU as our own kernel on
-// oneDNN's blocked layout; other (cheap) ops through the reference code on plain NCHW.
+// oneDNN's blocked layout; transposed convolutions as oneDNN deconvolutions (activation fused);
+// other (cheap) ops through the reference code on plain NCHW.
 // Activations stay in the layout the convolution chose between layers (nChw8c for Winograd).
 // HIRES_NO_WINOGRAD=1 turns the Winograd path off (oneDNN only); HIRES_NO_SIMD=1 makes it use its
 // portable kernel, HIRES_NO_AVX512=1 at most its AVX2/FMA one (see winograd.hpp).
@@ -33,6 +34,7 @@ struct Value {
 
 struct ConvPlan {
   dnnl::convolution_forward prim;
+  dnnl::deconvolution_forward dprim;  // deconv2d nodes
   memory::desc src_md;
   memory::desc dst_md;
   memory weights;
@@ -143,15 +145,21 @@ class CpuBackend final : public Backend {
     const bool use_winograd = !winograd::disabled_by_env();
     fused_into_prev_.assign(g.nodes.size(), false);
     wino_.resize(g.nodes.size());
+    wino_valid_.assign(g.nodes.size(), false);
     for (std::size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& a = g.nodes[i];
-      if (a.type != OpType::conv2d) continue;
+      if (a.type != OpType::conv2d && a.type != OpType::deconv2d) continue;
       const Node* b = i + 1 < g.nodes.size() ? &g.nodes[i + 1] : nullptr;
       const bool sole_reader = b != nullptr && b->inputs.size() == 1 && b->inputs[0] == a.output &&
                                readers[a.output] == 1 && a.output != g.output;
-      if (use_winograd && winograd::eligible(a)) {
+      // An unpadded ("valid") 3x3 convolution is the padded one without its 1-pixel border:
+      // Winograd runs it padded and the border is cut off (waifu2x, Real-CUGAN).
+      Node padded = a;
+      if (a.type == OpType::conv2d && a.padding == 0 && a.kernel == 3) padded.padding = 1;
+      if (a.type == OpType::conv2d && use_winograd && winograd::eligible(padded)) {
         const bool fuse = sole_reader && winograd::can_fuse(a, *b);
-        wino_[i] = std::make_unique<winograd::Conv3x3>(a, fuse ? b : nullptr);
+        wino_[i] = std::make_unique<winograd::Conv3x3>(padded, fuse ? b : nullptr);
+        wino_valid_[i] = a.padding == 0;
         if (fuse) fused_into_prev_[i + 1] = true;
       } else if (sole_reader && (b->type == OpType::relu || b->type == OpType::leaky_relu)) {
         fused_into_prev_[i + 1] = true;
@@ -173,6 +181,7 @@ class CpuBackend final : public Backend {
     std::vector<Value> values(static_cast<std::size_t>(g_.num_values));
     values[g_.input] = wrap(std::make_shared<Tensor>(input));
     auto& plans = plans_[{input.h, input.w}];
+    last_means_.clear();
     plans.resize(g_.nodes.size());
     int wino_runs = 0;
     for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
@@ -187,8 +196,9 @@ class CpuBackend final : public Backend {
       Value out;
       if (n.type == OpType::conv2d && wino_[i]) {
         out = winograd_conv(*wino_[i], values[n.inputs[0]]);
+        if (wino_valid_[i]) out = crop_border(out);
         ++wino_runs;
-      } else if (n.type == OpType::conv2d) {
+      } else if (n.type == OpType::conv2d || n.type == OpType::deconv2d) {
         out = conv(n, act, values[n.inputs[0]], plans[i]);
       } else if (n.type == OpType::prelu && is_last_use(i, n.inputs[0])) {
         out = std::move(values[n.inputs[0]]);
@@ -200,7 +210,13 @@ class CpuBackend final : public Backend {
           keep.push_back(to_plain(values[v]));
           ins.push_back(keep.back().get());
         }
-        out = wrap(std::make_shared<Tensor>(ref::run_node(n, ins)));
+        const auto fixed = global_means_.find(n.output);
+        if (n.type == OpType::global_avg_pool && fixed != global_means_.end()) {
+          out = wrap(std::make_shared<Tensor>(fixed->second));
+        } else {
+          out = wrap(std::make_shared<Tensor>(ref::run_node(n, ins)));
+        }
+        if (n.type == OpType::global_avg_pool) last_means_[n.output] = *out.owner;
       }
       for (int v : frees_[i]) values[v] = Value{};
       if (act != nullptr) {
@@ -291,6 +307,48 @@ class CpuBackend final : public Backend {
     if (n.kernel == 3 && impl_.empty()) impl_ = plan.impl;
   }
 
+  // A transposed convolution: oneDNN's deconvolution computes PyTorch's ConvTranspose2d (scatter,
+  // kernel not flipped) with weights given as [out, in, k, k]; ours are [in, out, k, k] (iohw).
+  void build_deconv(const Node& n, const Node* act, int h, int w, ConvPlan& plan) {
+    const int oh = (h - 1) * n.stride - 2 * n.padding + n.kernel;
+    const int ow = (w - 1) * n.stride - 2 * n.padding + n.kernel;
+    const memory::dims wei_dims{n.out_channels, n.in_channels, n.kernel, n.kernel};
+    memory::desc src_md({1, n.in_channels, h, w}, dt::f32, tag::any);
+    memory::desc wei_md(wei_dims, dt::f32, tag::any);
+    memory::desc dst_md({1, n.out_channels, oh, ow}, dt::f32, tag::any);
+    memory::desc bia_md({n.out_channels}, dt::f32, tag::x);
+    const bool has_bias = !n.bias.empty();
+    const memory::dims strides{n.stride, n.stride};
+    const memory::dims pad{n.padding, n.padding};
+    auto desc =
+        has_bias ? dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                     dnnl::algorithm::deconvolution_direct, src_md,
+                                                     wei_md, bia_md, dst_md, strides, pad, pad)
+                 : dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                     dnnl::algorithm::deconvolution_direct, src_md,
+                                                     wei_md, dst_md, strides, pad, pad);
+    dnnl::primitive_attr attr;
+    if (act != nullptr) {
+      dnnl::post_ops po;
+      po.append_eltwise(1.0F, dnnl::algorithm::eltwise_relu,
+                        act->type == OpType::leaky_relu ? act->alpha : 0.0F, 0.0F);
+      attr.set_post_ops(po);
+    }
+    dnnl::deconvolution_forward::primitive_desc pd(desc, attr, eng_);
+    plan.dprim = dnnl::deconvolution_forward(pd);
+    plan.src_md = pd.src_desc();
+    plan.dst_md = pd.dst_desc();
+    plan.impl = pd.impl_info_str();
+    memory user_w({wei_dims, dt::f32, tag::iohw}, eng_, const_cast<float*>(n.weight.data()));
+    plan.weights = memory(pd.weights_desc(), eng_);
+    dnnl::reorder(user_w, plan.weights).execute(strm_, user_w, plan.weights);
+    if (has_bias) {
+      plan.bias = memory(bia_md, eng_);
+      std::copy(n.bias.begin(), n.bias.end(), static_cast<float*>(plan.bias.get_data_handle()));
+    }
+    strm_.wait();
+  }
+
   // A Winograd convolution: reads and writes nChw8c (reordering the input only when it comes
   // from elsewhere, e.g. a oneDNN convolution or a reference op).
   Value winograd_conv(const winograd::Conv3x3& wc, Value& in) {
@@ -312,8 +370,29 @@ class CpuBackend final : public Backend {
     return out;
   }
 
+  // The value without its outer pixel on each side (a reorder from a sub-memory view).
+  Value crop_border(const Value& in) {
+    if (in.h < 3 || in.w < 3) {
+      throw Error(ErrorKind::internal, "cpu backend",
+                  fmt::format("unpadded 3x3 convolution on a {}x{} input", in.w, in.h));
+    }
+    Value out;
+    out.c = in.c;
+    out.h = in.h - 2;
+    out.w = in.w - 2;
+    const memory::desc src_md = in.mem.get_desc();
+    const memory::desc view = src_md.submemory_desc({1, in.c, out.h, out.w}, {0, 0, 1, 1});
+    out.mem = memory(memory::desc({1, out.c, out.h, out.w}, dt::f32, tag::nChw8c), eng_);
+    memory src(view, eng_, in.mem.get_data_handle());
+    dnnl::reorder(src, out.mem).execute(strm_, src, out.mem);
+    strm_.wait();
+    return out;
+  }
+
   Value conv(const Node& n, const Node* act, Value& in, ConvPlan& plan) {
-    if (!plan.prim) build_conv(n, act, in.h, in.w, plan);
+    const bool deconv = n.type == OpType::deconv2d;
+    if (deconv && !plan.dprim) build_deconv(n, act, in.h, in.w, plan);
+    if (!deconv && !plan.prim) build_conv(n, act, in.h, in.w, plan);
     memory src = in.mem;
     if (src.get_desc() != plan.src_md) {
       memory tmp(plan.src_md, eng_);
@@ -329,7 +408,11 @@ class CpuBackend final : public Backend {
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, plan.weights}, {DNNL_ARG_DST, out.mem}};
     if (!n.bias.empty()) args.insert({DNNL_ARG_BIAS, plan.bias});
-    plan.prim.execute(strm_, args);
+    if (deconv) {
+      plan.dprim.execute(strm_, args);
+    } else {
+      plan.prim.execute(strm_, args);
+    }
     strm_.wait();
     return out;
   }
@@ -340,6 +423,7 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<int>> frees_;
   std::vector<bool> fused_into_prev_;
   std::vector<std::unique_ptr<winograd::Conv3x3>> wino_;  // per node: set where Winograd runs it
+  std::vector<bool> wino_valid_;  // per node: an unpadded conv run padded, border to cut off
   winograd::Kernel wino_kernel_;
   int wino_runs_ = 0;  // Winograd convolutions in the last run
   std::map<std::pair<int, int>, std::vector<ConvPlan>> plans_;

@@ -10,6 +10,8 @@ const char* op_name(OpType t) {
   switch (t) {
     case OpType::conv2d:
       return "conv2d";
+    case OpType::deconv2d:
+      return "deconv2d";
     case OpType::relu:
       return "relu";
     case OpType::leaky_relu:
@@ -96,6 +98,20 @@ void validate(const Graph& g) {
         fail(g, n, fmt::format("bias has {} values, expected {}", n.bias.size(), n.out_channels));
       }
     }
+    if (n.type == OpType::deconv2d) {
+      if (n.kernel < 1 || n.stride < 1 || n.padding < 0 || n.in_channels < 1 ||
+          n.out_channels < 1 || n.groups != 1) {
+        fail(g, n, "bad deconvolution parameters");
+      }
+      const std::size_t wsize =
+          static_cast<std::size_t>(n.in_channels) * n.out_channels * n.kernel * n.kernel;
+      if (n.weight.size() != wsize) {
+        fail(g, n, fmt::format("weight has {} values, expected {}", n.weight.size(), wsize));
+      }
+      if (!n.bias.empty() && n.bias.size() != static_cast<std::size_t>(n.out_channels)) {
+        fail(g, n, fmt::format("bias has {} values, expected {}", n.bias.size(), n.out_channels));
+      }
+    }
     if ((n.type == OpType::pixel_shuffle || n.type == OpType::pixel_unshuffle ||
          n.type == OpType::upsample_nearest || n.type == OpType::upsample_bilinear) &&
         n.factor < 1) {
@@ -121,6 +137,11 @@ int estimate_receptive_radius(const Graph& g) {
         r += (n.kernel / 2) / s;
         s /= n.stride;
         break;
+      case OpType::deconv2d:
+        // An output pixel reads about k / stride input pixels of the deconv's input grid.
+        r += static_cast<double>((n.kernel + n.stride - 1) / n.stride) / s;
+        s *= n.stride;
+        break;
       case OpType::pixel_shuffle:
       case OpType::upsample_nearest:
         s *= n.factor;
@@ -133,8 +154,7 @@ int estimate_receptive_radius(const Graph& g) {
         r += (n.factor - 1) / s;
         s /= n.factor;
         break;
-      case OpType::global_avg_pool:
-        r += 1e6;  // depends on everything
+      case OpType::global_avg_pool:  // depends on everything: has_global_context
         break;
       default:
         break;
@@ -143,6 +163,13 @@ int estimate_receptive_radius(const Graph& g) {
     res[n.output] = s;
   }
   return static_cast<int>(std::ceil(reach[g.output]));
+}
+
+bool has_global_context(const Graph& g) {
+  for (const Node& n : g.nodes) {
+    if (n.type == OpType::global_avg_pool) return true;
+  }
+  return false;
 }
 
 }  // namespace hires::engine

@@ -11,6 +11,8 @@ namespace hires::engine {
 
 enum class OpType {
   conv2d,             // k x k, stride 1 or 2, groups, optional bias; weight [out, in/groups, k, k]
+  deconv2d,           // transposed conv (PyTorch ConvTranspose2d): k x k, stride, padding, bias;
+                      // weight [in, out, k, k]; output (H-1)*stride - 2*padding + k
   relu,               //
   leaky_relu,         // alpha
   prelu,              // per-channel slopes (one slope = shared)
@@ -38,14 +40,14 @@ struct Node {
   std::vector<int> inputs;  // value ids
   int output = -1;          // value id
 
-  // conv2d
+  // conv2d, deconv2d
   int in_channels = 0;
   int out_channels = 0;
   int kernel = 1;
   int stride = 1;
   int padding = 0;  // symmetric zero padding
   int groups = 1;
-  std::vector<float> weight;  // [out, in/groups, k, k]
+  std::vector<float> weight;  // conv2d [out, in/groups, k, k]; deconv2d [in, out, k, k]
   std::vector<float> bias;    // [out] or empty
 
   // activations and elementwise
@@ -80,7 +82,13 @@ struct Graph {
 // Checks shapes and wiring; throws hires::Error(internal) naming the node on a mistake.
 void validate(const Graph& g);
 
-// Estimates `receptive_radius` from the ops (sum of conv/pad reach on the input grid).
+// Estimates `receptive_radius` from the ops (sum of conv/deconv reach on the input grid). Global
+// average pooling adds nothing here (see has_global_context).
 int estimate_receptive_radius(const Graph& g);
+
+// True when the graph has global average pooling (e.g. squeeze-and-excitation blocks): every
+// output pixel then depends on the whole input, which tiles only approximate (a tile's SE means
+// are over the tile and its context), so such graphs want the largest tiles possible.
+bool has_global_context(const Graph& g);
 
 }  // namespace hires::engine

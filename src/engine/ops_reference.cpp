@@ -60,6 +60,41 @@ Tensor conv2d(const Tensor& x, const Node& n) {
   return y;
 }
 
+Tensor deconv2d(const Tensor& x, const Node& n) {
+  const int k = n.kernel;
+  const int s = n.stride;
+  const int p = n.padding;
+  const int oh = (x.h - 1) * s - 2 * p + k;
+  const int ow = (x.w - 1) * s - 2 * p + k;
+  if (oh < 1 || ow < 1) shape_error(n, fmt::format("input {}x{} is too small", x.w, x.h));
+  Tensor y(n.out_channels, oh, ow);
+  for (int oc = 0; oc < n.out_channels; ++oc) {
+    float* out = y.channel(oc);
+    const float b = n.bias.empty() ? 0.0F : n.bias[oc];
+    std::fill(out, out + y.plane(), b);
+    for (int ic = 0; ic < n.in_channels; ++ic) {
+      const float* in = x.channel(ic);
+      for (int ky = 0; ky < k; ++ky) {
+        for (int kx = 0; kx < k; ++kx) {
+          const float w =
+              n.weight[((static_cast<std::size_t>(ic) * n.out_channels + oc) * k + ky) * k + kx];
+          for (int yi = 0; yi < x.h; ++yi) {
+            const int yo = yi * s + ky - p;
+            if (yo < 0 || yo >= oh) continue;
+            const float* row = in + static_cast<std::size_t>(yi) * x.w;
+            float* orow = out + static_cast<std::size_t>(yo) * ow;
+            for (int xi = 0; xi < x.w; ++xi) {
+              const int xo = xi * s + kx - p;
+              if (xo >= 0 && xo < ow) orow[xo] += w * row[xi];
+            }
+          }
+        }
+      }
+    }
+  }
+  return y;
+}
+
 void relu(Tensor& x) {
   for (float& v : x.data) v = v > 0.0F ? v : 0.0F;
 }
@@ -180,7 +215,7 @@ Tensor pad(const Tensor& x, const Node& n) {
   Tensor y(x.c, x.h + n.top + n.bottom, x.w + n.left + n.right);
   auto index = [&](int i, int len) {
     if (i >= 0 && i < len) return i;
-    if (n.pad_mode == PadMode::replicate) return std::clamp(i, 0, len - 1);
+    if (n.pad_mode == PadMode::replicate || len == 1) return std::clamp(i, 0, len - 1);
     // reflect (without repeating the edge), as PyTorch
     while (i < 0 || i >= len) i = i < 0 ? -i : 2 * (len - 1) - i;
     return i;
@@ -227,6 +262,11 @@ Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
         shape_error(n, fmt::format("input has {} channels, expected {}", x.c, n.in_channels));
       }
       return conv2d(x, n);
+    case OpType::deconv2d:
+      if (x.c != n.in_channels) {
+        shape_error(n, fmt::format("input has {} channels, expected {}", x.c, n.in_channels));
+      }
+      return deconv2d(x, n);
     case OpType::relu: {
       Tensor y = x;
       relu(y);

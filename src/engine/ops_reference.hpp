@@ -9,6 +9,8 @@
 namespace hires::engine::ref {
 
 Tensor conv2d(const Tensor& x, const Node& n);
+// Transposed convolution: y[o, iy*s + ky - p, ix*s + kx - p] += x[i, iy, ix] * w[i, o, ky, kx].
+Tensor deconv2d(const Tensor& x, const Node& n);
 void relu(Tensor& x);
 void leaky_relu(Tensor& x, float alpha);
 void prelu(Tensor& x, const std::vector<float>& slopes);

@@ -43,21 +43,24 @@ engine::Tensor model_pass(Model& model, const engine::Tensor& in, const EvalOpti
   const engine::Graph& g = model.graph();
   const int s = g.scale;
   engine::Backend& backend = model.backend(o.backend, o.threads);
-  const core::TilePlan plan = core::plan_tiles(g, 0, 1ULL << 30, in.w, in.h);
+  core::TilePlan plan = core::plan_tiles(g, 0, 1ULL << 30, in.w, in.h);
+  const core::ReadFn read = [&](const core::Rect& r) {
+    engine::Tensor t(3, r.height, r.width);
+    for (int c = 0; c < 3; ++c) {
+      for (int y = 0; y < r.height; ++y) {
+        for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
+      }
+    }
+    return t;
+  };
+  if (core::needs_global_means(g, plan, in.w, in.h)) {
+    plan.global_means = core::estimate_global_means(g, backend, plan, in.w, in.h, read);
+  }
   engine::Tensor out(3, in.h * s, in.w * s);
   for (int y0 = 0; y0 < in.h; y0 += plan.band) {
     const int y1 = std::min(in.h, y0 + plan.band);
     core::run_band(
-        g, backend, plan, in.w, in.h, y0, y1,
-        [&](const core::Rect& r) {
-          engine::Tensor t(3, r.height, r.width);
-          for (int c = 0; c < 3; ++c) {
-            for (int y = 0; y < r.height; ++y) {
-              for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
-            }
-          }
-          return t;
-        },
+        g, backend, plan, in.w, in.h, y0, y1, read,
         [&](const engine::Tensor& t, int src_y, int src_x, int rows, int cols, int dst_x) {
           for (int c = 0; c < 3; ++c) {
             for (int y = 0; y < rows; ++y) {

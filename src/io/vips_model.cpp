@@ -24,7 +24,12 @@ class LockedBackend final : public engine::Backend {
   std::string_view name() const override { return "locked"; }
   engine::Tensor run(const engine::Tensor& x) override {
     std::lock_guard<std::mutex> lock(m_.mutex());
-    return m_.backend(name_, threads_).run(x);
+    engine::Backend& b = m_.backend(name_, threads_);
+    b.set_global_means(global_means_);
+    engine::Tensor y = b.run(x);
+    last_means_ = b.last_global_means();
+    b.set_global_means({});
+    return y;
   }
 
  private:
@@ -177,9 +182,38 @@ vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
   st->in_w = in.width();
   st->in_h = in.height();
   st->in_u16 = in.format() == VIPS_FORMAT_USHORT;
+  vips::VImage src = in;
+  if (core::needs_global_means(g, st->plan, in.width(), in.height())) {
+    // SE nets on several tiles: a first pass over the tiles gives the global means every tile
+    // then uses. The input is held in memory so that it is read once for both passes.
+    try {
+      src = in.copy_memory();
+    } catch (const vips::VError& e) {
+      throw Error(ErrorKind::input, "model pass", take_vips_error(e.what()));
+    }
+    const float unit = st->in_u16 ? 1.0F / 65535.0F : 1.0F / 255.0F;
+    const core::ReadFn read = [&](const core::Rect& r) {
+      engine::Tensor t(3, r.height, r.width);
+      for (int y = 0; y < r.height; ++y) {
+        const VipsPel* row = VIPS_IMAGE_ADDR(src.get_image(), r.left, r.top + y);
+        for (int x = 0; x < r.width; ++x) {
+          for (int c = 0; c < 3; ++c) {
+            const float v =
+                st->in_u16
+                    ? static_cast<float>(reinterpret_cast<const std::uint16_t*>(row)[x * 3 + c])
+                    : static_cast<float>(row[x * 3 + c]);
+            t.at(c, y, x) = v * unit;
+          }
+        }
+      }
+      return t;
+    };
+    st->plan.global_means =
+        core::estimate_global_means(g, *st->backend, st->plan, in.width(), in.height(), read);
+  }
 
   VipsImage* out = vips_image_new();
-  if (vips_image_pipelinev(out, VIPS_DEMAND_STYLE_FATSTRIP, in.get_image(), nullptr) != 0) {
+  if (vips_image_pipelinev(out, VIPS_DEMAND_STYLE_FATSTRIP, src.get_image(), nullptr) != 0) {
     g_object_unref(out);
     throw Error(ErrorKind::internal, "model pass", take_vips_error("pipeline failed"));
   }
@@ -188,7 +222,7 @@ vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
   out->Bands = 3;
   out->BandFmt = VIPS_FORMAT_USHORT;
   out->Type = VIPS_INTERPRETATION_RGB16;
-  st->input = in.get_image();
+  st->input = src.get_image();
   g_object_ref(st->input);
   PassState* raw = st.release();
   g_object_set_data_full(G_OBJECT(out), kPassKey, raw, free_pass);

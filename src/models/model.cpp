@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <optional>
@@ -159,6 +160,50 @@ std::shared_ptr<Model> load_pth_model(const fs::path& path) {
               kSupportedArchitectures);
 }
 
+// "noise2" from a waifu2x file name like "noise2_scale2.0x_model", or "" without a noise level.
+std::string noise_part(const std::string& stem) {
+  const auto at = stem.find("noise");
+  if (at == std::string::npos || at + 5 >= stem.size()) return {};
+  const char d = stem[at + 5];
+  if (d < '0' || d > '9') return {};
+  return std::string("noise") + d;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Descriptive names for the waifu2x and Real-CUGAN nets, whose file names
+// ("noise1_scale2.0x_model", "up2x-conservative") say little or are shared between folders. The
+// structure comes from the reader; the family (Real-CUGAN or waifu2x cunet, which are the same
+// U-Net) from the path.
+void name_ncnn_model(ModelInfo& info, const models::NcnnInfo& ncnn, const fs::path& param) {
+  const std::string stem = param.stem().string();
+  const std::string where = lower(fs::absolute(param).lexically_normal().string());
+  const std::string noise = noise_part(lower(stem));
+  const std::string x = fmt::format("x{}", info.scale);
+  if (ncnn.structure == "upconv7") {
+    info.architecture = "waifu2x-upconv7";
+    std::string name = "waifu2x-upconv7";
+    if (where.find("photo") != std::string::npos) name += "-photo";
+    if (!noise.empty()) name += "-" + noise;
+    info.name = name + "-" + x;
+  } else if (ncnn.structure == "cunet") {
+    const bool cugan = where.find("cugan") != std::string::npos ||
+                       (stem.size() > 3 && stem.compare(0, 2, "up") == 0 &&
+                        std::isdigit(static_cast<unsigned char>(stem[2])) != 0);
+    if (cugan) {
+      info.architecture = "realcugan";
+      const std::string l = lower(stem);
+      info.name = l.rfind("realcugan", 0) == 0 ? l : "realcugan-" + l;
+    } else {
+      info.architecture = "waifu2x-cunet";
+      info.name = "waifu2x-cunet" + (noise.empty() ? std::string() : "-" + noise) + "-" + x;
+    }
+  }
+}
+
 std::shared_ptr<Model> load_ncnn_model(const fs::path& path) {
   fs::path param = path;
   fs::path bin = path;
@@ -167,7 +212,8 @@ std::shared_ptr<Model> load_ncnn_model(const fs::path& path) {
   } else {
     bin.replace_extension(".bin");
   }
-  engine::Graph g = models::load_ncnn(param, bin);
+  models::NcnnInfo ncnn;
+  engine::Graph g = models::load_ncnn(param, bin, &ncnn);
   ModelInfo info;
   info.name = param.stem().string();
   info.architecture = "ncnn graph";
@@ -175,6 +221,8 @@ std::shared_ptr<Model> load_ncnn_model(const fs::path& path) {
   info.scale = g.scale;
   info.parameters = count_parameters(g);
   info.source = param;
+  name_ncnn_model(info, ncnn, param);
+  g.name = info.name;
   return std::make_shared<Model>(std::move(info), std::move(g));
 }
 

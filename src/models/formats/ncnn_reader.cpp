@@ -45,8 +45,9 @@ constexpr int kMaxBorder = 1 << 16;  // padding and cropping
 constexpr std::int64_t kMaxScale = 1 << 16;
 
 constexpr const char* kSupportedTypes =
-    "BinaryOp, Concat, Convolution, ConvolutionDepthWise, Crop, Eltwise, Input, Interp, Padding, "
-    "PixelShuffle, Pooling, PReLU, ReLU, Reorg, Sigmoid, Split";
+    "BinaryOp, Concat, Convolution, ConvolutionDepthWise, Crop, Deconvolution, Eltwise, "
+    "InnerProduct, Input, Interp, Padding, PixelShuffle, Pooling, PReLU, ReLU, Reorg, Scale, "
+    "Sigmoid, Split";
 
 // IEEE binary16 -> binary32; exact for every input (subnormals, signed zeros, inf, NaN).
 float fp16_to_fp32(std::uint16_t h) {
@@ -530,6 +531,9 @@ class Loader {
     if (t == "Split") return split();
     if (t == "Convolution") return convolution(false);
     if (t == "ConvolutionDepthWise") return convolution(true);
+    if (t == "Deconvolution") return deconvolution();
+    if (t == "InnerProduct") return inner_product();
+    if (t == "Scale") return scale_layer();
     if (t == "ReLU") return relu();
     if (t == "PReLU") return prelu();
     if (t == "Sigmoid") return unary(OpType::sigmoid);
@@ -684,6 +688,138 @@ class Loader {
     top.ch_extra = {out, 1};
     note_scale(top.scale);
     set_top(0, top);
+  }
+
+  // ncnn's Deconvolution scatters: out[o, y*s + ky - p] += in[i, y] * w[o, i, ky, kx] (weights
+  // stored [out, in, k, k], the kernel not flipped; converters transpose PyTorch's
+  // ConvTranspose2d [in, out, k, k] into it). The engine keeps PyTorch's layout.
+  void deconvolution() {
+    expect_counts(1, 1);
+    const int out = get_int(0, 0);
+    const int kw = get_int(1, 0);
+    const int kh = get_int(11, kw);
+    const int dw = get_int(2, 1);
+    const int dh = get_int(12, dw);
+    const int sw = get_int(3, 1);
+    const int sh = get_int(13, sw);
+    const int pl = get_int(4, 0);
+    const int pt = get_int(14, pl);
+    const int pr = get_int(15, pl);
+    const int pb = get_int(16, pt);
+    const bool bias_term = get_int(5, 0) != 0;
+    const int wsize = get_int(6, 0);
+    std::optional<Node> act = activation(get_int(9, 0), get_array(10));
+    if (out < 1 || out > kMaxChannels) {
+      layer_error(fmt::format("num_output 0={} is out of range", out));
+    }
+    if (kw < 1 || kh != kw || kw > kMaxFactor) {
+      layer_error(fmt::format("kernel {}x{} is not supported (square, 1 to 64)", kw, kh));
+    }
+    if (dw != 1 || dh != 1) layer_error(fmt::format("dilation {}x{} is not supported", dw, dh));
+    if (sw < 1 || sh != sw || sw > kMaxFactor) {
+      layer_error(fmt::format("stride {}x{} is not supported (equal strides only)", sw, sh));
+    }
+    if (pl < 0 || pl > kMaxBorder || pt != pl || pr != pl || pb != pl) {
+      layer_error(
+          fmt::format("padding left={} top={} right={} bottom={} is not supported "
+                      "(symmetric padding only)",
+                      pl, pt, pr, pb));
+    }
+    if (get_int(7, 1) != 1) layer_error("grouped deconvolution (7=) is not supported");
+    if (get_int(18, 0) != 0 || get_int(19, 0) != 0 || get_int(20, 0) != 0 || get_int(21, 0) != 0) {
+      layer_error("output padding or a fixed output size (18= to 21=) is not supported");
+    }
+    if (get_int(28, 0) != 0) layer_error("dynamic weights (28=1) are not supported");
+    const std::int64_t per_in = static_cast<std::int64_t>(out) * kw * kw;
+    if (wsize < 1 || wsize % per_in != 0) {
+      layer_error(fmt::format("weight_data_size 6={} is not a multiple of num_output*k*k = {}",
+                              wsize, per_in));
+    }
+    const std::int64_t in = wsize / per_in;
+    const Blob b = bottom(0);
+    require_not_pooled(b);
+    match_channels(b, in);
+
+    Node n = node(OpType::deconv2d, {b.value});
+    n.in_channels = static_cast<int>(in);
+    n.out_channels = out;
+    n.kernel = kw;
+    n.stride = sw;
+    n.padding = pl;
+    const std::vector<float> w = read_tagged(static_cast<std::size_t>(wsize),
+                                             bias_term ? 4 * static_cast<std::size_t>(out) : 0);
+    n.weight.resize(w.size());
+    const std::size_t kk = static_cast<std::size_t>(kw) * kw;
+    for (std::int64_t o = 0; o < out; ++o) {
+      for (std::int64_t i = 0; i < in; ++i) {
+        std::copy_n(w.begin() + static_cast<std::ptrdiff_t>((o * in + i) * kk), kk,
+                    n.weight.begin() + static_cast<std::ptrdiff_t>((i * out + o) * kk));
+      }
+    }
+    if (bias_term) n.bias = read_raw(static_cast<std::size_t>(out));
+    ++deconvolutions_;
+
+    Blob top = b;
+    top.value = emit(std::move(n));
+    if (act) {
+      act->inputs = {top.value};
+      top.value = emit(std::move(*act));
+    }
+    top.scale = b.scale * Ratio{sw, 1};
+    top.off_h = (b.off_h - 1) * sw + kw - 2 * pl;
+    top.off_w = (b.off_w - 1) * sw + kw - 2 * pl;
+    top.ch_coef = {0, 1};
+    top.ch_extra = {out, 1};
+    note_scale(top.scale);
+    set_top(0, top);
+  }
+
+  // A fully connected layer on a pooled [C,1,1] blob (squeeze-and-excitation): a 1x1 conv2d.
+  void inner_product() {
+    expect_counts(1, 1);
+    const int out = get_int(0, 0);
+    const bool bias_term = get_int(1, 0) != 0;
+    const int wsize = get_int(2, 0);
+    std::optional<Node> act = activation(get_int(9, 0), get_array(10));
+    if (out < 1 || out > kMaxChannels) {
+      layer_error(fmt::format("num_output 0={} is out of range", out));
+    }
+    if (get_int(8, 0) != 0) layer_error("int8-quantized inner products are not supported");
+    if (wsize < 1 || wsize % out != 0) {
+      layer_error(
+          fmt::format("weight_data_size 2={} is not a multiple of num_output {}", wsize, out));
+    }
+    const Blob b = bottom(0);
+    if (!b.pooled) {
+      layer_error("only inner products on a pooled 1x1 blob (after global pooling) are supported");
+    }
+    const std::int64_t in = wsize / out;
+    match_channels(b, in);
+    Node n = node(OpType::conv2d, {b.value});
+    n.in_channels = static_cast<int>(in);
+    n.out_channels = out;
+    n.weight = read_tagged(static_cast<std::size_t>(wsize),
+                           bias_term ? 4 * static_cast<std::size_t>(out) : 0);
+    if (bias_term) n.bias = read_raw(static_cast<std::size_t>(out));
+    Blob top = b;
+    top.value = emit(std::move(n));
+    if (act) {
+      act->inputs = {top.value};
+      top.value = emit(std::move(*act));
+    }
+    top.ch_coef = {0, 1};
+    top.ch_extra = {out, 1};
+    set_top(0, top);
+  }
+
+  // Scale with a second blob of per-channel factors (0=-233): mul.
+  void scale_layer() {
+    if (get_int(0, 0) != kAuto || layer_->bottoms.size() != 2) {
+      layer_error("only Scale by a second blob (2 inputs, 0=-233) is supported");
+    }
+    expect_counts(2, 1);
+    if (get_int(1, 0) != 0) layer_error("Scale with a bias (1=1) is not supported");
+    set_top(0, elementwise(OpType::mul, bottom(0), bottom(1), {}));
   }
 
   void unary(OpType t) {
@@ -1089,10 +1225,19 @@ class Loader {
     const std::string out_name = named != blobs_.end() ? "output" : last.tops[0];
     const Blob& out = blobs_.at(out_name);
     if (out.pooled) model_error(fmt::format("output blob '{}' is a pooled 1x1 blob", out_name));
-    if (out.scale.den != 1 || out.off_h != 0 || out.off_w != 0) {
+    // Nets of unpadded ("valid") convolutions give scale*N - 2*scale*P pixels: their programs
+    // pad the input by P on every side first, which the graph then does itself (reflect).
+    std::int64_t prepad = 0;
+    if (out.scale.den == 1 && out.off_h == out.off_w && out.off_h < 0 &&
+        (-out.off_h) % (2 * out.scale.num) == 0) {
+      prepad = -out.off_h / (2 * out.scale.num);
+    }
+    if (out.scale.den != 1 || (prepad == 0 && (out.off_h != 0 || out.off_w != 0)) ||
+        prepad > kMaxBorder) {
       model_error(
           fmt::format("output blob '{}' is {} pixels for an input of N; only whole-number "
-                      "scales (output = scale*N) are supported",
+                      "scales (output = scale*N, or scale*(N + 2P) - 2*scale*P for a net of "
+                      "unpadded convolutions) are supported",
                       out_name, size_text(out)));
     }
     if (!in_channels_) in_channels_ = declared_channels_ > 0 ? declared_channels_ : 3;
@@ -1112,10 +1257,65 @@ class Loader {
     graph_.in_channels = static_cast<int>(*in_channels_);
     graph_.out_channels = static_cast<int>(out_ch);
     graph_.size_multiple = size_multiple_;
-    graph_.receptive_radius = engine::estimate_receptive_radius(graph_);
+    if (prepad > 0) add_prepad(static_cast<int>(prepad));
+    const bool global = engine::has_global_context(graph_);
+    info_.prepad = static_cast<int>(prepad);
+    if (global && deconvolutions_ > 0) {
+      info_.structure = "cunet";
+    } else if (!global && deconvolutions_ == 1 && !graph_.nodes.empty() &&
+               graph_.nodes.back().type == OpType::deconv2d && prepad > 0) {
+      info_.structure = "upconv7";
+    }
+    // Real-CUGAN's 4x net (UpCunet4x) ends in a pixel shuffle and adds the input enlarged with
+    // nearest neighbour to it in its program, outside the exported graph.
+    if (info_.structure == "cunet" && graph_.scale == 4 &&
+        graph_.in_channels == graph_.out_channels &&
+        graph_.nodes.back().type == OpType::pixel_shuffle) {
+      add_nearest_skip();
+      info_.nearest_skip = true;
+    }
+    int radius = std::max(engine::estimate_receptive_radius(graph_), static_cast<int>(prepad) + 1);
+    radius = (radius + size_multiple_ - 1) / size_multiple_ * size_multiple_;
+    graph_.receptive_radius = radius;
     engine::validate(graph_);
   }
 
+  // A pad node in front of everything that reads the input.
+  void add_prepad(int p) {
+    const int padded = graph_.add_value();
+    for (Node& n : graph_.nodes) {
+      for (int& v : n.inputs) {
+        if (v == graph_.input) v = padded;
+      }
+    }
+    Node n;
+    n.type = OpType::pad;
+    n.name = "prepad";
+    n.inputs = {graph_.input};
+    n.output = padded;
+    n.top = n.bottom = n.left = n.right = p;
+    n.pad_mode = engine::PadMode::reflect;
+    graph_.nodes.insert(graph_.nodes.begin(), std::move(n));
+  }
+
+  void add_nearest_skip() {
+    Node up;
+    up.type = OpType::upsample_nearest;
+    up.name = "input_nearest";
+    up.inputs = {graph_.input};
+    up.factor = graph_.scale;
+    const int upv = emit(std::move(up));
+    Node add;
+    add.type = OpType::add;
+    add.name = "input_nearest/add";
+    add.inputs = {graph_.output, upv};
+    graph_.output = emit(std::move(add));
+  }
+
+ public:
+  NcnnInfo info_;
+
+ private:
   fs::path param_path_;
   fs::path bin_path_;
   std::vector<unsigned char> bin_;
@@ -1127,12 +1327,17 @@ class Loader {
   int declared_channels_ = 0;
   std::optional<std::int64_t> in_channels_;
   int size_multiple_ = 1;
+  int deconvolutions_ = 0;
 };
 
 }  // namespace
 
-engine::Graph load_ncnn(const std::filesystem::path& param, const std::filesystem::path& bin) {
-  return Loader(param, bin).run();
+engine::Graph load_ncnn(const std::filesystem::path& param, const std::filesystem::path& bin,
+                        NcnnInfo* info) {
+  Loader loader(param, bin);
+  engine::Graph g = loader.run();
+  if (info != nullptr) *info = loader.info_;
+  return g;
 }
 
 }  // namespace hires::models
