@@ -37,7 +37,8 @@ struct UpscaleArgs {
   std::string scale, width, height, fit, long_edge, print, dpi;
   std::string format, max_bytes, background = "white";
   int quality = 0;
-  bool strip = false, recursive = false, overwrite = false, json = false, quiet = false;
+  bool strip = false, srgb = false, recursive = false, overwrite = false, json = false,
+       quiet = false;
   bool verbose = false;
   double max_pixels_mp = 268.435456;
   double max_output_pixels_mp = 1073.741824;
@@ -83,6 +84,8 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
   cmd.add_option("--max-bytes", a.max_bytes,
                  "Highest quality whose file fits, e.g. 150K, 2M (K = 1000 bytes)");
   cmd.add_flag("--strip", a.strip, "Drop EXIF/XMP/IPTC (the colour profile is kept)");
+  cmd.add_flag("--srgb", a.srgb,
+               "Convert colours to sRGB through the embedded profile (Display P3, Adobe RGB, ...)");
   cmd.add_option("--background", a.background,
                  "Colour under transparency for formats without alpha")
       ->capture_default_str();
@@ -182,6 +185,7 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   o.encode.quality = a.quality;
   if (!a.max_bytes.empty()) o.encode.max_bytes = hires::parse_bytes("--max-bytes", a.max_bytes);
   o.encode.strip = a.strip;
+  o.encode.srgb = a.srgb;
   if (!a.dpi.empty()) {
     const double dpi = hires::parse_scale("--dpi", a.dpi);
     if (!a.print.empty()) {

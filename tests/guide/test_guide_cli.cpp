@@ -186,6 +186,79 @@ TEST(PresetsCli, ListedAndExpandedWithExplicitFlagsWinning) {
   EXPECT_NE(bad.err.find("no preset named 'poster'"), std::string::npos) << bad.err;
 }
 
+std::string icc_of(const vips::VImage& im) {
+  if (im.get_typeof(VIPS_META_ICC_NAME) == 0) return {};
+  size_t len = 0;
+  const void* data = im.get_blob(VIPS_META_ICC_NAME, &len);
+  return {static_cast<const char*>(data), len};
+}
+
+// web and product-web deliver sRGB: a Display P3 input is converted through its profile.
+TEST(PresetsCli, WebConvertsWideGamutToSrgb) {
+  TempDir dir;
+  const vips::VImage srgb = load(make_image(dir, "a.png", 96));
+  const fs::path p3 = dir / "p3.png";
+  srgb.icc_transform("p3").write_to_file(p3.c_str());
+  const vips::VImage in = load(p3);
+  const std::string p3_icc = icc_of(in);
+  ASSERT_GT(p3_icc.size(), 100U);
+  // What libvips itself makes of the input in sRGB (profile and pixels).
+  const vips::VImage expected =
+      in.icc_transform("srgb", vips::VImage::option()->set("embedded", TRUE));
+  const std::string srgb_icc = icc_of(expected);
+  ASSERT_NE(srgb_icc.find("sRGB"), std::string::npos);
+  ASSERT_NE(srgb_icc, p3_icc);
+
+  // Lossless (-o .png wins over the preset's format), same size: the pixels can be compared.
+  const fs::path png = dir / "web.png";
+  const RunResult r = run_hires(
+      {"upscale", "-m", "lanczos", p3.string(), "-o", png.string(), "-s", "1", "--preset", "web"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("converted colours to sRGB"), std::string::npos) << r.err;
+  const vips::VImage out = load(png);
+  EXPECT_EQ(icc_of(out), srgb_icc);
+  ASSERT_EQ(out.width(), 96);
+  const vips::VImage diff = (out.cast(VIPS_FORMAT_FLOAT) - expected.cast(VIPS_FORMAT_FLOAT)).abs();
+  EXPECT_LE(diff.max(), 2.0);
+  EXPECT_LT(diff.avg(), 0.5);
+
+  // The JPEG of the preset: sRGB profile, colours as libvips converts them (within JPEG error).
+  const fs::path jpg = dir / "web.jpg";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", p3.string(), "-o", jpg.string(), "-s", "2",
+                       "--preset", "web"})
+                .exit_code,
+            0);
+  const vips::VImage web = load(jpg);
+  EXPECT_EQ(icc_of(web), srgb_icc);
+  for (int b = 0; b < 3; ++b) {
+    EXPECT_NEAR(web.extract_band(b).avg(), expected.extract_band(b).avg(), 1.5) << "band " << b;
+  }
+  const fs::path shop = dir / "shop.jpg";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", p3.string(), "-o", shop.string(), "--preset",
+                       "product-web", "--width", "400"})
+                .exit_code,
+            0);
+  EXPECT_EQ(icc_of(load(shop)), srgb_icc);
+
+  // Without the preset (or --srgb) the P3 profile is kept, and so are the pixels' values.
+  const fs::path kept = dir / "kept.png";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", p3.string(), "-o", kept.string(), "-s", "1"})
+                .exit_code,
+            0);
+  EXPECT_EQ(icc_of(load(kept)), p3_icc);
+  const vips::VImage flag = load(kept);
+  EXPECT_LE((flag.cast(VIPS_FORMAT_FLOAT) - in.cast(VIPS_FORMAT_FLOAT)).abs().max(), 1.0);
+
+  // An untagged input is sRGB already: --srgb leaves it untouched.
+  const fs::path plain = dir / "plain.png";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", (dir / "a.png").string(), "-o", plain.string(),
+                       "-s", "1", "--srgb"})
+                .exit_code,
+            0);
+  EXPECT_EQ(icc_of(load(plain)), "");
+  EXPECT_LE((load(plain).cast(VIPS_FORMAT_FLOAT) - srgb.cast(VIPS_FORMAT_FLOAT)).abs().max(), 1.0);
+}
+
 TEST(PolishCli, DenoiseSharpenColourFixAndReview) {
   TempDir dir;
   // A noisy input: noise sigma 12 on the test image.
