@@ -77,9 +77,9 @@ struct Finding {
 };
 
 struct Recommendation {
-  std::string model;  // a model name or a classic method
+  std::string model;  // a built-in model (photo-x2 up to 2x, else photo-x4) or a classic method
   int denoise = 0;    // 0..3, the --denoise level to use
-  int passes = 1;     // 4x model passes for the target (0: no upscaling needed)
+  int passes = 1;     // passes of that model for the target (0: no model pass)
   std::string plan;   // the pass plan in words
 };
 

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 #include "hires/guide.hpp"
+#include "hires/models.hpp"
 #include "io/guide_io.hpp"
 
 namespace hires {
@@ -200,6 +203,28 @@ int denoise_level(const Measures& m) {
   return level;
 }
 
+struct BuiltinChoice {
+  std::string name;
+  int scale = 0;  // 0: a classic method
+};
+
+// The built-in model for an enlargement, as `hires IMAGE` picks it: photo-x2 up to 2x, else
+// photo-x4; Lanczos when this build has no built-in weights.
+BuiltinChoice builtin_for(double scale) {
+  const std::vector<ModelInfo> builtins = builtin_models();
+  const auto find = [&](std::string_view name) -> std::optional<BuiltinChoice> {
+    for (const auto& m : builtins) {
+      if (m.name == name) return BuiltinChoice{m.name, m.scale};
+    }
+    return std::nullopt;
+  };
+  if (scale <= 2.0) {
+    if (auto c = find("photo-x2")) return *c;
+  }
+  if (auto c = find("photo-x4")) return *c;
+  return {"lanczos", 0};
+}
+
 }  // namespace
 
 CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
@@ -229,20 +254,30 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
 
   Recommendation& rec = r.recommendation;
   rec.denoise = denoise_level(r.measures);
-  rec.model = r.content == Content::photo ? "realesr-general-x4v3" : "realesr-animevideov3";
-  if (r.measures.staircase_block > 0) rec.model = "nearest";  // pixel art: keep the blocks crisp
-  rec.passes = r.scale <= 1.0 ? 0 : model_passes(r.scale, 4);
   const std::string size_text =
       r.target ? fmt::format("{}x{}", r.target->width, r.target->height)
                : fmt::format("{}x{}", static_cast<int>(std::lround(image.width * r.scale)),
                              static_cast<int>(std::lround(image.height * r.scale)));
-  if (rec.passes == 0) {
+  const std::string denoise_text =
+      rec.denoise > 0 ? fmt::format("--denoise {}, ", rec.denoise) : "";
+  const BuiltinChoice choice = builtin_for(r.scale);
+  rec.model = choice.name;
+  rec.passes = r.scale <= 1.0 || choice.scale == 0 ? 0 : model_passes(r.scale, choice.scale);
+  if (r.measures.staircase_block > 0) {
+    rec.model = "nearest";  // pixel art: keep the blocks crisp
+    rec.passes = 0;
+  }
+  if (r.scale <= 1.0) {
     rec.plan = fmt::format("no upscaling: the image already has the pixels ({}x{} for {})",
                            image.width, image.height, size_text);
+  } else if (rec.passes == 0) {
+    rec.plan =
+        fmt::format("{}a {} resize to {} ({:.2f}x)", denoise_text,
+                    rec.model == "nearest" ? "nearest-neighbour" : "Lanczos", size_text, r.scale);
   } else {
-    rec.plan = fmt::format("{}{} 4x pass{} of {}, then an exact Lanczos resize to {} ({:.2f}x)",
-                           rec.denoise > 0 ? fmt::format("--denoise {}, ", rec.denoise) : "",
-                           rec.passes, rec.passes > 1 ? "es" : "", rec.model, size_text, r.scale);
+    rec.plan = fmt::format("{}{} {}x pass{} of {}, then an exact Lanczos resize to {} ({:.2f}x)",
+                           denoise_text, rec.passes, choice.scale, rec.passes > 1 ? "es" : "",
+                           rec.model, size_text, r.scale);
   }
   return r;
 }

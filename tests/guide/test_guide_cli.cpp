@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "hires/models.hpp"
 #include "support/test_support.hpp"
 
 namespace hires::test {
@@ -52,6 +53,9 @@ TEST(CheckCli, JsonHasTheDocumentedKeys) {
     EXPECT_TRUE(content == "photo" || content == "art" || content == "text");
   }
   EXPECT_EQ(lines[0]["width"], 256);
+  if (!builtin_models().empty()) {
+    EXPECT_EQ(lines[0]["recommendation"]["model"], "photo-x4");
+  }
   EXPECT_EQ(lines[1]["findings"][0]["kind"], "small");
   EXPECT_EQ(lines[1]["findings"][0]["severity"], "bad");
   EXPECT_EQ(lines[1]["findings"][0]["value"], 150.0);
