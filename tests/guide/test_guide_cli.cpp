@@ -78,6 +78,19 @@ TEST(CheckCli, TargetAndText) {
 
   const RunResult bad = run_hires({"check", p.string(), "--width", "0"});
   EXPECT_EQ(bad.exit_code, 2);
+  // The sizing options are parsed as upscale parses them (cli/sizing.cpp), with check's wording.
+  const RunResult two = run_hires({"check", p.string(), "--width", "10", "-s", "2"});
+  EXPECT_EQ(two.exit_code, 2);
+  EXPECT_NE(two.err.find("hires: error: --scale and --width: conflict: choose one target size\n"),
+            std::string::npos)
+      << two.err;
+  const RunResult print = run_hires({"check", p.string(), "--print", "8x10"});
+  EXPECT_EQ(print.exit_code, 2);
+  EXPECT_NE(print.err.find("hires: error: --print: '8x10' is not valid"), std::string::npos)
+      << print.err;
+  const RunResult fit = run_hires({"check", p.string(), "--fit", "1000x1000", "--json"});
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  EXPECT_EQ(json::parse(fit.out)["target"]["width"], 1000);
   const RunResult missing = run_hires({"check", (dir / "nope.png").string()});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nope.png"), std::string::npos) << missing.err;
