@@ -55,7 +55,9 @@ json to_json(const std::string& input, const CheckResult& r) {
                    {"flat_fraction", m.flat_fraction},
                    {"top2_luma_share", m.top2_luma_share},
                    {"colourfulness", m.colourfulness},
-                   {"palette", m.palette}};
+                   {"palette", m.palette},
+                   {"halftone", m.halftone},
+                   {"halftone_period", m.halftone_period}};
   if (r.target) {
     j["target"] = {{"width", r.target->width}, {"height", r.target->height}};
     j["scale"] = r.scale;
@@ -124,7 +126,8 @@ int run_check(const CheckArgs& a) {
 Command add_check_command(CLI::App& app) {
   auto args = std::make_shared<CheckArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "check", "Before upscaling: size, blur, blockiness, banding, noise, exposure; a verdict");
+      "check",
+      "Before upscaling: size, blur, blockiness, banding, noise, exposure, halftone; a verdict");
   cmd->add_option("inputs", args->inputs, "Image files")->required();
   add_sizing_options(*cmd->add_option_group("target", "What the image is for (default: 4x)"),
                      args->target, SizingFor::check);

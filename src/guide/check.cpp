@@ -29,6 +29,8 @@ std::string_view finding_kind_name(FindingKind k) {
       return "dark";
     case FindingKind::bright:
       return "bright";
+    case FindingKind::halftone:
+      return "halftone";
   }
   return "?";
 }
@@ -104,7 +106,8 @@ constexpr double kDarkWarn = 60.0;  // mean luma
 constexpr double kDarkBad = 40.0;
 constexpr double kBrightWarn = 15.0;  // % clipped highlights
 constexpr double kBrightBad = 35.0;
-constexpr double kTexturedMin = 0.3;  // below this, too little detail to judge blur
+constexpr double kHalftoneWarn = 0.25;  // autocorrelation peak of a printing screen
+constexpr double kTexturedMin = 0.3;    // below this, too little detail to judge blur
 
 Severity grade(double v, double warn, double bad, bool higher_is_worse = true) {
   if (higher_is_worse)
@@ -191,6 +194,20 @@ std::vector<Finding> findings_for(const Measures& m, Content content, Size size)
     }
     out.push_back(f);
   }
+  {
+    // Warn at most: a screen is removable (--denoise), not a reason to give up on the image.
+    Finding f{FindingKind::halftone,
+              m.halftone,
+              m.halftone >= kHalftoneWarn ? Severity::warn : Severity::info,
+              {}};
+    f.message = f.severity == Severity::info
+                    ? "no printing screen"
+                    : fmt::format(
+                          "halftone screen (dots every {:.1f} px, a scanned print): use "
+                          "--denoise 2 or more, or the model enlarges the dots",
+                          m.halftone_period);
+    out.push_back(f);
+  }
   return out;
 }
 
@@ -200,6 +217,7 @@ int denoise_level(const Measures& m) {
     level = std::max(level, 2);
   else if (m.jpeg_grid >= kGridWarn)
     level = std::max(level, 1);
+  if (m.halftone >= kHalftoneWarn) level = std::max(level, 2);
   return level;
 }
 

@@ -45,7 +45,7 @@ Pixels jpeg_round_trip(const Pixels& in, int quality) {
 
 TEST(Check, SharpSceneIsAGoodCandidate) {
   const CheckResult r = check_pixels(scene(320, 320), {});
-  EXPECT_EQ(r.findings.size(), 7U);
+  EXPECT_EQ(r.findings.size(), 8U);
   for (const auto& f : r.findings) {
     EXPECT_EQ(f.severity, Severity::info)
         << finding_kind_name(f.kind) << " = " << f.value << ": " << f.message;
@@ -178,6 +178,30 @@ TEST(Check, PixelArtStaircases) {
   EXPECT_EQ(r.recommendation.model, "nearest");
   EXPECT_EQ(r.recommendation.passes, 0);
   EXPECT_EQ(measure(scene(256, 256)).staircase_block, 0);
+}
+
+// A scanned print: the dots of the screen are found, at any common angle, and call for denoise.
+TEST(Check, HalftoneScreenIsFound) {
+  const Pixels photo = scene(320, 320);
+  const CheckResult clean = check_pixels(photo, {});
+  EXPECT_EQ(finding(clean, FindingKind::halftone).severity, Severity::info);
+  EXPECT_LT(clean.measures.halftone, 0.1);
+  EXPECT_EQ(clean.recommendation.denoise, 0);
+  EXPECT_LT(check_pixels(with_noise(photo, 15.0), {}).measures.halftone, 0.1);
+
+  for (const auto& [period, angle] :
+       {std::pair{4.24, 45.0}, {6.0, 45.0}, {5.0, 0.0}, {4.0, 15.0}, {8.0, 75.0}}) {
+    const CheckResult r = check_pixels(halftoned(photo, period, angle), {});
+    const Finding& f = finding(r, FindingKind::halftone);
+    EXPECT_EQ(f.severity, Severity::warn) << period << " px at " << angle << ": " << f.value;
+    EXPECT_GT(f.value, 0.4) << period << " px at " << angle;  // measured 0.45 .. 0.54
+    EXPECT_GE(r.recommendation.denoise, 2) << period << " px at " << angle;
+    EXPECT_NE(f.message.find("halftone screen"), std::string::npos) << f.message;
+  }
+  // The period reported is the lattice's: 3 px across and down at 45 degrees.
+  EXPECT_NEAR(
+      check_pixels(halftoned(photo, 3.0 * std::sqrt(2.0), 45.0), {}).measures.halftone_period,
+      3.0 * std::sqrt(2.0), 0.1);
 }
 
 TEST(Check, ContentTypes) {

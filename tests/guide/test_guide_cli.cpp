@@ -43,7 +43,7 @@ TEST(CheckCli, JsonHasTheDocumentedKeys) {
       EXPECT_TRUE(j.contains(key)) << key << " in " << j.dump();
     for (const char* key : {"model", "denoise", "passes"})
       EXPECT_TRUE(j["recommendation"].contains(key)) << key;
-    ASSERT_EQ(j["findings"].size(), 7U);
+    ASSERT_EQ(j["findings"].size(), 8U);
     for (const auto& f : j["findings"]) {
       EXPECT_TRUE(f.contains("kind") && f.contains("value") && f.contains("severity"));
       const std::string s = f["severity"];
