@@ -80,8 +80,9 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
   cmd.add_option("--max-bytes", a.max_bytes,
                  "Highest quality whose file fits, e.g. 150K, 2M (K = 1000 bytes)");
   cmd.add_flag("--strip", a.strip, "Drop EXIF/XMP/IPTC (the colour profile is kept)");
-  cmd.add_flag("--srgb", a.srgb,
-               "Convert colours to sRGB through the embedded profile (Display P3, Adobe RGB, ...)");
+  cmd.add_flag("--srgb,!--no-srgb", a.srgb,
+               "Convert colours to sRGB through the embedded profile (Display P3, Adobe RGB, ...); "
+               "--no-srgb keeps the profile when a preset asks for sRGB");
   cmd.add_option("--background", a.background,
                  "Colour under transparency for formats without alpha")
       ->capture_default_str();

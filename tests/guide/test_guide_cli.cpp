@@ -266,6 +266,14 @@ TEST(PresetsCli, WebConvertsWideGamutToSrgb) {
   const vips::VImage flag = load(kept);
   EXPECT_LE((flag.cast(VIPS_FORMAT_FLOAT) - in.cast(VIPS_FORMAT_FLOAT)).abs().max(), 1.0);
 
+  // --no-srgb overrides the preset.
+  const fs::path mine = dir / "mine.jpg";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", p3.string(), "-o", mine.string(), "--preset",
+                       "web", "--no-srgb"})
+                .exit_code,
+            0);
+  EXPECT_EQ(icc_of(load(mine)), p3_icc);
+
   // An untagged input is sRGB already: --srgb leaves it untouched.
   const fs::path plain = dir / "plain.png";
   ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", (dir / "a.png").string(), "-o", plain.string(),
