@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
+#include "sizing.hpp"
 
 namespace hires::cli {
 namespace {
@@ -18,38 +19,10 @@ using nlohmann::json;
 
 struct CheckArgs {
   std::vector<std::string> inputs;
-  std::string scale, width, height, fit, long_edge, print;
+  SizingArgs target;
   bool json = false;
   double max_pixels_mp = 268.435456;
 };
-
-std::optional<SizeRequest> target_of(const CheckArgs& a) {
-  std::vector<std::string> given;
-  for (const auto& [name, value] : {std::pair{"--scale", &a.scale},
-                                    {"--width", &a.width},
-                                    {"--height", &a.height},
-                                    {"--fit", &a.fit},
-                                    {"--long-edge", &a.long_edge},
-                                    {"--print", &a.print}}) {
-    if (!value->empty()) given.emplace_back(name);
-  }
-  if (given.size() > 1) {
-    throw Error(ErrorKind::usage, fmt::format("{}", fmt::join(given, " and ")),
-                "conflict: choose one target size");
-  }
-  if (!a.width.empty()) return SizeRequest::by_width(parse_pixels("--width", a.width));
-  if (!a.height.empty()) return SizeRequest::by_height(parse_pixels("--height", a.height));
-  if (!a.long_edge.empty()) {
-    return SizeRequest::by_long_edge(parse_pixels("--long-edge", a.long_edge));
-  }
-  if (!a.fit.empty()) {
-    const Size box = parse_box("--fit", a.fit);
-    return SizeRequest::fit_box(box.width, box.height);
-  }
-  if (!a.print.empty()) return SizeRequest::for_print(parse_print("--print", a.print));
-  if (!a.scale.empty()) return SizeRequest::by_scale(parse_scale("--scale", a.scale));
-  return std::nullopt;
-}
 
 json to_json(const std::string& input, const CheckResult& r) {
   json findings = json::array();
@@ -82,7 +55,9 @@ json to_json(const std::string& input, const CheckResult& r) {
                    {"flat_fraction", m.flat_fraction},
                    {"top2_luma_share", m.top2_luma_share},
                    {"colourfulness", m.colourfulness},
-                   {"palette", m.palette}};
+                   {"palette", m.palette},
+                   {"halftone", m.halftone},
+                   {"halftone_period", m.halftone_period}};
   if (r.target) {
     j["target"] = {{"width", r.target->width}, {"height", r.target->height}};
     j["scale"] = r.scale;
@@ -121,7 +96,7 @@ void print_text(const std::string& input, const CheckResult& r) {
 
 int run_check(const CheckArgs& a) {
   CheckOptions options;
-  options.target = target_of(a);
+  options.target = parse_sizing(a.target, "conflict: choose one target size");
   if (options.target) (void)plan_size({1000, 1000}, *options.target);  // validate early
   Limits limits;
   limits.max_input_pixels = static_cast<std::uint64_t>(a.max_pixels_mp * 1e6);
@@ -151,15 +126,11 @@ int run_check(const CheckArgs& a) {
 Command add_check_command(CLI::App& app) {
   auto args = std::make_shared<CheckArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "check", "Before upscaling: size, blur, blockiness, banding, noise, exposure; a verdict");
+      "check",
+      "Before upscaling: size, blur, blockiness, banding, noise, exposure, halftone; a verdict");
   cmd->add_option("inputs", args->inputs, "Image files")->required();
-  auto* g = cmd->add_option_group("target", "What the image is for (default: 4x)");
-  g->add_option("-s,--scale", args->scale, "Scale factor");
-  g->add_option("--width", args->width, "Output width in pixels");
-  g->add_option("--height", args->height, "Output height in pixels");
-  g->add_option("--fit", args->fit, "Largest size inside WxH pixels");
-  g->add_option("--long-edge", args->long_edge, "Long edge in pixels");
-  g->add_option("--print", args->print, "Print size WxH{in|cm}@DPI, e.g. 8x10in@300");
+  add_sizing_options(*cmd->add_option_group("target", "What the image is for (default: 4x)"),
+                     args->target, SizingFor::check);
   cmd->add_flag("--json", args->json, "One JSON object per image on stdout");
   cmd->add_option("--max-pixels", args->max_pixels_mp, "Largest input in megapixels")
       ->check(CLI::PositiveNumber);

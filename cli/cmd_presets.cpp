@@ -46,6 +46,7 @@ bool decided(const std::string& option, const std::set<std::string>& given,
                        [&](const std::string& s) { return given.count(s) != 0; });
   }
   if (option == "--dpi") return given.count("--print") != 0;
+  if (option == "--srgb") return given.count("--no-srgb") != 0;
   if (option == "--format") return !output.empty() && format_from_path(output).has_value();
   return false;
 }

@@ -18,6 +18,7 @@
 #include "hires/hires.hpp"
 #include "hires/models.hpp"
 #include "progress.hpp"
+#include "sizing.hpp"
 
 namespace {
 
@@ -34,10 +35,12 @@ struct UpscaleArgs {
   std::vector<std::string> inputs;
   std::string output;
   std::string method;  // empty: the built-in photo model (see default_model), else lanczos
-  std::string scale, width, height, fit, long_edge, print, dpi;
+  hires::cli::SizingArgs sizing;
+  std::string dpi;
   std::string format, max_bytes, background = "white";
   int quality = 0;
-  bool strip = false, recursive = false, overwrite = false, json = false, quiet = false;
+  bool strip = false, srgb = false, recursive = false, overwrite = false, json = false,
+       quiet = false;
   bool verbose = false;
   double max_pixels_mp = 268.435456;
   double max_output_pixels_mp = 1073.741824;
@@ -68,14 +71,8 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
       ->capture_default_str();
   cmd.add_option("--backend", a.backend, "auto | cpu | reference (plain loops, slow)")
       ->capture_default_str();
-  auto* g = cmd.add_option_group("sizing", "Choose one (default --scale 4)");
-  g->add_option("-s,--scale", a.scale, "Scale factor, e.g. 2 or 3.5");
-  g->add_option("--width", a.width, "Output width in pixels (aspect kept)");
-  g->add_option("--height", a.height, "Output height in pixels (aspect kept)");
-  g->add_option("--fit", a.fit, "Largest size inside WxH pixels");
-  g->add_option("--long-edge", a.long_edge, "Long edge in pixels");
-  g->add_option("--print", a.print,
-                "Pixels to print WxH{in|cm}@DPI, e.g. 8x10in@300 (DPI written to the file)");
+  hires::cli::add_sizing_options(*cmd.add_option_group("sizing", "Choose one (default --scale 4)"),
+                                 a.sizing, hires::cli::SizingFor::upscale);
   cmd.add_option("--dpi", a.dpi, "Write this DPI into the output (no resizing)");
   cmd.add_option("-f,--format", a.format, "jpg | png | webp | tiff | avif (default: from -o)");
   cmd.add_option("-q,--quality", a.quality, "Quality 1-100 (JPEG/WebP 90, AVIF 60)")
@@ -83,6 +80,9 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
   cmd.add_option("--max-bytes", a.max_bytes,
                  "Highest quality whose file fits, e.g. 150K, 2M (K = 1000 bytes)");
   cmd.add_flag("--strip", a.strip, "Drop EXIF/XMP/IPTC (the colour profile is kept)");
+  cmd.add_flag("--srgb,!--no-srgb", a.srgb,
+               "Convert colours to sRGB through the embedded profile (Display P3, Adobe RGB, ...); "
+               "--no-srgb keeps the profile when a preset asks for sRGB");
   cmd.add_option("--background", a.background,
                  "Colour under transparency for formats without alpha")
       ->capture_default_str();
@@ -117,34 +117,9 @@ std::vector<std::filesystem::path> model_dirs(const std::vector<std::string>& gi
 }
 
 hires::SizeRequest size_request(const UpscaleArgs& a) {
-  std::vector<std::string> given;
-  for (const auto& [name, value] : {std::pair{"--scale", &a.scale},
-                                    {"--width", &a.width},
-                                    {"--height", &a.height},
-                                    {"--fit", &a.fit},
-                                    {"--long-edge", &a.long_edge},
-                                    {"--print", &a.print}}) {
-    if (!value->empty()) given.emplace_back(name);
-  }
-  if (given.size() > 1) {
-    throw Error(ErrorKind::usage, fmt::format("{}", fmt::join(given, " and ")),
-                "conflict: choose one sizing option",
-                "--scale, --width, --height, --fit, --long-edge or --print");
-  }
-  const auto side = hires::parse_pixels;
-  if (!a.width.empty()) return hires::SizeRequest::by_width(side("--width", a.width));
-  if (!a.height.empty()) return hires::SizeRequest::by_height(side("--height", a.height));
-  if (!a.long_edge.empty()) {
-    return hires::SizeRequest::by_long_edge(side("--long-edge", a.long_edge));
-  }
-  if (!a.fit.empty()) {
-    const hires::Size box = hires::parse_box("--fit", a.fit);
-    return hires::SizeRequest::fit_box(box.width, box.height);
-  }
-  if (!a.print.empty())
-    return hires::SizeRequest::for_print(hires::parse_print("--print", a.print));
-  if (!a.scale.empty()) return hires::SizeRequest::by_scale(hires::parse_scale("--scale", a.scale));
-  return hires::SizeRequest::by_scale(4.0);
+  return hires::cli::parse_sizing(a.sizing, "conflict: choose one sizing option",
+                                  "--scale, --width, --height, --fit, --long-edge or --print")
+      .value_or(hires::SizeRequest::by_scale(4.0));
 }
 
 // Without -m: the built-in photo model (photo-x2 up to 2x, else photo-x4); none (Lanczos) when
@@ -182,9 +157,10 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   o.encode.quality = a.quality;
   if (!a.max_bytes.empty()) o.encode.max_bytes = hires::parse_bytes("--max-bytes", a.max_bytes);
   o.encode.strip = a.strip;
+  o.encode.srgb = a.srgb;
   if (!a.dpi.empty()) {
     const double dpi = hires::parse_scale("--dpi", a.dpi);
-    if (!a.print.empty()) {
+    if (!a.sizing.print.empty()) {
       throw Error(ErrorKind::usage, "--dpi and --print", "conflict: --print already sets the DPI");
     }
     o.encode.dpi = dpi;

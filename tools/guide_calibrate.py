@@ -83,7 +83,7 @@ def main():
     if not originals:
         print("no data: nothing calibrated")
         return 0
-    kinds = ["small", "blur", "blocky", "banding", "noise", "dark", "bright"]
+    kinds = ["small", "blur", "blocky", "banding", "noise", "dark", "bright", "halftone"]
     with tempfile.TemporaryDirectory() as tmp:
         base = check(originals)
         print(f"{len(originals)} clean images; false alarms (warn or bad) per finding:")

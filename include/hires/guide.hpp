@@ -39,12 +39,12 @@ struct Pixels {
 
 // ---- check: before upscaling ------------------------------------------------------------------
 
-enum class FindingKind { small, blur, blocky, banding, noise, dark, bright };
+enum class FindingKind { small, blur, blocky, banding, noise, dark, bright, halftone };
 enum class Severity { info, warn, bad };
 enum class Content { photo, art, text };
 enum class CheckVerdict { good, care, poor, not_needed };
 
-std::string_view finding_kind_name(FindingKind k);  // "small", "blur", ...
+std::string_view finding_kind_name(FindingKind k);  // "small", "blur", ..., "halftone"
 std::string_view severity_name(Severity s);         // "info", "warn", "bad"
 std::string_view content_name(Content c);           // "photo", "art", "text"
 std::string_view verdict_name(CheckVerdict v);      // "good", "care", "poor", "not_needed"
@@ -65,6 +65,8 @@ struct Measures {
   double top2_luma_share = 0;  // share of pixels in the two most common luma bins
   double colourfulness = 0;    // Hasler-Suesstrunk M (0 grey .. ~100 vivid)
   double palette = 0;          // 12-bit colours needed to cover 90 % of the pixels
+  double halftone = 0;         // printing screen: autocorrelation peak at 2.5..12 px, 0..1
+  double halftone_period = 0;  // its distance in pixels (0 = none)
 };
 Measures measure(const Pixels& image);
 Content classify_content(const Measures& m);
@@ -77,9 +79,9 @@ struct Finding {
 };
 
 struct Recommendation {
-  std::string model;  // a model name or a classic method
+  std::string model;  // a built-in model (photo-x2 up to 2x, else photo-x4) or a classic method
   int denoise = 0;    // 0..3, the --denoise level to use
-  int passes = 1;     // 4x model passes for the target (0: no upscaling needed)
+  int passes = 1;     // passes of that model for the target (0: no model pass)
   std::string plan;   // the pass plan in words
 };
 

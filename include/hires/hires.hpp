@@ -52,8 +52,9 @@ struct EncodeOptions {
   int quality = 0;              // 0 = the format's default (JPEG 90, WebP 90, AVIF 60)
   std::uint64_t max_bytes = 0;  // 0 = no limit; else the highest quality that fits
   bool strip = false;           // drop EXIF/XMP/IPTC (the ICC profile always stays)
-  std::optional<double> dpi;    // write this resolution (pixels per inch)
-  Rgb background;               // alpha is flattened onto this when the format has none
+  bool srgb = false;  // convert colours tagged with another ICC profile (P3, Adobe RGB) to sRGB
+  std::optional<double> dpi;  // write this resolution (pixels per inch)
+  Rgb background;             // alpha is flattened onto this when the format has none
 };
 
 struct Limits {

@@ -134,6 +134,9 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
                 std::string(io::kCorruptHint));
   }
   result.bytes = written.bytes;
+  if (written.converted_to_srgb) {
+    result.notices.push_back("converted colours to sRGB through the embedded colour profile");
+  }
   if (result.model_passes > 0) {
     std::lock_guard<std::mutex> lock(options.model->mutex());
     result.engine = options.model->backend(options.backend, options.threads).describe();

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 #include "hires/guide.hpp"
+#include "hires/models.hpp"
 #include "io/guide_io.hpp"
 
 namespace hires {
@@ -26,6 +29,8 @@ std::string_view finding_kind_name(FindingKind k) {
       return "dark";
     case FindingKind::bright:
       return "bright";
+    case FindingKind::halftone:
+      return "halftone";
   }
   return "?";
 }
@@ -101,7 +106,8 @@ constexpr double kDarkWarn = 60.0;  // mean luma
 constexpr double kDarkBad = 40.0;
 constexpr double kBrightWarn = 15.0;  // % clipped highlights
 constexpr double kBrightBad = 35.0;
-constexpr double kTexturedMin = 0.3;  // below this, too little detail to judge blur
+constexpr double kHalftoneWarn = 0.25;  // autocorrelation peak of a printing screen
+constexpr double kTexturedMin = 0.3;    // below this, too little detail to judge blur
 
 Severity grade(double v, double warn, double bad, bool higher_is_worse = true) {
   if (higher_is_worse)
@@ -188,6 +194,20 @@ std::vector<Finding> findings_for(const Measures& m, Content content, Size size)
     }
     out.push_back(f);
   }
+  {
+    // Warn at most: a screen is removable (--denoise), not a reason to give up on the image.
+    Finding f{FindingKind::halftone,
+              m.halftone,
+              m.halftone >= kHalftoneWarn ? Severity::warn : Severity::info,
+              {}};
+    f.message = f.severity == Severity::info
+                    ? "no printing screen"
+                    : fmt::format(
+                          "halftone screen (dots every {:.1f} px, a scanned print): use "
+                          "--denoise 2 or more, or the model enlarges the dots",
+                          m.halftone_period);
+    out.push_back(f);
+  }
   return out;
 }
 
@@ -197,7 +217,30 @@ int denoise_level(const Measures& m) {
     level = std::max(level, 2);
   else if (m.jpeg_grid >= kGridWarn)
     level = std::max(level, 1);
+  if (m.halftone >= kHalftoneWarn) level = std::max(level, 2);
   return level;
+}
+
+struct BuiltinChoice {
+  std::string name;
+  int scale = 0;  // 0: a classic method
+};
+
+// The built-in model for an enlargement, as `hires IMAGE` picks it: photo-x2 up to 2x, else
+// photo-x4; Lanczos when this build has no built-in weights.
+BuiltinChoice builtin_for(double scale) {
+  const std::vector<ModelInfo> builtins = builtin_models();
+  const auto find = [&](std::string_view name) -> std::optional<BuiltinChoice> {
+    for (const auto& m : builtins) {
+      if (m.name == name) return BuiltinChoice{m.name, m.scale};
+    }
+    return std::nullopt;
+  };
+  if (scale <= 2.0) {
+    if (auto c = find("photo-x2")) return *c;
+  }
+  if (auto c = find("photo-x4")) return *c;
+  return {"lanczos", 0};
 }
 
 }  // namespace
@@ -229,20 +272,30 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
 
   Recommendation& rec = r.recommendation;
   rec.denoise = denoise_level(r.measures);
-  rec.model = r.content == Content::photo ? "realesr-general-x4v3" : "realesr-animevideov3";
-  if (r.measures.staircase_block > 0) rec.model = "nearest";  // pixel art: keep the blocks crisp
-  rec.passes = r.scale <= 1.0 ? 0 : model_passes(r.scale, 4);
   const std::string size_text =
       r.target ? fmt::format("{}x{}", r.target->width, r.target->height)
                : fmt::format("{}x{}", static_cast<int>(std::lround(image.width * r.scale)),
                              static_cast<int>(std::lround(image.height * r.scale)));
-  if (rec.passes == 0) {
+  const std::string denoise_text =
+      rec.denoise > 0 ? fmt::format("--denoise {}, ", rec.denoise) : "";
+  const BuiltinChoice choice = builtin_for(r.scale);
+  rec.model = choice.name;
+  rec.passes = r.scale <= 1.0 || choice.scale == 0 ? 0 : model_passes(r.scale, choice.scale);
+  if (r.measures.staircase_block > 0) {
+    rec.model = "nearest";  // pixel art: keep the blocks crisp
+    rec.passes = 0;
+  }
+  if (r.scale <= 1.0) {
     rec.plan = fmt::format("no upscaling: the image already has the pixels ({}x{} for {})",
                            image.width, image.height, size_text);
+  } else if (rec.passes == 0) {
+    rec.plan =
+        fmt::format("{}a {} resize to {} ({:.2f}x)", denoise_text,
+                    rec.model == "nearest" ? "nearest-neighbour" : "Lanczos", size_text, r.scale);
   } else {
-    rec.plan = fmt::format("{}{} 4x pass{} of {}, then an exact Lanczos resize to {} ({:.2f}x)",
-                           rec.denoise > 0 ? fmt::format("--denoise {}, ", rec.denoise) : "",
-                           rec.passes, rec.passes > 1 ? "es" : "", rec.model, size_text, r.scale);
+    rec.plan = fmt::format("{}{} {}x pass{} of {}, then an exact Lanczos resize to {} ({:.2f}x)",
+                           denoise_text, rec.passes, choice.scale, rec.passes > 1 ? "es" : "",
+                           rec.model, size_text, r.scale);
   }
   return r;
 }

@@ -184,6 +184,127 @@ double noise_sigma(const Plane& l) {
   return blocks[blocks.size() / 10];
 }
 
+// Halftone screens (printed photos and comics, scanned): dots on a regular lattice show up as
+// strong secondary peaks of the autocorrelation of the high-passed luma. The autocorrelation is
+// averaged over blocks spread across the image, so a screen (the same lattice everywhere) adds up
+// while the peaks of natural texture (at different lags in each block) average out. Returns the
+// highest normalised secondary peak at 2.5..12 px and its distance (the screen's period).
+struct Halftone {
+  double score = 0;
+  double period = 0;
+};
+
+Halftone halftone(const Plane& l) {
+  constexpr int kBlock = 64;
+  constexpr int kMaxLag = 12;
+  constexpr int kGrid = 6;             // up to 6x6 blocks
+  constexpr double kMinDeviation = 2;  // levels: flat blocks say nothing
+  constexpr double kMinPeriod = 2.5;   // px: closer lags are the dots' own width
+  constexpr int kSpan = kBlock + kMaxLag;
+  if (l.w < kSpan + 1 || l.h < kSpan + 1) return {};
+  const Plane low = guide::gauss_blur(l, 3.0);
+  constexpr int kSide = 2 * kMaxLag + 1;
+  std::vector<double> acc(kSide * kSide, 0.0);
+  int used = 0;
+  for (int by = 0; by < kGrid; ++by) {
+    for (int bx = 0; bx < kGrid; ++bx) {
+      const int x0 = kMaxLag + (l.w - 2 * kMaxLag - kBlock) * bx / (kGrid - 1);
+      const int y0 = kMaxLag + (l.h - 2 * kMaxLag - kBlock) * by / (kGrid - 1);
+      // The block with its lag margin, high-passed and centred.
+      constexpr int kW = kBlock + 2 * kMaxLag;
+      std::vector<double> h(static_cast<std::size_t>(kW) * kW);
+      double mean = 0;
+      for (int y = 0; y < kW; ++y) {
+        for (int x = 0; x < kW; ++x) {
+          const int sx = x0 - kMaxLag + x;
+          const int sy = y0 - kMaxLag + y;
+          h[static_cast<std::size_t>(y) * kW + x] = l(sx, sy) - low(sx, sy);
+        }
+      }
+      for (int y = kMaxLag; y < kMaxLag + kBlock; ++y) {
+        for (int x = kMaxLag; x < kMaxLag + kBlock; ++x)
+          mean += h[static_cast<std::size_t>(y) * kW + x];
+      }
+      mean /= kBlock * kBlock;
+      for (auto& v : h) v -= mean;
+      double var = 0;
+      for (int y = kMaxLag; y < kMaxLag + kBlock; ++y) {
+        for (int x = kMaxLag; x < kMaxLag + kBlock; ++x) {
+          const double v = h[static_cast<std::size_t>(y) * kW + x];
+          var += v * v;
+        }
+      }
+      var /= kBlock * kBlock;
+      if (var < kMinDeviation * kMinDeviation) continue;
+      ++used;
+      for (int dy = -kMaxLag; dy <= kMaxLag; ++dy) {
+        for (int dx = -kMaxLag; dx <= kMaxLag; ++dx) {
+          double sum = 0;
+          for (int y = kMaxLag; y < kMaxLag + kBlock; ++y) {
+            const double* row = &h[static_cast<std::size_t>(y) * kW];
+            const double* lag = &h[static_cast<std::size_t>(y + dy) * kW + dx];
+            for (int x = kMaxLag; x < kMaxLag + kBlock; ++x) sum += row[x] * lag[x];
+          }
+          acc[static_cast<std::size_t>(dy + kMaxLag) * kSide + dx + kMaxLag] +=
+              sum / (kBlock * kBlock) / var;
+        }
+      }
+    }
+  }
+  // A screen covers the picture: at least a quarter of the blocks must have something on them.
+  if (used < kGrid * kGrid / 4) return {};
+  std::vector<Halftone> peaks;
+  const auto at = [&](int dx, int dy) {
+    return acc[static_cast<std::size_t>(dy + kMaxLag) * kSide + dx + kMaxLag] / used;
+  };
+  for (int dy = -kMaxLag + 1; dy < kMaxLag; ++dy) {
+    for (int dx = -kMaxLag + 1; dx < kMaxLag; ++dx) {
+      const double dist = std::hypot(dx, dy);
+      if (dist < kMinPeriod || dist > kMaxLag) continue;
+      if (dx % 8 == 0 && dy % 8 == 0) continue;  // the JPEG block grid, not a screen
+      const double v = at(dx, dy);
+      bool peak = true;
+      for (int ny = -1; ny <= 1 && peak; ++ny) {
+        for (int nx = -1; nx <= 1; ++nx) {
+          if ((nx != 0 || ny != 0) && at(dx + nx, dy + ny) > v) {
+            peak = false;
+            break;
+          }
+        }
+      }
+      if (peak) peaks.push_back({v, dist});
+    }
+  }
+  // Lines (railings, blinds, stripes) are periodic too, but only across: along them the
+  // autocorrelation stays high on a ridge through the origin, where a lattice of dots alternates
+  // between peaks and troughs. The strongest ridge (mean along a line from 2.5 to 12 px) is
+  // taken off the peak.
+  double ridge = 0;
+  constexpr int kDirections = 90;
+  for (int i = 0; i < kDirections; ++i) {
+    const double theta = std::numbers::pi * i / kDirections;
+    double sum = 0;
+    int count = 0;
+    for (double r = kMinPeriod; r <= kMaxLag - 1; r += 0.5) {
+      sum += at(static_cast<int>(std::lround(r * std::cos(theta))),
+                static_cast<int>(std::lround(r * std::sin(theta))));
+      ++count;
+    }
+    ridge = std::max(ridge, sum / count);
+  }
+  // The score is the strongest peak above the ridge; the period the shortest lattice step nearly
+  // as strong (the sums of steps are peaks as well).
+  Halftone best;
+  for (const auto& p : peaks) best.score = std::max(best.score, p.score);
+  best.period = kMaxLag;
+  for (const auto& p : peaks) {
+    if (p.score >= 0.8 * best.score) best.period = std::min(best.period, p.period);
+  }
+  best.score = std::max(0.0, best.score - ridge);
+  if (peaks.empty()) best.period = 0;
+  return best;
+}
+
 }  // namespace
 
 Measures measure(const Pixels& image) {
@@ -208,6 +329,9 @@ Measures measure(const Pixels& image) {
     }
   }
   m.banding = m.banding / n * 1000.0;
+  const Halftone screen = halftone(l);
+  m.halftone = screen.score;
+  m.halftone_period = screen.period;
   // Per channel (camera noise is independent in each; luma would average part of it away).
   if (image.channels >= 3) {
     std::array<double, 3> ch{};

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <atomic>
 #include <fstream>
+#include <optional>
 #include <vips/vips8>
 
 #include "hires/error.hpp"
@@ -170,11 +171,38 @@ class ProgressConnection {
   gulong id_ = 0;
 };
 
+// RGB tagged with an ICC profile, converted to sRGB through it (the libvips sRGB profile is then
+// attached); anything else is returned as it is (untagged means sRGB already; grey stays grey).
+std::optional<VImage> converted_to_srgb(const VImage& im) {
+  if (im.get_typeof(VIPS_META_ICC_NAME) == 0 || im.bands() < 3) return std::nullopt;
+  const bool deep = im.format() == VIPS_FORMAT_USHORT;
+  return im
+      .copy(VImage::option()->set("interpretation",
+                                  deep ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB))
+      .icc_transform("srgb", VImage::option()
+                                 ->set("embedded", TRUE)
+                                 ->set("intent", VIPS_INTENT_RELATIVE)
+                                 ->set("depth", deep ? 16 : 8));
+}
+
 }  // namespace
 
 Encoded save_image(VImage image, const fs::path& path, Format format, const EncodeOptions& options,
                    const ProgressFn& progress) {
   const std::string name = path.string();
+  Encoded result;
+  if (options.srgb) {
+    try {
+      if (auto converted = converted_to_srgb(image)) {
+        image = *converted;
+        result.converted_to_srgb = true;
+      }
+    } catch (const VError&) {
+      throw Error(ErrorKind::output, name,
+                  "cannot convert to sRGB: " + strip_error_domain(take_vips_error("unknown error")),
+                  "the embedded colour profile may be damaged; leave out --srgb to keep it");
+    }
+  }
   if (options.strip) image = strip_metadata(image);
   if (options.dpi) {
     const double ppmm = *options.dpi / 25.4;
@@ -192,7 +220,6 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
   }
 
   const fs::path tmp = temp_path_for(path);
-  Encoded result;
   try {
     ProgressConnection connection(image, progress);
     if (options.max_bytes > 0) {

@@ -72,6 +72,7 @@ ModelUpscale upscale_with_model(const vips::VImage& in, const ModelPass& pass, i
 struct Encoded {
   std::uint64_t bytes = 0;
   int quality = 0;
+  bool converted_to_srgb = false;  // EncodeOptions::srgb changed the colours
 };
 
 inline constexpr std::string_view kCannotWrite = "cannot write: ";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <string_view>
 
@@ -129,6 +130,7 @@ void save_png(const Pixels& pixels, const std::filesystem::path& path) {
 
 namespace {
 VImage denoise_in_memory(const VImage& in, int level);
+constexpr double kColourFixSigma = 3.0;  // input pixels
 }  // namespace
 
 VImage denoise_image(const VImage& in, int level, const std::string& name) {
@@ -171,12 +173,34 @@ VImage denoise_in_memory(const VImage& in, int level) {
 
 }  // namespace
 
+namespace {
+
+// A cache of whole rows in front of `im`, enough for `rows` rows: the colour fix reads each output
+// row twice (ahead, through the low-pass, and then to correct it), so rows read ahead are kept
+// until the correction comes for them, and nothing upstream (model passes) is computed twice.
+VImage row_cache(const VImage& im, int rows) {
+  constexpr int kTileHeight = 16;
+  return im.tilecache(VImage::option()
+                          ->set("tile_width", im.width())
+                          ->set("tile_height", kTileHeight)
+                          ->set("max_tiles", rows / kTileHeight + 2)
+                          ->set("access", VIPS_ACCESS_RANDOM)
+                          ->set("threaded", TRUE));
+}
+
+}  // namespace
+
 VImage polish_output(const VImage& out, const VImage& source, const PolishOptions& polish,
                      const Rgb& background) {
   if (!polish.color_fix && polish.sharpen <= 0) return out;
-  // The colour fix reads the output twice (to measure it, then to correct it); model passes
-  // compute bands in order, so the output is made once, in memory, for it.
-  const VImage base = polish.color_fix ? out.copy_memory() : out;
+  // The colour fix needs the output's low frequencies some rows ahead of the row it corrects: a
+  // window of rows is cached (see row_cache), never the whole image, so it streams.
+  const double vscale = static_cast<double>(out.height()) / source.height();
+  // Rows ahead: the blur's reach (sigma 3 at the input's scale, ~3 sigma), the enlargement's
+  // and the shrink's, in output rows, both ways, plus strips in flight on every thread.
+  const int window = static_cast<int>(std::ceil(2.0 * (3.0 * kColourFixSigma + 3.0) * vscale)) +
+                     64 * std::max(1, vips_concurrency_get());
+  const VImage base = polish.color_fix ? row_cache(out, window) : out;
   const double peak = peak_of(base);
   const int colour = colour_bands(base);
   // Gamma-encoded values in [0, 1].
@@ -205,15 +229,15 @@ VImage polish_output(const VImage& out, const VImage& source, const PolishOption
     const int w = source.width();
     const int h = source.height();
     // Low frequencies only: the difference of the two at the input's scale (a box shrink of the
-    // output is enough for them), blurred, enlarged; small, so made once, in memory. In
+    // output is enough for them), blurred, enlarged; computed as the rows are asked for. In
     // gamma-encoded values: an offset in linear light would crush dark areas.
     const VImage small = exact_size(
         rgb.shrink(static_cast<double>(base.width()) / w, static_cast<double>(base.height()) / h),
         w, h);
-    const VImage diff =
+    const VImage diff = row_cache(
         (src - small)
-            .gaussblur(3.0, VImage::option()->set("precision", VIPS_PRECISION_FLOAT))
-            .copy_memory();
+            .gaussblur(kColourFixSigma, VImage::option()->set("precision", VIPS_PRECISION_FLOAT)),
+        static_cast<int>(std::ceil(window / vscale)) + 32);
     rgb = rgb + resize_to(diff, base.width(), base.height(), VIPS_KERNEL_LINEAR);
     rgb = (rgb < 0.0).ifthenelse(0.0, rgb);
     rgb = (rgb > 1.0).ifthenelse(1.0, rgb);

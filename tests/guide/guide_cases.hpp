@@ -87,4 +87,24 @@ inline Pixels gradient(int w, int h, int levels) {
   return p;
 }
 
+// `in` printed with a clustered-dot screen (period `period` px at `angle_deg`, the classic
+// 45 degrees) and scanned: each pixel is ink or paper (1 bit a channel), then softened a little
+// (sigma 0.7, the scanner's optics).
+inline Pixels halftoned(const Pixels& in, double period, double angle_deg = 45.0) {
+  const double a = angle_deg * 3.14159265358979 / 180.0;
+  const double k = 2.0 * 3.14159265358979 / period;
+  Pixels out(in.width, in.height, in.channels);
+  for (int y = 0; y < in.height; ++y) {
+    for (int x = 0; x < in.width; ++x) {
+      const double u = x * std::cos(a) + y * std::sin(a);
+      const double v = -x * std::sin(a) + y * std::cos(a);
+      const double threshold = 0.5 + 0.25 * (std::cos(k * u) + std::cos(k * v));
+      for (int c = 0; c < in.channels; ++c) {
+        out.at(x, y, c) = in.at(x, y, c) > threshold ? 1.0F : 0.0F;
+      }
+    }
+  }
+  return blurred(out, 0.7);
+}
+
 }  // namespace hires::test

@@ -6,6 +6,7 @@
 #include "guide/guide_cases.hpp"
 #include "guide/image_ops.hpp"
 #include "hires/guide.hpp"
+#include "hires/models.hpp"
 
 namespace hires::test {
 namespace {
@@ -44,14 +45,19 @@ Pixels jpeg_round_trip(const Pixels& in, int quality) {
 
 TEST(Check, SharpSceneIsAGoodCandidate) {
   const CheckResult r = check_pixels(scene(320, 320), {});
-  EXPECT_EQ(r.findings.size(), 7U);
+  EXPECT_EQ(r.findings.size(), 8U);
   for (const auto& f : r.findings) {
     EXPECT_EQ(f.severity, Severity::info)
         << finding_kind_name(f.kind) << " = " << f.value << ": " << f.message;
   }
   EXPECT_EQ(r.verdict, CheckVerdict::good);
-  EXPECT_EQ(r.recommendation.passes, 1);
   EXPECT_EQ(r.recommendation.denoise, 0);
+  if (!builtin_models().empty()) {
+    EXPECT_EQ(r.recommendation.model, "photo-x4");  // built in: every user has it
+    EXPECT_EQ(r.recommendation.passes, 1);
+    EXPECT_NE(r.recommendation.plan.find("1 4x pass of photo-x4"), std::string::npos)
+        << r.recommendation.plan;
+  }
 }
 
 TEST(Check, OnlyTheBlurredCopyIsFlaggedBlur) {
@@ -124,11 +130,36 @@ TEST(Check, NotNeededWhenTheImageHasThePixels) {
   const CheckResult p = check_pixels(scene(320, 400), o);
   EXPECT_EQ(p.target->width, 2400);
   EXPECT_NEAR(p.scale, 7.5, 1e-9);
-  EXPECT_EQ(p.recommendation.passes, 1);  // 7.5x: one 4x pass, then an exact resize
   EXPECT_NE(p.recommendation.plan.find("2400x3000"), std::string::npos) << p.recommendation.plan;
+  if (builtin_models().empty()) return;   // the passes below are photo-x4's
+  EXPECT_EQ(p.recommendation.passes, 1);  // 7.5x: one 4x pass, then an exact resize
 
   o.target = SizeRequest::by_width(320 * 16);
-  EXPECT_EQ(check_pixels(scene(320, 320), o).recommendation.passes, 2);
+  const CheckResult x16 = check_pixels(scene(320, 320), o);
+  EXPECT_EQ(x16.recommendation.model, "photo-x4");
+  EXPECT_EQ(x16.recommendation.passes, 2);
+  EXPECT_NE(x16.recommendation.plan.find("2 4x passes of photo-x4"), std::string::npos)
+      << x16.recommendation.plan;
+}
+
+// The recommendation names the built-in model that fits the enlargement, as `hires IMAGE` does.
+TEST(Check, RecommendsTheBuiltInModelForTheScale) {
+  if (builtin_models().empty()) GTEST_SKIP() << "this build has no built-in models";
+  CheckOptions o;
+  for (const auto& [width, model] : {std::pair{480, "photo-x2"},
+                                     {640, "photo-x2"},
+                                     {700, "photo-x4"},
+                                     {1280, "photo-x4"},
+                                     {2400, "photo-x4"}}) {
+    o.target = SizeRequest::by_width(width);
+    const Recommendation rec = check_pixels(scene(320, 320), o).recommendation;
+    EXPECT_EQ(rec.model, model) << width;
+    EXPECT_EQ(rec.passes, 1) << width;
+    EXPECT_NE(rec.plan.find(model), std::string::npos) << rec.plan;
+  }
+  o.target = SizeRequest::by_width(640);
+  EXPECT_NE(check_pixels(scene(320, 320), o).recommendation.plan.find("1 2x pass of photo-x2"),
+            std::string::npos);
 }
 
 TEST(Check, PixelArtStaircases) {
@@ -144,7 +175,33 @@ TEST(Check, PixelArtStaircases) {
   EXPECT_EQ(m.staircase_block, 4);
   const CheckResult r = check_pixels(big, {});
   EXPECT_EQ(finding(r, FindingKind::blocky).severity, Severity::bad);
+  EXPECT_EQ(r.recommendation.model, "nearest");
+  EXPECT_EQ(r.recommendation.passes, 0);
   EXPECT_EQ(measure(scene(256, 256)).staircase_block, 0);
+}
+
+// A scanned print: the dots of the screen are found, at any common angle, and call for denoise.
+TEST(Check, HalftoneScreenIsFound) {
+  const Pixels photo = scene(320, 320);
+  const CheckResult clean = check_pixels(photo, {});
+  EXPECT_EQ(finding(clean, FindingKind::halftone).severity, Severity::info);
+  EXPECT_LT(clean.measures.halftone, 0.1);
+  EXPECT_EQ(clean.recommendation.denoise, 0);
+  EXPECT_LT(check_pixels(with_noise(photo, 15.0), {}).measures.halftone, 0.1);
+
+  for (const auto& [period, angle] :
+       {std::pair{4.24, 45.0}, {6.0, 45.0}, {5.0, 0.0}, {4.0, 15.0}, {8.0, 75.0}}) {
+    const CheckResult r = check_pixels(halftoned(photo, period, angle), {});
+    const Finding& f = finding(r, FindingKind::halftone);
+    EXPECT_EQ(f.severity, Severity::warn) << period << " px at " << angle << ": " << f.value;
+    EXPECT_GT(f.value, 0.4) << period << " px at " << angle;  // measured 0.45 .. 0.54
+    EXPECT_GE(r.recommendation.denoise, 2) << period << " px at " << angle;
+    EXPECT_NE(f.message.find("halftone screen"), std::string::npos) << f.message;
+  }
+  // The period reported is the lattice's: 3 px across and down at 45 degrees.
+  EXPECT_NEAR(
+      check_pixels(halftoned(photo, 3.0 * std::sqrt(2.0), 45.0), {}).measures.halftone_period,
+      3.0 * std::sqrt(2.0), 0.1);
 }
 
 TEST(Check, ContentTypes) {

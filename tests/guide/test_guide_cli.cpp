@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "hires/models.hpp"
 #include "support/test_support.hpp"
 
 namespace hires::test {
@@ -42,7 +43,7 @@ TEST(CheckCli, JsonHasTheDocumentedKeys) {
       EXPECT_TRUE(j.contains(key)) << key << " in " << j.dump();
     for (const char* key : {"model", "denoise", "passes"})
       EXPECT_TRUE(j["recommendation"].contains(key)) << key;
-    ASSERT_EQ(j["findings"].size(), 7U);
+    ASSERT_EQ(j["findings"].size(), 8U);
     for (const auto& f : j["findings"]) {
       EXPECT_TRUE(f.contains("kind") && f.contains("value") && f.contains("severity"));
       const std::string s = f["severity"];
@@ -52,6 +53,9 @@ TEST(CheckCli, JsonHasTheDocumentedKeys) {
     EXPECT_TRUE(content == "photo" || content == "art" || content == "text");
   }
   EXPECT_EQ(lines[0]["width"], 256);
+  if (!builtin_models().empty()) {
+    EXPECT_EQ(lines[0]["recommendation"]["model"], "photo-x4");
+  }
   EXPECT_EQ(lines[1]["findings"][0]["kind"], "small");
   EXPECT_EQ(lines[1]["findings"][0]["severity"], "bad");
   EXPECT_EQ(lines[1]["findings"][0]["value"], 150.0);
@@ -74,6 +78,19 @@ TEST(CheckCli, TargetAndText) {
 
   const RunResult bad = run_hires({"check", p.string(), "--width", "0"});
   EXPECT_EQ(bad.exit_code, 2);
+  // The sizing options are parsed as upscale parses them (cli/sizing.cpp), with check's wording.
+  const RunResult two = run_hires({"check", p.string(), "--width", "10", "-s", "2"});
+  EXPECT_EQ(two.exit_code, 2);
+  EXPECT_NE(two.err.find("hires: error: --scale and --width: conflict: choose one target size\n"),
+            std::string::npos)
+      << two.err;
+  const RunResult print = run_hires({"check", p.string(), "--print", "8x10"});
+  EXPECT_EQ(print.exit_code, 2);
+  EXPECT_NE(print.err.find("hires: error: --print: '8x10' is not valid"), std::string::npos)
+      << print.err;
+  const RunResult fit = run_hires({"check", p.string(), "--fit", "1000x1000", "--json"});
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  EXPECT_EQ(json::parse(fit.out)["target"]["width"], 1000);
   const RunResult missing = run_hires({"check", (dir / "nope.png").string()});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nope.png"), std::string::npos) << missing.err;
@@ -184,6 +201,87 @@ TEST(PresetsCli, ListedAndExpandedWithExplicitFlagsWinning) {
   const RunResult bad = run_hires({"upscale", in.string(), "--preset", "poster"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("no preset named 'poster'"), std::string::npos) << bad.err;
+}
+
+std::string icc_of(const vips::VImage& im) {
+  if (im.get_typeof(VIPS_META_ICC_NAME) == 0) return {};
+  size_t len = 0;
+  const void* data = im.get_blob(VIPS_META_ICC_NAME, &len);
+  return {static_cast<const char*>(data), len};
+}
+
+// web and product-web deliver sRGB: a Display P3 input is converted through its profile.
+TEST(PresetsCli, WebConvertsWideGamutToSrgb) {
+  TempDir dir;
+  const vips::VImage srgb = load(make_image(dir, "a.png", 96));
+  const fs::path p3 = dir / "p3.png";
+  srgb.icc_transform("p3").write_to_file(p3.c_str());
+  const vips::VImage in = load(p3);
+  const std::string p3_icc = icc_of(in);
+  ASSERT_GT(p3_icc.size(), 100U);
+  // What libvips itself makes of the input in sRGB (profile and pixels).
+  const vips::VImage expected =
+      in.icc_transform("srgb", vips::VImage::option()->set("embedded", TRUE));
+  const std::string srgb_icc = icc_of(expected);
+  ASSERT_NE(srgb_icc.find("sRGB"), std::string::npos);
+  ASSERT_NE(srgb_icc, p3_icc);
+
+  // Lossless (-o .png wins over the preset's format), same size: the pixels can be compared.
+  const fs::path png = dir / "web.png";
+  const RunResult r = run_hires(
+      {"upscale", "-m", "lanczos", p3.string(), "-o", png.string(), "-s", "1", "--preset", "web"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("converted colours to sRGB"), std::string::npos) << r.err;
+  const vips::VImage out = load(png);
+  EXPECT_EQ(icc_of(out), srgb_icc);
+  ASSERT_EQ(out.width(), 96);
+  const vips::VImage diff = (out.cast(VIPS_FORMAT_FLOAT) - expected.cast(VIPS_FORMAT_FLOAT)).abs();
+  EXPECT_LE(diff.max(), 2.0);
+  EXPECT_LT(diff.avg(), 0.5);
+
+  // The JPEG of the preset: sRGB profile, colours as libvips converts them (within JPEG error).
+  const fs::path jpg = dir / "web.jpg";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", p3.string(), "-o", jpg.string(), "-s", "2",
+                       "--preset", "web"})
+                .exit_code,
+            0);
+  const vips::VImage web = load(jpg);
+  EXPECT_EQ(icc_of(web), srgb_icc);
+  for (int b = 0; b < 3; ++b) {
+    EXPECT_NEAR(web.extract_band(b).avg(), expected.extract_band(b).avg(), 1.5) << "band " << b;
+  }
+  const fs::path shop = dir / "shop.jpg";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", p3.string(), "-o", shop.string(), "--preset",
+                       "product-web", "--width", "400"})
+                .exit_code,
+            0);
+  EXPECT_EQ(icc_of(load(shop)), srgb_icc);
+
+  // Without the preset (or --srgb) the P3 profile is kept, and so are the pixels' values.
+  const fs::path kept = dir / "kept.png";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", p3.string(), "-o", kept.string(), "-s", "1"})
+                .exit_code,
+            0);
+  EXPECT_EQ(icc_of(load(kept)), p3_icc);
+  const vips::VImage flag = load(kept);
+  EXPECT_LE((flag.cast(VIPS_FORMAT_FLOAT) - in.cast(VIPS_FORMAT_FLOAT)).abs().max(), 1.0);
+
+  // --no-srgb overrides the preset.
+  const fs::path mine = dir / "mine.jpg";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", p3.string(), "-o", mine.string(), "--preset",
+                       "web", "--no-srgb"})
+                .exit_code,
+            0);
+  EXPECT_EQ(icc_of(load(mine)), p3_icc);
+
+  // An untagged input is sRGB already: --srgb leaves it untouched.
+  const fs::path plain = dir / "plain.png";
+  ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", (dir / "a.png").string(), "-o", plain.string(),
+                       "-s", "1", "--srgb"})
+                .exit_code,
+            0);
+  EXPECT_EQ(icc_of(load(plain)), "");
+  EXPECT_LE((load(plain).cast(VIPS_FORMAT_FLOAT) - srgb.cast(VIPS_FORMAT_FLOAT)).abs().max(), 1.0);
 }
 
 TEST(PolishCli, DenoiseSharpenColourFixAndReview) {

@@ -35,5 +35,27 @@ TEST(Polish, ColourFixUndoesALowFrequencyCast) {
   EXPECT_EQ(io::polish_output(cast, in, none, Rgb{}).get_image(), cast.get_image());
 }
 
+// The colour fix streams: it caches a window of rows, not the output. A tall output (many times
+// the window) read lazily gives the same pixels as the same output held in memory.
+TEST(Polish, ColourFixStreamsWithTheSameResult) {
+  const vips::VImage in = pattern_image(48, 400, 3, false);
+  const vips::VImage xy = vips::VImage::xyz(192, 1600);
+  const vips::VImage lazy =
+      (in.resize(4.0) + std::vector<double>{-20, 10, 16} + (xy[1] * 45.0).sin() * 5.0)
+          .cast(VIPS_FORMAT_UCHAR)
+          .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+  PolishOptions polish;
+  polish.color_fix = true;
+  const vips::VImage streamed = io::polish_output(lazy, in, polish, Rgb{});
+  const vips::VImage held = io::polish_output(lazy.copy_memory(), in, polish, Rgb{});
+  ASSERT_EQ(streamed.height(), 1600);
+  const vips::VImage diff =
+      (streamed.cast(VIPS_FORMAT_FLOAT) - held.cast(VIPS_FORMAT_FLOAT)).abs().copy_memory();
+  EXPECT_EQ(diff.max(), 0.0);
+  // And the fix did its work: the cast is gone from the means.
+  EXPECT_NEAR(streamed.extract_band(0).avg(), in.extract_band(0).avg(), 2.0);
+  EXPECT_NEAR(streamed.extract_band(2).avg(), in.extract_band(2).avg(), 2.0);
+}
+
 }  // namespace
 }  // namespace hires::test
