@@ -602,115 +602,42 @@ class Loader {
     }
   }
 
-  void convolution(bool depthwise) {
-    expect_counts(1, 1);
-    const int out = get_int(0, 0);
+  // The parameters Convolution and Deconvolution share (0=num_output, 1/11=kernel, 2/12=dilation,
+  // 3/13=stride, 4/14/15/16=padding, 5=bias_term, 6=weight_data_size, 9/10=activation), read and
+  // checked once; padding is left to the caller (the two layers accept different forms of it).
+  struct ConvParams {
+    int out = 0;
+    int kernel = 0;
+    int stride = 1;
+    int pl = 0, pt = 0, pr = 0, pb = 0;  // padding left, top, right, bottom
+    bool bias_term = false;
+    int wsize = 0;
+    int group = 1;
+    std::optional<Node> act;
+  };
+
+  // Reads the shared parameters (and 7=group when `grouped`), then checks output channels,
+  // kernel, dilation and stride.
+  ConvParams conv_params(bool grouped) const {
+    ConvParams p;
+    p.out = get_int(0, 0);
     const int kw = get_int(1, 0);
     const int kh = get_int(11, kw);
     const int dw = get_int(2, 1);
     const int dh = get_int(12, dw);
     const int sw = get_int(3, 1);
     const int sh = get_int(13, sw);
-    const int pl = get_int(4, 0);
-    const int pt = get_int(14, pl);
-    const int pr = get_int(15, pl);
-    const int pb = get_int(16, pt);
-    const bool bias_term = get_int(5, 0) != 0;
-    const int wsize = get_int(6, 0);
-    const int group = depthwise ? get_int(7, 1) : 1;
-    std::optional<Node> act = activation(get_int(9, 0), get_array(10));
+    p.pl = get_int(4, 0);
+    p.pt = get_int(14, p.pl);
+    p.pr = get_int(15, p.pl);
+    p.pb = get_int(16, p.pt);
+    p.bias_term = get_int(5, 0) != 0;
+    p.wsize = get_int(6, 0);
+    if (grouped) p.group = get_int(7, 1);
+    p.act = activation(get_int(9, 0), get_array(10));
 
-    if (out < 1 || out > kMaxChannels) {
-      layer_error(fmt::format("num_output 0={} is out of range", out));
-    }
-    if (kw < 1 || kh != kw || kw > kMaxFactor) {
-      layer_error(fmt::format("kernel {}x{} is not supported (square, 1 to 64)", kw, kh));
-    }
-    if (dw != 1 || dh != 1) {
-      layer_error(fmt::format("dilation {}x{} is not supported", dw, dh));
-    }
-    if (sw < 1 || sh != sw || sw > kMaxFactor) {
-      layer_error(fmt::format("stride {}x{} is not supported (equal strides only)", sw, sh));
-    }
-    if (get_int(8, 0) != 0) layer_error("int8-quantized convolutions are not supported");
-    if (get_int(19, 0) != 0) layer_error("dynamic weights (19=1) are not supported");
-    int pad = pl;
-    if (pl == kAuto || pl == kSameLower) {
-      if (pt != pl || pr != pl || pb != pl || sw != 1 || kw % 2 == 0) {
-        layer_error("'same' padding is supported only for odd kernels with stride 1");
-      }
-      pad = kw / 2;
-    } else if (pl < 0 || pl > kMaxBorder || pt != pl || pr != pl || pb != pl) {
-      layer_error(
-          fmt::format("padding left={} top={} right={} bottom={} is not supported "
-                      "(symmetric padding only)",
-                      pl, pt, pr, pb));
-    }
-    if (pad > 0 && get_float(18, 0.0F) != 0.0F) {
-      layer_error(
-          fmt::format("pad_value 18={} is not supported (zero padding only)", get_float(18, 0.0F)));
-    }
-    if (group < 1 || out % group != 0) {
-      layer_error(fmt::format("group 7={} does not divide num_output {}", group, out));
-    }
-    const std::int64_t per_in = static_cast<std::int64_t>(out) * kw * kw;
-    if (wsize < 1 || wsize % per_in != 0) {
-      layer_error(fmt::format("weight_data_size 6={} is not a multiple of num_output*k*k = {}",
-                              wsize, per_in));
-    }
-    const std::int64_t in = wsize / per_in * group;
-
-    const Blob b = bottom(0);
-    require_not_pooled(b);
-    match_channels(b, in);
-
-    Node n = node(OpType::conv2d, {b.value});
-    n.in_channels = static_cast<int>(in);
-    n.out_channels = out;
-    n.kernel = kw;
-    n.stride = sw;
-    n.padding = pad;
-    n.groups = group;
-    n.weight = read_tagged(static_cast<std::size_t>(wsize),
-                           bias_term ? 4 * static_cast<std::size_t>(out) : 0);
-    if (bias_term) n.bias = read_raw(static_cast<std::size_t>(out));
-
-    Blob top = b;
-    top.value = emit(std::move(n));
-    if (act) {
-      act->inputs = {top.value};
-      top.value = emit(std::move(*act));
-    }
-    top.scale = b.scale * Ratio{1, sw};
-    top.off_h = floor_div(b.off_h + 2 * pad - kw, sw) + 1;
-    top.off_w = floor_div(b.off_w + 2 * pad - kw, sw) + 1;
-    top.ch_coef = {0, 1};
-    top.ch_extra = {out, 1};
-    note_scale(top.scale);
-    set_top(0, top);
-  }
-
-  // ncnn's Deconvolution scatters: out[o, y*s + ky - p] += in[i, y] * w[o, i, ky, kx] (weights
-  // stored [out, in, k, k], the kernel not flipped; converters transpose PyTorch's
-  // ConvTranspose2d [in, out, k, k] into it). The engine keeps PyTorch's layout.
-  void deconvolution() {
-    expect_counts(1, 1);
-    const int out = get_int(0, 0);
-    const int kw = get_int(1, 0);
-    const int kh = get_int(11, kw);
-    const int dw = get_int(2, 1);
-    const int dh = get_int(12, dw);
-    const int sw = get_int(3, 1);
-    const int sh = get_int(13, sw);
-    const int pl = get_int(4, 0);
-    const int pt = get_int(14, pl);
-    const int pr = get_int(15, pl);
-    const int pb = get_int(16, pt);
-    const bool bias_term = get_int(5, 0) != 0;
-    const int wsize = get_int(6, 0);
-    std::optional<Node> act = activation(get_int(9, 0), get_array(10));
-    if (out < 1 || out > kMaxChannels) {
-      layer_error(fmt::format("num_output 0={} is out of range", out));
+    if (p.out < 1 || p.out > kMaxChannels) {
+      layer_error(fmt::format("num_output 0={} is out of range", p.out));
     }
     if (kw < 1 || kh != kw || kw > kMaxFactor) {
       layer_error(fmt::format("kernel {}x{} is not supported (square, 1 to 64)", kw, kh));
@@ -719,59 +646,143 @@ class Loader {
     if (sw < 1 || sh != sw || sw > kMaxFactor) {
       layer_error(fmt::format("stride {}x{} is not supported (equal strides only)", sw, sh));
     }
-    if (pl < 0 || pl > kMaxBorder || pt != pl || pr != pl || pb != pl) {
-      layer_error(
-          fmt::format("padding left={} top={} right={} bottom={} is not supported "
-                      "(symmetric padding only)",
-                      pl, pt, pr, pb));
+    p.kernel = kw;
+    p.stride = sw;
+    return p;
+  }
+
+  static bool symmetric_padding(const ConvParams& p) {
+    return p.pl >= 0 && p.pl <= kMaxBorder && p.pt == p.pl && p.pr == p.pl && p.pb == p.pl;
+  }
+
+  [[noreturn]] void asymmetric_padding_error(const ConvParams& p) const {
+    layer_error(
+        fmt::format("padding left={} top={} right={} bottom={} is not supported "
+                    "(symmetric padding only)",
+                    p.pl, p.pt, p.pr, p.pb));
+  }
+
+  // The input channels that 6=weight_data_size implies: a multiple of num_output*k*k per group.
+  std::int64_t conv_in_channels(const ConvParams& p) const {
+    const std::int64_t per_in = static_cast<std::int64_t>(p.out) * p.kernel * p.kernel;
+    if (p.wsize < 1 || p.wsize % per_in != 0) {
+      layer_error(fmt::format("weight_data_size 6={} is not a multiple of num_output*k*k = {}",
+                              p.wsize, per_in));
     }
+    return p.wsize / per_in * p.group;
+  }
+
+  // A conv2d/deconv2d node on `b` with the shared parameters set; padding, groups and weights
+  // are the caller's.
+  Node conv_node(OpType op, const Blob& b, const ConvParams& p, std::int64_t in) const {
+    Node n = node(op, {b.value});
+    n.in_channels = static_cast<int>(in);
+    n.out_channels = p.out;
+    n.kernel = p.kernel;
+    n.stride = p.stride;
+    return n;
+  }
+
+  // The 6=weight_data_size weights (with their storage tag), then the bias follows.
+  std::vector<float> read_conv_weights(const ConvParams& p) {
+    return read_tagged(static_cast<std::size_t>(p.wsize),
+                       p.bias_term ? 4 * static_cast<std::size_t>(p.out) : 0);
+  }
+
+  // Emits `n` (and the fused activation) as the layer's output, on `b`'s grid changed by
+  // `scale` and the new offsets.
+  void set_conv_top(const Blob& b, Node n, ConvParams& p, Ratio scale, std::int64_t off_h,
+                    std::int64_t off_w) {
+    Blob top = b;
+    top.value = emit(std::move(n));
+    if (p.act) {
+      p.act->inputs = {top.value};
+      top.value = emit(std::move(*p.act));
+    }
+    top.scale = scale;
+    top.off_h = off_h;
+    top.off_w = off_w;
+    top.ch_coef = {0, 1};
+    top.ch_extra = {p.out, 1};
+    note_scale(top.scale);
+    set_top(0, top);
+  }
+
+  void convolution(bool depthwise) {
+    expect_counts(1, 1);
+    ConvParams p = conv_params(depthwise);
+    const int k = p.kernel;
+    const int s = p.stride;
+    if (get_int(8, 0) != 0) layer_error("int8-quantized convolutions are not supported");
+    if (get_int(19, 0) != 0) layer_error("dynamic weights (19=1) are not supported");
+    int pad = p.pl;
+    if (p.pl == kAuto || p.pl == kSameLower) {
+      if (p.pt != p.pl || p.pr != p.pl || p.pb != p.pl || s != 1 || k % 2 == 0) {
+        layer_error("'same' padding is supported only for odd kernels with stride 1");
+      }
+      pad = k / 2;
+    } else if (!symmetric_padding(p)) {
+      asymmetric_padding_error(p);
+    }
+    if (pad > 0 && get_float(18, 0.0F) != 0.0F) {
+      layer_error(
+          fmt::format("pad_value 18={} is not supported (zero padding only)", get_float(18, 0.0F)));
+    }
+    if (p.group < 1 || p.out % p.group != 0) {
+      layer_error(fmt::format("group 7={} does not divide num_output {}", p.group, p.out));
+    }
+    const std::int64_t in = conv_in_channels(p);
+
+    const Blob b = bottom(0);
+    require_not_pooled(b);
+    match_channels(b, in);
+
+    Node n = conv_node(OpType::conv2d, b, p, in);
+    n.padding = pad;
+    n.groups = p.group;
+    n.weight = read_conv_weights(p);
+    if (p.bias_term) n.bias = read_raw(static_cast<std::size_t>(p.out));
+
+    set_conv_top(b, std::move(n), p, b.scale * Ratio{1, s}, floor_div(b.off_h + 2 * pad - k, s) + 1,
+                 floor_div(b.off_w + 2 * pad - k, s) + 1);
+  }
+
+  // ncnn's Deconvolution scatters: out[o, y*s + ky - p] += in[i, y] * w[o, i, ky, kx] (weights
+  // stored [out, in, k, k], the kernel not flipped; converters transpose PyTorch's
+  // ConvTranspose2d [in, out, k, k] into it). The engine keeps PyTorch's layout.
+  void deconvolution() {
+    expect_counts(1, 1);
+    ConvParams p = conv_params(false);
+    const int out = p.out;
+    const int k = p.kernel;
+    const int s = p.stride;
+    if (!symmetric_padding(p)) asymmetric_padding_error(p);
     if (get_int(7, 1) != 1) layer_error("grouped deconvolution (7=) is not supported");
     if (get_int(18, 0) != 0 || get_int(19, 0) != 0 || get_int(20, 0) != 0 || get_int(21, 0) != 0) {
       layer_error("output padding or a fixed output size (18= to 21=) is not supported");
     }
     if (get_int(28, 0) != 0) layer_error("dynamic weights (28=1) are not supported");
-    const std::int64_t per_in = static_cast<std::int64_t>(out) * kw * kw;
-    if (wsize < 1 || wsize % per_in != 0) {
-      layer_error(fmt::format("weight_data_size 6={} is not a multiple of num_output*k*k = {}",
-                              wsize, per_in));
-    }
-    const std::int64_t in = wsize / per_in;
+    const std::int64_t in = conv_in_channels(p);
     const Blob b = bottom(0);
     require_not_pooled(b);
     match_channels(b, in);
 
-    Node n = node(OpType::deconv2d, {b.value});
-    n.in_channels = static_cast<int>(in);
-    n.out_channels = out;
-    n.kernel = kw;
-    n.stride = sw;
-    n.padding = pl;
-    const std::vector<float> w = read_tagged(static_cast<std::size_t>(wsize),
-                                             bias_term ? 4 * static_cast<std::size_t>(out) : 0);
+    Node n = conv_node(OpType::deconv2d, b, p, in);
+    n.padding = p.pl;
+    const std::vector<float> w = read_conv_weights(p);
     n.weight.resize(w.size());
-    const std::size_t kk = static_cast<std::size_t>(kw) * kw;
+    const std::size_t kk = static_cast<std::size_t>(k) * k;
     for (std::int64_t o = 0; o < out; ++o) {
       for (std::int64_t i = 0; i < in; ++i) {
         std::copy_n(w.begin() + static_cast<std::ptrdiff_t>((o * in + i) * kk), kk,
                     n.weight.begin() + static_cast<std::ptrdiff_t>((i * out + o) * kk));
       }
     }
-    if (bias_term) n.bias = read_raw(static_cast<std::size_t>(out));
+    if (p.bias_term) n.bias = read_raw(static_cast<std::size_t>(out));
     ++deconvolutions_;
 
-    Blob top = b;
-    top.value = emit(std::move(n));
-    if (act) {
-      act->inputs = {top.value};
-      top.value = emit(std::move(*act));
-    }
-    top.scale = b.scale * Ratio{sw, 1};
-    top.off_h = (b.off_h - 1) * sw + kw - 2 * pl;
-    top.off_w = (b.off_w - 1) * sw + kw - 2 * pl;
-    top.ch_coef = {0, 1};
-    top.ch_extra = {out, 1};
-    note_scale(top.scale);
-    set_top(0, top);
+    set_conv_top(b, std::move(n), p, b.scale * Ratio{s, 1}, (b.off_h - 1) * s + k - 2 * p.pl,
+                 (b.off_w - 1) * s + k - 2 * p.pl);
   }
 
   // A fully connected layer on a pooled [C,1,1] blob (squeeze-and-excitation): a 1x1 conv2d.
