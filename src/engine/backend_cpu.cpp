@@ -258,6 +258,36 @@ class CpuBackend final : public Backend {
     return t;
   }
 
+  // A (leaky) ReLU fused into a convolution as a post-op; no post-op for no activation.
+  static dnnl::primitive_attr fused_activation(const Node* act) {
+    dnnl::primitive_attr attr;
+    if (act != nullptr) {
+      dnnl::post_ops po;
+      po.append_eltwise(1.0F, dnnl::algorithm::eltwise_relu,
+                        act->type == OpType::leaky_relu ? act->alpha : 0.0F, 0.0F);
+      attr.set_post_ops(po);
+    }
+    return attr;
+  }
+
+  // Fills `plan` from a (de)convolution's primitive descriptor: its memory descriptors, and the
+  // node's weights (laid out as `user_w_md`) reordered into the layout it wants, and the bias.
+  template <class PrimitiveDesc>
+  void finish_plan(const PrimitiveDesc& pd, const Node& n, const memory::desc& user_w_md,
+                   const memory::desc& bia_md, ConvPlan& plan) {
+    plan.src_md = pd.src_desc();
+    plan.dst_md = pd.dst_desc();
+    plan.impl = pd.impl_info_str();
+    memory user_w(user_w_md, eng_, const_cast<float*>(n.weight.data()));
+    plan.weights = memory(pd.weights_desc(), eng_);
+    dnnl::reorder(user_w, plan.weights).execute(strm_, user_w, plan.weights);
+    if (!n.bias.empty()) {
+      plan.bias = memory(bia_md, eng_);
+      std::copy(n.bias.begin(), n.bias.end(), static_cast<float*>(plan.bias.get_data_handle()));
+    }
+    strm_.wait();
+  }
+
   void build_conv(const Node& n, const Node* act, int h, int w, ConvPlan& plan) {
     const int oh = (h + 2 * n.padding - n.kernel) / n.stride + 1;
     const int ow = (w + 2 * n.padding - n.kernel) / n.stride + 1;
@@ -282,28 +312,11 @@ class CpuBackend final : public Backend {
                                                    dnnl::algorithm::convolution_direct, src_md,
                                                    wei_md, dst_md, {n.stride, n.stride},
                                                    {n.padding, n.padding}, {n.padding, n.padding});
-    dnnl::primitive_attr attr;
-    if (act != nullptr) {
-      dnnl::post_ops po;
-      po.append_eltwise(1.0F, dnnl::algorithm::eltwise_relu,
-                        act->type == OpType::leaky_relu ? act->alpha : 0.0F, 0.0F);
-      attr.set_post_ops(po);
-    }
+    const dnnl::primitive_attr attr = fused_activation(act);
     dnnl::convolution_forward::primitive_desc pd(desc, attr, eng_);
     plan.prim = dnnl::convolution_forward(pd);
-    plan.src_md = pd.src_desc();
-    plan.dst_md = pd.dst_desc();
-    plan.impl = pd.impl_info_str();
     // Weights: from PyTorch's OIHW (GOIHW) into the layout this convolution wants.
-    memory user_w({wei_dims, dt::f32, grouped ? tag::goihw : tag::oihw}, eng_,
-                  const_cast<float*>(n.weight.data()));
-    plan.weights = memory(pd.weights_desc(), eng_);
-    dnnl::reorder(user_w, plan.weights).execute(strm_, user_w, plan.weights);
-    if (has_bias) {
-      plan.bias = memory(bia_md, eng_);
-      std::copy(n.bias.begin(), n.bias.end(), static_cast<float*>(plan.bias.get_data_handle()));
-    }
-    strm_.wait();
+    finish_plan(pd, n, {wei_dims, dt::f32, grouped ? tag::goihw : tag::oihw}, bia_md, plan);
     if (n.kernel == 3 && impl_.empty()) impl_ = plan.impl;
   }
 
@@ -327,26 +340,10 @@ class CpuBackend final : public Backend {
                  : dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
                                                      dnnl::algorithm::deconvolution_direct, src_md,
                                                      wei_md, dst_md, strides, pad, pad);
-    dnnl::primitive_attr attr;
-    if (act != nullptr) {
-      dnnl::post_ops po;
-      po.append_eltwise(1.0F, dnnl::algorithm::eltwise_relu,
-                        act->type == OpType::leaky_relu ? act->alpha : 0.0F, 0.0F);
-      attr.set_post_ops(po);
-    }
+    const dnnl::primitive_attr attr = fused_activation(act);
     dnnl::deconvolution_forward::primitive_desc pd(desc, attr, eng_);
     plan.dprim = dnnl::deconvolution_forward(pd);
-    plan.src_md = pd.src_desc();
-    plan.dst_md = pd.dst_desc();
-    plan.impl = pd.impl_info_str();
-    memory user_w({wei_dims, dt::f32, tag::iohw}, eng_, const_cast<float*>(n.weight.data()));
-    plan.weights = memory(pd.weights_desc(), eng_);
-    dnnl::reorder(user_w, plan.weights).execute(strm_, user_w, plan.weights);
-    if (has_bias) {
-      plan.bias = memory(bia_md, eng_);
-      std::copy(n.bias.begin(), n.bias.end(), static_cast<float*>(plan.bias.get_data_handle()));
-    }
-    strm_.wait();
+    finish_plan(pd, n, {wei_dims, dt::f32, tag::iohw}, bia_md, plan);
   }
 
   // A Winograd convolution: reads and writes nChw8c (reordering the input only when it comes
