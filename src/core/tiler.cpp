@@ -62,6 +62,24 @@ engine::Tensor pad_to_multiple(engine::Tensor in, int m) {
   pad.bottom = ph;
   return engine::ref::pad(in, pad);
 }
+
+// Calls fn(x0, x1, cx0, cy0, input) for each tile of the band [y0, y1): its columns [x0, x1), and
+// the input it runs on, which starts at (cx0, cy0): the tile with the plan's context around it
+// (clamped to the image), padded to a multiple of m.
+template <class Fn>
+void for_each_tile(const TilePlan& plan, int width, int height, int y0, int y1, int m,
+                   const ReadFn& read, Fn&& fn) {
+  const int cy0 = std::max(0, y0 - plan.context);
+  const int cy1 = std::min(height, y1 + plan.context);
+  for (int x0 = 0; x0 < width; x0 += plan.tile) {
+    const int x1 = std::min(width, x0 + plan.tile);
+    const int cx0 = std::max(0, x0 - plan.context);
+    const int cx1 = std::min(width, x1 + plan.context);
+    // Nets that fold pixels (pixel_unshuffle) need sides that are multiples of m: replicate the
+    // far edges, as full-image inference would have to as well.
+    fn(x0, x1, cx0, cy0, pad_to_multiple(read({cx0, cy0, cx1 - cx0, cy1 - cy0}), m));
+  }
+}
 }  // namespace
 
 std::shared_ptr<const std::map<int, engine::Tensor>> estimate_global_means(const engine::Graph& g,
@@ -75,21 +93,17 @@ std::shared_ptr<const std::map<int, engine::Tensor>> estimate_global_means(const
   backend.set_global_means({});
   for (int y0 = 0; y0 < height; y0 += plan.band) {
     const int y1 = std::min(height, y0 + plan.band);
-    const int cy0 = std::max(0, y0 - plan.context);
-    const int cy1 = std::min(height, y1 + plan.context);
-    for (int x0 = 0; x0 < width; x0 += plan.tile) {
-      const int x1 = std::min(width, x0 + plan.tile);
-      const int cx0 = std::max(0, x0 - plan.context);
-      const int cx1 = std::min(width, x1 + plan.context);
-      backend.run(pad_to_multiple(read({cx0, cy0, cx1 - cx0, cy1 - cy0}), m));
-      const double weight = static_cast<double>(x1 - x0) * (y1 - y0);
-      total += weight;
-      for (const auto& [id, t] : backend.last_global_means()) {
-        auto& acc = sums[id];
-        acc.resize(t.size(), 0.0);
-        for (std::size_t i = 0; i < t.size(); ++i) acc[i] += weight * t.data[i];
-      }
-    }
+    for_each_tile(plan, width, height, y0, y1, m, read,
+                  [&](int x0, int x1, int /*cx0*/, int /*cy0*/, const engine::Tensor& in) {
+                    backend.run(in);
+                    const double weight = static_cast<double>(x1 - x0) * (y1 - y0);
+                    total += weight;
+                    for (const auto& [id, t] : backend.last_global_means()) {
+                      auto& acc = sums[id];
+                      acc.resize(t.size(), 0.0);
+                      for (std::size_t i = 0; i < t.size(); ++i) acc[i] += weight * t.data[i];
+                    }
+                  });
   }
   auto means = std::make_shared<std::map<int, engine::Tensor>>();
   for (const auto& [id, acc] : sums) {
@@ -106,18 +120,11 @@ void run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& 
   const int m = std::max(1, g.size_multiple);
   backend.set_global_means(plan.global_means ? *plan.global_means
                                              : std::map<int, engine::Tensor>{});
-  const int cy0 = std::max(0, y0 - plan.context);
-  const int cy1 = std::min(height, y1 + plan.context);
-  for (int x0 = 0; x0 < width; x0 += plan.tile) {
-    const int x1 = std::min(width, x0 + plan.tile);
-    const int cx0 = std::max(0, x0 - plan.context);
-    const int cx1 = std::min(width, x1 + plan.context);
-    // Nets that fold pixels (pixel_unshuffle) need sides that are multiples of m: replicate the
-    // far edges, as full-image inference would have to as well.
-    const engine::Tensor in = pad_to_multiple(read({cx0, cy0, cx1 - cx0, cy1 - cy0}), m);
-    const engine::Tensor y = backend.run(in);
-    emit(y, (y0 - cy0) * s, (x0 - cx0) * s, (y1 - y0) * s, (x1 - x0) * s, x0 * s);
-  }
+  for_each_tile(plan, width, height, y0, y1, m, read,
+                [&](int x0, int x1, int cx0, int cy0, const engine::Tensor& in) {
+                  const engine::Tensor y = backend.run(in);
+                  emit(y, (y0 - cy0) * s, (x0 - cx0) * s, (y1 - y0) * s, (x1 - x0) * s, x0 * s);
+                });
 }
 
 }  // namespace hires::core
