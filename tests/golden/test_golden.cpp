@@ -5,19 +5,14 @@
 #include "engine/backend.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/model.hpp"
+#include "support/tensor_helpers.hpp"
 
 namespace hires {
 namespace {
 
 const std::filesystem::path kGolden = std::filesystem::path(HIRES_SOURCE_DIR) / "tests" / "golden";
 
-engine::Tensor to_tensor(const models::TensorData& t) {
-  EXPECT_EQ(t.shape.size(), 4U);
-  engine::Tensor x(static_cast<int>(t.shape[1]), static_cast<int>(t.shape[2]),
-                   static_cast<int>(t.shape[3]));
-  x.data = t.values;
-  return x;
-}
+using test::to_tensor;
 
 class Golden : public ::testing::TestWithParam<const char*> {};
 
@@ -30,15 +25,7 @@ TEST_P(Golden, EngineMatchesPyTorchWithin1e4) {
   for (const char* backend : {"reference", "cpu"}) {
     auto be = engine::make_backend(backend, model->graph(), {});
     const engine::Tensor got = be->run(input);
-    ASSERT_EQ(got.c, want.c);
-    ASSERT_EQ(got.h, want.h);
-    ASSERT_EQ(got.w, want.w);
-    double max_err = 0;
-    for (std::size_t i = 0; i < got.size(); ++i) {
-      max_err = std::max(max_err, static_cast<double>(std::abs(got.data[i] - want.data[i])));
-    }
-    EXPECT_LT(max_err, 1e-4) << name << " on " << backend;
-    RecordProperty(fmt::format("{}_max_abs_error", backend), fmt::format("{:.3g}", max_err));
+    ASSERT_NO_FATAL_FAILURE(test::expect_matches(got, want, name, backend));
   }
 }
 

@@ -20,6 +20,7 @@
 #include "models/formats/safetensors.hpp"
 #include "models/model.hpp"
 #include "models/rrdbnet.hpp"
+#include "support/tensor_helpers.hpp"
 #include "support/test_support.hpp"
 
 namespace hires {
@@ -30,18 +31,9 @@ using engine::OpType;
 
 const fs::path kZoo = fs::path(HIRES_SOURCE_DIR) / "tests" / "zoo";
 
-engine::Tensor to_tensor(const models::TensorData& t) {
-  EXPECT_EQ(t.shape.size(), 4U);
-  engine::Tensor x(static_cast<int>(t.shape[1]), static_cast<int>(t.shape[2]),
-                   static_cast<int>(t.shape[3]));
-  x.data = t.values;
-  return x;
-}
-
-int count(const engine::Graph& g, OpType t) {
-  return static_cast<int>(
-      std::count_if(g.nodes.begin(), g.nodes.end(), [&](const auto& n) { return n.type == t; }));
-}
+using test::count;
+using test::max_abs_diff;
+using test::to_tensor;
 
 struct Fixture {
   const char* file;    // in tests/zoo
@@ -80,15 +72,7 @@ TEST_P(RrdbFixture, EngineMatchesPyTorchWithin1e4) {
   for (const char* backend : {"reference", "cpu"}) {
     auto be = engine::make_backend(backend, g, {});
     const engine::Tensor got = be->run(input);
-    ASSERT_EQ(got.c, want.c);
-    ASSERT_EQ(got.h, want.h);
-    ASSERT_EQ(got.w, want.w);
-    double max_err = 0;
-    for (std::size_t i = 0; i < got.size(); ++i) {
-      max_err = std::max(max_err, static_cast<double>(std::abs(got.data[i] - want.data[i])));
-    }
-    EXPECT_LT(max_err, 1e-4) << f.file << " on " << backend;
-    RecordProperty(fmt::format("{}_max_abs_error", backend), fmt::format("{:.3g}", max_err));
+    ASSERT_NO_FATAL_FAILURE(test::expect_matches(got, want, f.file, backend));
   }
 }
 
@@ -124,11 +108,7 @@ TEST(RrdbnetOldLayout, SameNetAsTheNewNames) {
   const engine::Tensor a = old_model->backend("cpu", 0).run(input);
   const engine::Tensor b = new_model->backend("cpu", 0).run(input);
   ASSERT_EQ(a.size(), b.size());
-  double max_err = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    max_err = std::max(max_err, static_cast<double>(std::abs(a.data[i] - b.data[i])));
-  }
-  EXPECT_LE(max_err, 1e-5);
+  EXPECT_LE(max_abs_diff(a, b), 1e-5);
 }
 
 TEST(RrdbnetOldLayout, HyperParametersComeFromNamesAndShapes) {

@@ -18,6 +18,7 @@
 #include "hires/eval.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/model.hpp"
+#include "support/tensor_helpers.hpp"
 #include "support/test_support.hpp"
 
 namespace hires {
@@ -28,26 +29,9 @@ using engine::OpType;
 
 const fs::path kZoo = fs::path(HIRES_SOURCE_DIR) / "tests" / "zoo";
 
-engine::Tensor to_tensor(const models::TensorData& t) {
-  EXPECT_EQ(t.shape.size(), 4U);
-  engine::Tensor x(static_cast<int>(t.shape[1]), static_cast<int>(t.shape[2]),
-                   static_cast<int>(t.shape[3]));
-  x.data = t.values;
-  return x;
-}
-
-int count(const engine::Graph& g, OpType t) {
-  return static_cast<int>(
-      std::count_if(g.nodes.begin(), g.nodes.end(), [t](const auto& n) { return n.type == t; }));
-}
-
-double max_abs_diff(const engine::Tensor& a, const engine::Tensor& b) {
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    worst = std::max(worst, static_cast<double>(std::abs(a.data[i] - b.data[i])));
-  }
-  return worst;
-}
+using test::count;
+using test::max_abs_diff;
+using test::to_tensor;
 
 class TinyCugan : public ::testing::TestWithParam<int> {};
 
@@ -80,12 +64,7 @@ TEST_P(TinyCugan, MatchesPyTorch) {
   for (const char* backend : {"reference", "cpu"}) {
     auto be = engine::make_backend(backend, g, {});
     const engine::Tensor got = be->run(input);
-    ASSERT_EQ(got.c, want.c);
-    ASSERT_EQ(got.h, want.h);
-    ASSERT_EQ(got.w, want.w);
-    const double err = max_abs_diff(got, want);
-    EXPECT_LT(err, 1e-4) << stem << " on " << backend;
-    RecordProperty(fmt::format("{}_max_abs_error", backend), fmt::format("{:.3g}", err));
+    ASSERT_NO_FATAL_FAILURE(test::expect_matches(got, want, stem, backend));
   }
 }
 
