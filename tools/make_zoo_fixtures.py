@@ -46,8 +46,19 @@ EVIL_MARKER = "/tmp/hires-zoo-pickle-ran"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-class DenseBlock(nn.Module):
-    """Five 3x3 convs, each seeing the block input and all earlier outputs; x + 0.2 * conv5."""
+class DenseForward(nn.Module):
+    """Five 3x3 convs, each seeing the block input and all earlier outputs; x + 0.2 * conv5.
+    Subclasses hold the convs and say in layer(k, x) how conv k (1 to 4) and its LeakyReLU run."""
+
+    def forward(self, x):
+        feats = [x]
+        for k in range(1, 5):
+            feats.append(self.layer(k, torch.cat(feats, 1)))
+        return x + 0.2 * self.conv5(torch.cat(feats, 1))
+
+
+class DenseBlock(DenseForward):
+    """The dense block of the current (BasicSR) layout: plain convs conv1..conv5."""
 
     def __init__(self, num_feat, num_grow_ch):
         super().__init__()
@@ -55,23 +66,26 @@ class DenseBlock(nn.Module):
             out = num_feat if k == 5 else num_grow_ch
             setattr(self, "conv%d" % k, nn.Conv2d(num_feat + (k - 1) * num_grow_ch, out, 3, 1, 1))
 
-    def forward(self, x):
-        feats = [x]
-        for k in range(1, 5):
-            conv = getattr(self, "conv%d" % k)
-            feats.append(F.leaky_relu(conv(torch.cat(feats, 1)), 0.2))
-        return x + 0.2 * self.conv5(torch.cat(feats, 1))
+    def layer(self, k, x):
+        return F.leaky_relu(getattr(self, "conv%d" % k)(x), 0.2)
 
 
 class RRDB(nn.Module):
+    """Three dense blocks (of class `block`, held under `names`) and a residual x + 0.2 * out."""
+
+    block = DenseBlock
+    names = ("rdb1", "rdb2", "rdb3")
+
     def __init__(self, num_feat, num_grow_ch):
         super().__init__()
-        self.rdb1 = DenseBlock(num_feat, num_grow_ch)
-        self.rdb2 = DenseBlock(num_feat, num_grow_ch)
-        self.rdb3 = DenseBlock(num_feat, num_grow_ch)
+        for name in self.names:
+            setattr(self, name, self.block(num_feat, num_grow_ch))
 
     def forward(self, x):
-        return x + 0.2 * self.rdb3(self.rdb2(self.rdb1(x)))
+        out = x
+        for name in self.names:
+            out = getattr(self, name)(out)
+        return x + 0.2 * out
 
 
 class RRDBNet(nn.Module):
@@ -100,7 +114,7 @@ class RRDBNet(nn.Module):
         return self.conv_last(F.leaky_relu(self.conv_hr(feat), 0.2))
 
 
-class OldDenseBlock(nn.Module):
+class OldDenseBlock(DenseForward):
     """The old ESRGAN code's dense block: each conv is a Sequential (conv, LeakyReLU), conv5 alone."""
 
     def __init__(self, num_feat, num_grow_ch):
@@ -111,22 +125,13 @@ class OldDenseBlock(nn.Module):
             layers = [conv] if k == 5 else [conv, nn.LeakyReLU(0.2)]
             setattr(self, "conv%d" % k, nn.Sequential(*layers))
 
-    def forward(self, x):
-        feats = [x]
-        for k in range(1, 5):
-            feats.append(getattr(self, "conv%d" % k)(torch.cat(feats, 1)))
-        return x + 0.2 * self.conv5(torch.cat(feats, 1))
+    def layer(self, k, x):
+        return getattr(self, "conv%d" % k)(x)  # the LeakyReLU is inside
 
 
-class OldRRDB(nn.Module):
-    def __init__(self, num_feat, num_grow_ch):
-        super().__init__()
-        self.RDB1 = OldDenseBlock(num_feat, num_grow_ch)
-        self.RDB2 = OldDenseBlock(num_feat, num_grow_ch)
-        self.RDB3 = OldDenseBlock(num_feat, num_grow_ch)
-
-    def forward(self, x):
-        return x + 0.2 * self.RDB3(self.RDB2(self.RDB1(x)))
+class OldRRDB(RRDB):
+    block = OldDenseBlock
+    names = ("RDB1", "RDB2", "RDB3")
 
 
 class Shortcut(nn.Module):
