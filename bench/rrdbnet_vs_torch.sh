@@ -12,17 +12,16 @@
 # Usage: bench/rrdbnet_vs_torch.sh [rounds=3] [threads=2]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 rounds=${1:-3}
 threads=${2:-2}
 [ -x "$root/build/bench/bench_engine_model" ] || cmake --build "$root/build" -- -j2
-/usr/bin/python3 -c "import torch" 2>/dev/null || {
-  echo "SKIP: PyTorch missing (apt-get install python3-torch)"; exit 0; }
+require_torch
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 "$root/bench/torch_rrdbnet.py" make "$tmp" 128
-vips gaussnoise "$tmp/n.v" 128 128 --sigma 50 --mean 128
-vips bandjoin "$tmp/n.v $tmp/n.v $tmp/n.v" "$tmp/c.v"
-vips cast "$tmp/c.v" "$tmp/in.png" uchar
+noise_png "$tmp" "$tmp/in.png" 128
 torch_t=() engine_t=() process_t=() diff=""
 for ((i = 0; i < rounds; i++)); do
   torch_t+=("$(/usr/bin/python3 "$root/bench/torch_rrdbnet.py" time "$tmp" 1 "$threads")")
@@ -36,7 +35,6 @@ for ((i = 0; i < rounds; i++)); do
   e=$(date +%s.%N)
   process_t+=("$(echo "$e - $s" | bc -l | cut -c1-6)")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mt=$(median "${torch_t[@]}")
 me=$(median "${engine_t[@]}")
 mp=$(median "${process_t[@]}")

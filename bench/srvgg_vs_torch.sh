@@ -8,17 +8,16 @@
 # Usage: bench/srvgg_vs_torch.sh [rounds=5] [threads=nproc]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 rounds=${1:-5}
 threads=${2:-$(nproc)}
 [ -x "$root/build/bench/bench_engine_srvgg" ] || cmake --build "$root/build"
-/usr/bin/python3 -c "import torch" 2>/dev/null || {
-  echo "SKIP: PyTorch missing (apt-get install python3-torch)"; exit 0; }
+require_torch
 model="$root/../shared/models/realesr-general-x4v3-ncnn/realesr-general-x4v3.param"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-vips gaussnoise "$tmp/n.v" 256 256 --sigma 50 --mean 128
-vips bandjoin "$tmp/n.v $tmp/n.v $tmp/n.v" "$tmp/c.v"
-vips cast "$tmp/c.v" "$tmp/in.png" uchar
+noise_png "$tmp" "$tmp/in.png" 256
 torch_t=() engine_t=() process_t=()
 for ((i = 0; i < rounds; i++)); do
   torch_t+=("$(/usr/bin/python3 "$root/bench/torch_srvgg.py" 256 3 "$threads")")
@@ -32,7 +31,6 @@ for ((i = 0; i < rounds; i++)); do
     process_t+=("$(echo "$e - $s" | bc -l)")
   fi
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mt=$(median "${torch_t[@]}")
 me=$(median "${engine_t[@]}")
 echo "threads=$threads rounds=$rounds"
