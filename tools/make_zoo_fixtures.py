@@ -246,14 +246,19 @@ def make_rrdb_fixtures(written):
         y = run64(model, state, x)
         expected = (1, 3, in_shape[2] * scale, in_shape[3] * scale)
         assert tuple(y.shape) == expected, (y.shape, expected)
-        io_path = os.path.join(ZOO, stem + ".io.safetensors")
-        write_safetensors(
-            io_path,
-            {"input": x.numpy(), "output": y.numpy()},
-            {"format": "hires", "model": stem,
-             "note": "output = model(input) computed by PyTorch in float64, stored as F32"},
-        )
-        written += [path, io_path]
+        written += [path, write_io(stem, x, y)]
+
+
+def write_io(stem, x, y):
+    """Writes <stem>.io.safetensors with the input and PyTorch's output; returns its path."""
+    io_path = os.path.join(ZOO, stem + ".io.safetensors")
+    write_safetensors(
+        io_path,
+        {"input": x.numpy(), "output": y.numpy()},
+        {"format": "hires", "model": stem,
+         "note": "output = model(input) computed by PyTorch in float64, stored as F32"},
+    )
+    return io_path
 
 
 def make_old_layout_fixtures(written):
@@ -277,14 +282,7 @@ def make_old_layout_fixtures(written):
         y = run64(model, state, x)
         scale = 2**num_upsample
         assert tuple(y.shape) == (1, 3, in_shape[2] * scale, in_shape[3] * scale), y.shape
-        io_path = os.path.join(ZOO, stem + ".io.safetensors")
-        write_safetensors(
-            io_path,
-            {"input": x.numpy(), "output": y.numpy()},
-            {"format": "hires", "model": stem,
-             "note": "output = model(input) computed by PyTorch in float64, stored as F32"},
-        )
-        written += [path, io_path]
+        written += [path, write_io(stem, x, y)]
 
 
 def rezip(src, dst, compression):

@@ -29,9 +29,7 @@ using engine::OpType;
 
 const fs::path kZoo = fs::path(HIRES_SOURCE_DIR) / "tests" / "zoo";
 
-using test::count;
-using test::max_abs_diff;
-using test::to_tensor;
+using namespace test;  // the fixture helpers (support/tensor_helpers.hpp)
 
 class TinyCugan : public ::testing::TestWithParam<int> {};
 
