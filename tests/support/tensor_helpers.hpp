@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <filesystem>
 #include <string>
 
 #include "engine/graph.hpp"
@@ -15,6 +16,9 @@
 #include "models/formats/safetensors.hpp"
 
 namespace hires::test {
+
+// The model-zoo fixtures (tools/make_zoo_fixtures.py, tools/make_cugan_fixture.py).
+inline const std::filesystem::path kZoo = std::filesystem::path(HIRES_SOURCE_DIR) / "tests" / "zoo";
 
 // A fixture's [1, C, H, W] tensor as an engine tensor.
 inline engine::Tensor to_tensor(const models::TensorData& t) {

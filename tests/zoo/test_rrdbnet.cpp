@@ -29,9 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using engine::OpType;
 
-const fs::path kZoo = fs::path(HIRES_SOURCE_DIR) / "tests" / "zoo";
-
-using namespace test;  // the fixture helpers (support/tensor_helpers.hpp)
+using namespace test;  // kZoo and the fixture helpers (support/tensor_helpers.hpp)
 
 struct Fixture {
   const char* file;    // in tests/zoo
