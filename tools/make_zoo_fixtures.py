@@ -441,8 +441,16 @@ def main():
     make_reader_fixtures(written)
     make_malicious_fixtures(written)
     readme = os.path.join(ZOO, "README.md")
+    # Sections written by other scripts (tools/make_cugan_fixture.py) are kept.
+    other = ""
+    if os.path.exists(readme):
+        with open(readme, encoding="ascii") as f:
+            old = f.read()
+        marker = "## Tiny Real-CUGAN"
+        if marker in old:
+            other = "\n" + old[old.index(marker):]
     with open(readme, "w", encoding="ascii") as f:
-        f.write(README)
+        f.write(README + other)
     written.append(readme)
     for path in written:
         with open(path, "rb") as f:
