@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -234,7 +235,11 @@ class Reporter {
           fmt::print(stderr, "{} -> {} ({}x{} -> {}x{}{}, {}, {:.1f}s)\n", in, out, r.in_size.width,
                      r.in_size.height, r.out_size.width, r.out_size.height, extra,
                      hires::format_bytes(r.bytes), e.seconds);
-          if (verbose_ && !r.engine.empty()) fmt::print(stderr, "hires: engine: {}\n", r.engine);
+          if (verbose_ && !r.engine.empty()) {
+            const char* policy = std::getenv("OMP_WAIT_POLICY");
+            fmt::print(stderr, "hires: engine: {} (OMP_WAIT_POLICY={})\n", r.engine,
+                       policy != nullptr ? policy : "unset");
+          }
         }
         break;
       }
@@ -425,9 +430,20 @@ int run(int argc, char** argv) {
   }
 }
 
+// libgomp (the OpenMP runtime under oneDNN and our kernels) reads OMP_WAIT_POLICY once, as it
+// loads, before main. Its default lets idle threads spin, which on a busy machine made an
+// RRDBNet pass 6x slower (docs/BENCHMARKS.md) and gains nothing measurable on an idle one. Unless
+// the user chose a policy, hires starts itself again with the passive one.
+void prefer_passive_openmp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only when it failed: go on as we are
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  prefer_passive_openmp(argv);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

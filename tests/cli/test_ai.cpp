@@ -228,6 +228,29 @@ TEST(Ai, VerboseSaysWhichEngineRan) {
   EXPECT_LE(max_abs_diff(load(dir / "v.png"), load(dir / "r.png")), 2.0);
 }
 
+TEST(Ai, OpenMpThreadsWaitPassivelyUnlessTheUserChose) {
+  TempDir dir;
+  const fs::path in = textured(dir, 8, 8, 3);
+  const std::vector<std::string> args = {in.string(),
+                                         "-o",
+                                         (dir / "v.png").string(),
+                                         "-m",
+                                         model("srvgg_tiny_prelu_x2"),
+                                         "-s",
+                                         "2",
+                                         "-v",
+                                         "--overwrite"};
+  unsetenv("OMP_WAIT_POLICY");
+  auto r = run_hires(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("(OMP_WAIT_POLICY=passive)\n"), std::string::npos) << r.err;
+  setenv("OMP_WAIT_POLICY", "active", 1);
+  r = run_hires(args);
+  unsetenv("OMP_WAIT_POLICY");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("(OMP_WAIT_POLICY=active)\n"), std::string::npos) << r.err;
+}
+
 TEST(Ai, BadModelFilesGiveClearErrors) {
   TempDir dir;
   const fs::path in = textured(dir, 8, 8, 3);
