@@ -30,6 +30,15 @@ fs::path make_image(const TempDir& dir, const std::string& name, int size) {
   return p;
 }
 
+// A 128x128 original and its Lanczos x4 upscale: the pair the review tests start from.
+void original_and_lanczos_x4(const TempDir& dir, fs::path& in, fs::path& out) {
+  in = make_image(dir, "a.png", 128);
+  out = dir / "a-x4.png";
+  ASSERT_EQ(
+      run_hires({"upscale", "-m", "lanczos", in.string(), "-o", out.string(), "--quiet"}).exit_code,
+      0);
+}
+
 TEST(CheckCli, JsonHasTheDocumentedKeys) {
   TempDir dir;
   const fs::path big = make_image(dir, "a.png", 256);
@@ -98,11 +107,8 @@ TEST(CheckCli, TargetAndText) {
 
 TEST(ReviewCli, LanczosUpscaleIsOkAndTheReportIsWritten) {
   TempDir dir;
-  const fs::path in = make_image(dir, "a.png", 128);
-  const fs::path out = dir / "a-x4.png";
-  ASSERT_EQ(
-      run_hires({"upscale", "-m", "lanczos", in.string(), "-o", out.string(), "--quiet"}).exit_code,
-      0);
+  fs::path in, out;
+  ASSERT_NO_FATAL_FAILURE(original_and_lanczos_x4(dir, in, out));
   const fs::path report = dir / "report";
   const RunResult r =
       run_hires({"review", in.string(), out.string(), "--json", "--report", report.string()});
@@ -129,11 +135,8 @@ TEST(ReviewCli, LanczosUpscaleIsOkAndTheReportIsWritten) {
 
 TEST(ReviewCli, ColourShiftFailsWithCrops) {
   TempDir dir;
-  const fs::path in = make_image(dir, "a.png", 128);
-  const fs::path out = dir / "a-x4.png";
-  ASSERT_EQ(
-      run_hires({"upscale", "-m", "lanczos", in.string(), "-o", out.string(), "--quiet"}).exit_code,
-      0);
+  fs::path in, out;
+  ASSERT_NO_FATAL_FAILURE(original_and_lanczos_x4(dir, in, out));
   vips::VImage up = load(out);
   const fs::path shifted = dir / "shifted.png";
   vips::VImage::bandjoin({up[2], up[0], up[1]})
