@@ -40,6 +40,8 @@ json to_json(const std::string& input, const CheckResult& r) {
          {"verdict", verdict_name(r.verdict)},
          {"recommendation",
           {{"model", r.recommendation.model},
+           {"restore", r.recommendation.restore},
+           {"reason", r.recommendation.reason},
            {"denoise", r.recommendation.denoise},
            {"passes", r.recommendation.passes},
            {"plan", r.recommendation.plan}}}};
@@ -92,6 +94,7 @@ void print_text(const std::string& input, const CheckResult& r) {
   }
   const Recommendation& rec = r.recommendation;
   fmt::print("  recommendation: {}\n", rec.plan);
+  fmt::print("  why: {}\n", rec.reason);
 }
 
 int run_check(const CheckArgs& a) {

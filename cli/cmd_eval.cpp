@@ -2,10 +2,13 @@
 // hires/eval.hpp for the protocol).
 #include <fmt/format.h>
 #include <iostream>
+#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "hires/degrade.hpp"
+#include "hires/error.hpp"
 #include "hires/eval.hpp"
 #include "hires/models.hpp"
 
@@ -23,6 +26,10 @@ Command add_eval_command(CLI::App& app) {
     int threads = 0;
     std::string save;
     std::string backend = "auto";
+    std::string degrade = "bicubic";
+    std::uint64_t seed = 1;
+    std::string restore;
+    bool save_lr = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -31,8 +38,18 @@ Command add_eval_command(CLI::App& app) {
   cmd->add_option("-s,--scale", a->scale, "Whole scale factor")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  cmd->add_option("-m,--method", a->method, "Classic method, model file or model name")
+  cmd->add_option("-m,--method", a->method,
+                  "Classic method, auto (what hires picks per image), model file or model name")
       ->capture_default_str();
+  std::string recipes;
+  for (const DegradeRecipe& r : degrade_recipes()) recipes += "\n  " + r.name + ": " + r.summary;
+  cmd->add_option("--degrade", a->degrade, "How the LR input is made:" + recipes)
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the degradations (per image: seed and file name)")
+      ->capture_default_str();
+  cmd->add_option("--restore", a->restore,
+                  "Restoration strength 0..1 for -m auto and the restore models");
+  cmd->add_flag("--save-lr", a->save_lr, "With --save: also write each LR input (NAME-lr.png)");
   cmd->add_option("--models-dir", a->models_dirs, "Folder with model files (repeatable)");
   cmd->add_flag("--linear-light", a->linear_light,
                 "Classic methods filter in linear light (as hires upscales) instead of on "
@@ -56,27 +73,41 @@ Command add_eval_command(CLI::App& app) {
     o.threads = a->threads;
     o.backend = a->backend;
     o.save_dir = a->save;
+    o.save_lr = a->save_lr;
+    o.degrade = a->degrade;
+    o.seed = a->seed;
+    if (!a->restore.empty()) {
+      char* end = nullptr;
+      const double v = std::strtod(a->restore.c_str(), &end);
+      if (end == a->restore.c_str() || *end != '\0') {
+        throw Error(ErrorKind::usage, "--restore",
+                    fmt::format("'{}' is not a strength from 0 to 1", a->restore));
+      }
+      o.restore = v;
+    }
     const EvalReport r = evaluate(a->dir, o, [&](const EvalImage& im, std::size_t, std::size_t) {
       if (a->json) {
         nlohmann::json j{{"event", "image"},       {"file", im.file.string()},
                          {"width", im.size.width}, {"height", im.size.height},
                          {"psnr", im.psnr},        {"ssim", im.ssim},
-                         {"seconds", im.seconds}};
+                         {"seconds", im.seconds},   {"method", im.method}};
         std::cout << j.dump() << '\n' << std::flush;
       } else {
-        fmt::print("{:<28} {:>5}x{:<5} {:7.3f} dB  {:.4f}  {:6.2f}s\n", im.file.filename().string(),
-                   im.size.width, im.size.height, im.psnr, im.ssim, im.seconds);
+        fmt::print("{:<28} {:>5}x{:<5} {:7.3f} dB  {:.4f}  {:6.2f}s  {}\n",
+                   im.file.filename().string(), im.size.width, im.size.height, im.psnr, im.ssim,
+                   im.seconds, im.method);
         std::fflush(stdout);
       }
     });
     if (a->json) {
       nlohmann::json j{{"event", "summary"},        {"method", r.method},  {"scale", r.scale},
                        {"images", r.images.size()}, {"psnr", r.mean_psnr}, {"ssim", r.mean_ssim},
-                       {"seconds", r.mean_seconds}};
+                       {"seconds", r.mean_seconds},  {"degrade", a->degrade}};
       std::cout << j.dump() << '\n';
     } else {
-      fmt::print("{} x{} on {} images: PSNR-Y {:.3f} dB, SSIM-Y {:.4f}, {:.2f}s per image\n",
-                 r.method, r.scale, r.images.size(), r.mean_psnr, r.mean_ssim, r.mean_seconds);
+      fmt::print("{} x{} ({}) on {} images: PSNR-Y {:.3f} dB, SSIM-Y {:.4f}, {:.2f}s per image\n",
+                 r.method, r.scale, a->degrade, r.images.size(), r.mean_psnr, r.mean_ssim,
+                 r.mean_seconds);
     }
     return 0;
   };

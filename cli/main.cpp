@@ -54,6 +54,7 @@ struct UpscaleArgs {
   int denoise = 0;
   double sharpen = 0;
   std::string preset;
+  std::string restore;
 };
 
 void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
@@ -62,8 +63,10 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
                  "Output file, or folder for several inputs (default: NAME-hires.EXT beside each)");
   cmd.add_option("-m,--method", a.method,
                  "nearest | bilinear | bicubic | lanczos, or an AI model: built in (photo-x4, "
-                 "photo-x2), a file (.param, .safetensors) or a name found in --models-dir "
-                 "(default: photo-x4, photo-x2 for -s 2 and below; lanczos when none is built in)");
+                 "photo-x2, restore-x4, restore-x2), a file (.param, .safetensors, .pth) or a name "
+                 "found in --models-dir (default: chosen per image from what it shows — the photo "
+                 "model, the restore model at a strength, nearest for pixel art; x2 models up to "
+                 "2x)");
   cmd.add_option("--models-dir", a.models_dirs, "Folder with model files (repeatable)");
   cmd.add_option("-t,--tile", a.tile, "Model tile size in pixels (0 = from --memory-budget)")
       ->check(CLI::Range(0, 8192))
@@ -102,7 +105,12 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
       ->check(CLI::Range(0, 1024));
   cmd.add_flag("--color-fix", a.color_fix,
                "Match the output's low-frequency colour to the input's (models can shift it)");
-  cmd.add_option("--denoise", a.denoise, "Noise reduction before upscaling, 0 (off) to 3")
+  cmd.add_option("--restore", a.restore,
+                 "Clean-up strength 0..1 (0: faithful photo model, 1: JPEG blocks, noise and blur "
+                 "removed); default: from what the image shows");
+  cmd.add_option("--denoise", a.denoise,
+                 "Classical edge-preserving filter before upscaling, 0 (off) to 3 (--restore is "
+                 "the recommended clean-up)")
       ->check(CLI::Range(0, 3));
   cmd.add_option("--sharpen", a.sharpen, "Unsharp mask after upscaling (linear light), e.g. 0.5")
       ->check(CLI::Range(0.0, 5.0));
@@ -123,13 +131,16 @@ hires::SizeRequest size_request(const UpscaleArgs& a) {
       .value_or(hires::SizeRequest::by_scale(4.0));
 }
 
-// Without -m: the built-in photo model (photo-x2 up to 2x, else photo-x4); none (Lanczos) when
-// this build has no built-in weights.
-std::shared_ptr<hires::Model> default_model(const hires::SizeRequest& size) {
-  if (size.mode == hires::SizeMode::scale && size.scale <= 2.0) {
-    if (auto m = hires::load_builtin_model("photo-x2")) return m;
+// --restore S: a strength from 0 to 1.
+std::optional<double> parse_restore(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !(v >= 0.0 && v <= 1.0)) {
+    throw Error(ErrorKind::usage, "--restore", fmt::format("'{}' is not a strength from 0 to 1", text),
+                "0 keeps the photo model's faithful look, 1 cleans up fully, e.g. --restore 0.5");
   }
-  return hires::load_builtin_model("photo-x4");
+  return v;
 }
 
 hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
@@ -149,7 +160,19 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   }
   o.backend = a.backend;
   o.size = size_request(a);
-  if (a.method.empty()) o.model = default_model(o.size);
+  const std::optional<double> restore = parse_restore(a.restore);
+  if (a.method.empty()) {
+    o.auto_model = true;  // per image, from what check measures
+    o.restore = restore;
+  } else if (restore) {
+    const std::string name = o.model ? hires::model_info(*o.model).name : a.method;
+    if (name != "restore-x4" && name != "restore-x2") {
+      throw Error(ErrorKind::usage, "--restore",
+                  fmt::format("works with the built-in restore models, not '{}'", a.method),
+                  "leave out -m, or use -m restore-x4 or -m restore-x2");
+    }
+    o.model = hires::load_builtin_blend("photo-" + name.substr(8), name, *restore);
+  }
   // Validate the request's values before any file is touched (1x1 stands for any image).
   if (o.size.mode != hires::SizeMode::scale || o.size.scale > 0) {
     (void)hires::plan_size({1000, 1000}, o.size);
@@ -227,14 +250,23 @@ class Reporter {
           if (r.quality > 0) j["quality"] = r.quality;
           if (r.model_passes > 0) j["model_passes"] = r.model_passes;
           if (!r.engine.empty()) j["engine"] = r.engine;
+          if (!r.model.empty()) j["model"] = r.model;
+          if (!r.reason.empty()) j["reason"] = r.reason;
           emit(j);
         } else if (!quiet_) {
           std::string extra = r.dpi ? fmt::format(", {:g} DPI", *r.dpi) : "";
           if (r.quality > 0) extra += fmt::format(", quality {}", r.quality);
-          if (r.model_passes > 0) extra += fmt::format(", {} model pass(es)", r.model_passes);
+          if (r.model_passes > 0) {
+            extra += fmt::format(", {} x{}", r.model, r.model_passes);
+          } else if (!r.model.empty()) {
+            extra += ", " + r.model;
+          }
           fmt::print(stderr, "{} -> {} ({}x{} -> {}x{}{}, {}, {:.1f}s)\n", in, out, r.in_size.width,
                      r.in_size.height, r.out_size.width, r.out_size.height, extra,
                      hires::format_bytes(r.bytes), e.seconds);
+          if (verbose_ && !r.reason.empty()) {
+            fmt::print(stderr, "hires: model: {} ({})\n", r.model, r.reason);
+          }
           if (verbose_ && !r.engine.empty()) {
             const char* policy = std::getenv("OMP_WAIT_POLICY");
             fmt::print(stderr, "hires: engine: {} (OMP_WAIT_POLICY={})\n", r.engine,

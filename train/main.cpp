@@ -35,9 +35,15 @@ int main(int argc, char** argv) {
   app.add_option("--stop-after", stop_after,
                  "Stop after N iterations in this run (0 = at --iters)");
   app.add_option("--lr", o.learning_rate, "Initial learning rate")->capture_default_str();
-  app.add_option("--bicubic-fraction", o.degrade.bicubic_fraction,
-                 "Share of patches degraded by plain bicubic (the rest: realistic)")
+  app.add_option("--degrade", o.degrade,
+                 "Degradation recipe for the LR inputs (hires eval --help lists them)")
       ->capture_default_str();
+  app.add_option("--bicubic-fraction", o.clean_fraction,
+                 "Share of patches degraded by plain bicubic, overriding the recipe's (-1: the "
+                 "recipe's own)")
+      ->capture_default_str();
+  std::string init;
+  app.add_option("--init", init, "Start from these weights (a run's ema.pt or checkpoint.pt)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "Iterations")->capture_default_str();
   app.add_option("--log-every", o.log_every, "Iterations")->capture_default_str();
   app.add_option("--seed", o.seed, "Random seed")->capture_default_str();
@@ -53,13 +59,13 @@ int main(int argc, char** argv) {
   try {
     torch::set_num_threads(threads);
     o.run_dir = run_dir;
-    o.degrade.scale = o.net.upscale;
+    o.init = init;
     if (recipe.empty()) {
       recipe = fmt::format(
           "SRVGGNetCompact feat {} conv {} x{}; L1, Adam {} cosine; LR patch {} batch {}; "
-          "degradations: {:.0f}% bicubic (antialiased), rest blur/resize chain/noise/JPEG",
+          "degradations: recipe {} with {:.0f}% bicubic (antialiased)",
           o.net.num_feat, o.net.num_conv, o.net.upscale, o.learning_rate, o.lr_patch, o.batch,
-          o.degrade.bicubic_fraction * 100);
+          o.degrade, o.clean_fraction * 100);
     }
     o.metadata = {{"name", name}, {"license", license}, {"recipe", recipe}};
     if (!export_path.empty()) {

@@ -106,10 +106,9 @@ Dataset Dataset::load(const std::vector<fs::path>& dirs, int min_side) {
   return Dataset(std::move(images));
 }
 
-std::pair<torch::Tensor, torch::Tensor> Dataset::batch(int count, int lr_patch,
-                                                       const DegradeOptions& degrade_options,
-                                                       std::mt19937& rng) const {
-  const int s = degrade_options.scale;
+std::pair<torch::Tensor, torch::Tensor> Dataset::batch(int count, int lr_patch, int s,
+                                                       const DegradeRecipe& recipe,
+                                                       std::mt19937_64& rng) const {
   const int side = lr_patch * s;
   std::vector<torch::Tensor> lrs, hrs;
   auto pick = pick_;
@@ -118,7 +117,7 @@ std::pair<torch::Tensor, torch::Tensor> Dataset::batch(int count, int lr_patch,
     if (im.width < side || im.height < side) continue;
     std::uniform_int_distribution<int> px(0, im.width - side), py(0, im.height - side);
     const RgbImage hr = augment(crop(im, px(rng), py(rng), side), rng() & 7U);
-    const RgbImage lr = degrade(hr, degrade_options, rng);
+    const RgbImage lr = degrade(hr, s, recipe, rng);
     hrs.push_back(to_tensor(hr));
     lrs.push_back(to_tensor(lr));
   }
@@ -173,6 +172,9 @@ TrainResult train(const Dataset& data, const TrainOptions& o, bool resume, long 
     std::ifstream f(state);
     f >> r.iteration;
     log(fmt::format("resumed from {} at iteration {}", ckpt.string(), r.iteration));
+  } else if (!o.init.empty()) {
+    torch::load(net, o.init.string(), device);
+    log(fmt::format("starting from the weights of {}", o.init.string()));
   }
   log(fmt::format("training on {}", device.is_cuda() ? "CUDA" : "CPU"));
   // An exponential moving average of the weights: what is exported (smoother than the last step).
@@ -187,7 +189,9 @@ TrainResult train(const Dataset& data, const TrainOptions& o, bool resume, long 
     torch::NoGradGuard no_grad;
     for (std::size_t i = 0; i < net_params.size(); ++i) ema_params[i].copy_(net_params[i]);
   }
-  std::mt19937 rng(o.seed + static_cast<unsigned>(r.iteration));
+  std::mt19937_64 rng(o.seed + static_cast<std::uint64_t>(r.iteration));
+  DegradeRecipe recipe = degrade_recipe(o.degrade);
+  if (o.clean_fraction >= 0) recipe.clean_fraction = o.clean_fraction;
   auto checkpoint = [&] {
     save_atomic(net, ckpt);
     save_atomic(ema, ema_path);
@@ -207,7 +211,7 @@ TrainResult train(const Dataset& data, const TrainOptions& o, bool resume, long 
     const double lr = o.min_learning_rate + 0.5 * (o.learning_rate - o.min_learning_rate) *
                                                 (1.0 + std::cos(std::numbers::pi * progress));
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
-    auto [lr_cpu, hr_cpu] = data.batch(o.batch, o.lr_patch, o.degrade, rng);
+    auto [lr_cpu, hr_cpu] = data.batch(o.batch, o.lr_patch, o.net.upscale, recipe, rng);
     const torch::Tensor lr_batch = lr_cpu.to(device);
     const torch::Tensor hr_batch = hr_cpu.to(device);
     opt.zero_grad();

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "degrade.hpp"
+#include "hires/degrade.hpp"
 #include "net.hpp"
 
 namespace hires::train {
@@ -22,9 +22,9 @@ class Dataset {
   std::size_t size() const { return images_.size(); }
   // A batch of (LR, HR) tensors, [N, 3, patch, patch] and [N, 3, patch * s, patch * s], 0..1.
   // Patches are randomly flipped and transposed.
-  std::pair<torch::Tensor, torch::Tensor> batch(int count, int lr_patch,
-                                                const DegradeOptions& degrade,
-                                                std::mt19937& rng) const;
+  std::pair<torch::Tensor, torch::Tensor> batch(int count, int lr_patch, int scale,
+                                                const DegradeRecipe& degrade,
+                                                std::mt19937_64& rng) const;
 
  private:
   std::vector<RgbImage> images_;
@@ -33,7 +33,10 @@ class Dataset {
 
 struct TrainOptions {
   SrvggOptions net;
-  DegradeOptions degrade;
+  // How LR inputs are made (hires/degrade.hpp): a named recipe, its clean (protocol bicubic)
+  // share overridden by clean_fraction when that is >= 0.
+  std::string degrade = "real";
+  double clean_fraction = 0.5;
   int lr_patch = 32;
   int batch = 16;
   long iterations = 100000;
@@ -47,6 +50,7 @@ struct TrainOptions {
   // checkpoint.pt, ema.pt (the averaged weights), optimizer.pt, state.txt, latest.safetensors
   std::filesystem::path run_dir;
   std::map<std::string, std::string> metadata;  // extra export metadata (name, license, recipe)
+  std::filesystem::path init;  // start from these weights (fine-tuning)
 };
 
 struct TrainResult {
@@ -56,7 +60,8 @@ struct TrainResult {
 
 using LogFn = std::function<void(const std::string& line)>;
 
-// Trains from scratch, or from run_dir's checkpoint when `resume` and one exists; writes a
+// Trains from scratch, from `init` (a checkpoint.pt or ema.pt of the same net: weights only,
+// iteration 0) when set, or from run_dir's checkpoint when `resume` and one exists; writes a
 // checkpoint (and latest.safetensors) every checkpoint_every iterations and at the end.
 // Stops after `stop_after` iterations in this call when > 0.
 TrainResult train(const Dataset& data, const TrainOptions& options, bool resume, long stop_after,

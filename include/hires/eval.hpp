@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,8 @@ RgbImage degrade_bicubic(const RgbImage& hr, int scale);
 
 struct EvalOptions {
   int scale = 4;
-  std::string method = "bicubic";  // nearest | bilinear | bicubic | lanczos | model file or name
+  // nearest | bilinear | bicubic | lanczos | auto (the content-aware default) | model file or name
+  std::string method = "bicubic";
   std::vector<std::filesystem::path> model_dirs;
   // Classic methods filter in linear light, as `hires` upscales, when true; the protocol's
   // baseline (MATLAB's imresize) filters gamma-encoded values (false).
@@ -59,6 +61,14 @@ struct EvalOptions {
   int threads = 0;
   int limit = 0;                   // evaluate only the first `limit` images (by file name); 0 = all
   std::filesystem::path save_dir;  // when set, each upscaled image is written there as PNG
+  bool save_lr = false;            // with save_dir: the LR input too, as NAME-lr.png
+  // How the LR input is made (hires/degrade.hpp): "bicubic" is the protocol; other recipes draw
+  // their steps from a generator seeded per image with degrade_seed(seed, file name).
+  std::string degrade = "bicubic";
+  std::uint64_t seed = 1;
+  // For method "auto" (what `hires IMAGE` picks per image) and the restore models: this
+  // restoration strength instead of the measured one.
+  std::optional<double> restore;
 };
 
 struct EvalImage {
@@ -67,6 +77,7 @@ struct EvalImage {
   double psnr = 0;
   double ssim = 0;
   double seconds = 0;  // time to upscale the LR image
+  std::string method;  // what ran (for auto: the model and strength chosen for this image)
 };
 
 struct EvalReport {

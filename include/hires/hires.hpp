@@ -73,6 +73,11 @@ struct PolishOptions {
 struct UpscaleOptions {
   Method method = Method::lanczos;  // used when `model` is empty, and for the final exact resize
   std::shared_ptr<Model> model;     // an AI model (see load_model); empty = classic method
+  // Choose per image from what `check` measures (hires/guide.hpp, choose_model): the photo or
+  // the restore model at a strength from the image's JPEG blocks, noise and blur, nearest for
+  // pixel art. `model` and `method` are then ignored (method stays the final resize's).
+  bool auto_model = false;
+  std::optional<double> restore;  // with auto_model: this restoration strength (0..1) for all
   int tile = 0;                     // model tile size in input pixels; 0 = from memory_budget
   std::uint64_t memory_budget = 1ULL << 30;  // bytes for a model's activations per tile
   std::string backend = "auto";              // auto | cpu | reference
@@ -108,6 +113,8 @@ struct FileResult {
   std::vector<std::string> notices;  // one line each, e.g. alpha flattened
   int model_passes = 0;              // how many times the AI model ran
   std::string engine;                // which implementation ran the model, e.g. "cpu: oneDNN ..."
+  std::string model;                 // the model or method that ran, e.g. "restore-x4@0.60"
+  std::string reason;                // with auto_model: why that one
 };
 
 // fraction in [0, 1]

@@ -36,6 +36,12 @@ std::vector<ModelInfo> builtin_models();
 // The built-in model called `name`, or nullptr.
 std::shared_ptr<Model> load_builtin_model(std::string_view name);
 
+// The built-in model `to` interpolated with `from` (both built in, one architecture, `to`
+// fine-tuned from `from`): weights (1 - t) from + t to, t in 0..1 (network interpolation, as
+// Real-ESRGAN's denoise strength). Named "TO@T". Throws Error(usage) for t outside 0..1 or an
+// unknown name.
+std::shared_ptr<Model> load_builtin_blend(std::string_view from, std::string_view to, double t);
+
 // Every model file in `dirs` (not descending into sub-folders), by name. Files that fail to
 // load are left out.
 std::vector<ModelInfo> list_models(const std::vector<std::filesystem::path>& dirs);

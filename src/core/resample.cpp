@@ -24,6 +24,8 @@ double support_of(Filter f) {
       return 2.0;
     case Filter::lanczos3:
       return 3.0;
+    case Filter::box:
+      return 0.5;
   }
   return 1.0;
 }
@@ -43,25 +45,29 @@ double kernel(Filter f, double x) {
     }
     case Filter::lanczos3:
       return x < 3.0 ? sinc(x) * sinc(x / 3.0) : 0.0;
+    case Filter::box:
+      return x < 0.5 ? 1.0 : 0.0;
   }
   return 0.0;
 }
 
 }  // namespace
 
-AxisWeights make_axis_weights(int in_len, int out_len, Filter filter) {
+AxisWeights make_axis_weights(int in_len, int out_len, Filter filter, bool antialias) {
   AxisWeights a;
   a.in_len = in_len;
   a.out_len = out_len;
   const double ratio = static_cast<double>(in_len) / out_len;  // input pixels per output pixel
   std::vector<std::map<int, double>> rows(static_cast<std::size_t>(out_len));
-  if (filter == Filter::nearest) {
+  // A box that does not shrink covers one input pixel: nearest neighbour.
+  const bool point = filter == Filter::nearest || (filter == Filter::box && (!antialias || ratio <= 1.0));
+  if (point) {
     for (int o = 0; o < out_len; ++o) {
       const int i = std::clamp(static_cast<int>(std::floor((o + 0.5) * ratio)), 0, in_len - 1);
       rows[o][i] = 1.0;
     }
   } else {
-    const double widen = std::max(1.0, ratio);  // antialias when shrinking
+    const double widen = antialias ? std::max(1.0, ratio) : 1.0;  // antialias when shrinking
     const double support = support_of(filter) * widen;
     for (int o = 0; o < out_len; ++o) {
       const double centre = (o + 0.5) * ratio - 0.5;

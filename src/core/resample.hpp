@@ -10,7 +10,8 @@
 
 namespace hires::core {
 
-enum class Filter { nearest, triangle, catmull_rom, lanczos3 };
+// box: area averaging when shrinking (each output pixel the mean of the input pixels it covers).
+enum class Filter { nearest, triangle, catmull_rom, lanczos3, box };
 
 // For every output index o along one axis: input indices start[o] .. start[o] + taps - 1 with
 // weights w[o * taps + k] (summing to 1). Out-of-range taps are folded onto the edge pixel.
@@ -23,8 +24,10 @@ struct AxisWeights {
 };
 
 // Centre-aligned mapping: output pixel o samples input position (o + 0.5) * in / out - 0.5.
-// When shrinking, the kernel is widened by in/out (antialiasing).
-AxisWeights make_axis_weights(int in_len, int out_len, Filter filter);
+// When shrinking, the kernel is widened by in/out (antialiasing) unless `antialias` is false:
+// then the kernel samples the input at its own width, as resizers without antialiasing do
+// (OpenCV's cv2.resize with INTER_LINEAR / INTER_CUBIC), and fine detail aliases.
+AxisWeights make_axis_weights(int in_len, int out_len, Filter filter, bool antialias = true);
 
 enum class SampleType { u8, u16 };
 

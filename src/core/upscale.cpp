@@ -6,6 +6,7 @@
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
 #include "hires/hires.hpp"
+#include "hires/guide.hpp"
 #include "io/guide_io.hpp"
 #include "io/io.hpp"
 #include "models/model.hpp"
@@ -42,8 +43,8 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
 
   const PolishOptions& polish = options.polish;
   const bool polish_after = polish.color_fix || polish.sharpen > 0;  // reads the input again
-  io::Decoded decoded =
-      io::open_image(input, options.limits, options.model != nullptr || polish_after);
+  io::Decoded decoded = io::open_image(
+      input, options.limits, options.model != nullptr || options.auto_model || polish_after);
   if (polish.denoise > 0) {
     decoded.image = io::denoise_image(decoded.image, polish.denoise, input.string());
   }
@@ -65,26 +66,38 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   result.out_size = plan.out;
   result.notices = decoded.notices;
 
+  const double scale = std::max(static_cast<double>(plan.out.width) / decoded.info.size.width,
+                                static_cast<double>(plan.out.height) / decoded.info.size.height);
+  std::shared_ptr<Model> model = options.model;
+  Method method = options.method;
+  if (options.auto_model) {
+    const ModelChoice choice = choose_model(
+        measure(io::measure_pixels(decoded.image, kChooseSide, input.string())), scale,
+        options.restore);
+    model = load_choice(choice);
+    if (!model) method = parse_method(choice.model);
+    result.reason = choice.reason;
+  }
+  result.model = model ? model->info().name : std::string(method_name(method));
+
   vips::VImage source = decoded.image;
   vips::VImage first_pass;             // set when a model runs
   const int bits = decoded.info.bits;  // output depth follows the input, model or not
-  if (options.model) {
-    const double scale = std::max(static_cast<double>(plan.out.width) / decoded.info.size.width,
-                                  static_cast<double>(plan.out.height) / decoded.info.size.height);
-    result.model_passes = model_passes(scale, options.model->info().scale);
+  if (model) {
+    result.model_passes = model_passes(scale, model->info().scale);
     if (result.model_passes == 0) {
       result.notices.push_back(fmt::format("{:.2f}x needs no AI pass: resized with {}", scale,
-                                           method_name(options.method)));
+                                           method_name(method)));
     } else {
       io::ModelPass pass;
-      pass.model = options.model;
+      pass.model = model;
       int widest = decoded.info.size.width;  // the last pass reads the largest input
       int tallest = decoded.info.size.height;
       for (int i = 1; i < result.model_passes; ++i) {
-        widest *= options.model->info().scale;
-        tallest *= options.model->info().scale;
+        widest *= model->info().scale;
+        tallest *= model->info().scale;
       }
-      pass.plan = core::plan_tiles(options.model->graph(), options.tile, options.memory_budget,
+      pass.plan = core::plan_tiles(model->graph(), options.tile, options.memory_budget,
                                    widest, tallest);
       pass.backend = options.backend;
       pass.threads = options.threads;
@@ -96,7 +109,7 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
 
   io::ResampleRequest req;
   req.out = plan.out;
-  req.filter = core::filter_for(options.method);
+  req.filter = core::filter_for(method);
   req.out_type =
       bits > 8 && io::format_has_16bit(format) ? core::SampleType::u16 : core::SampleType::u8;
   if (decoded.info.has_alpha && !io::format_has_alpha(format)) {
@@ -138,8 +151,8 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
     result.notices.push_back("converted colours to sRGB through the embedded colour profile");
   }
   if (result.model_passes > 0) {
-    std::lock_guard<std::mutex> lock(options.model->mutex());
-    result.engine = options.model->backend(options.backend, options.threads).describe();
+    std::lock_guard<std::mutex> lock(model->mutex());
+    result.engine = model->backend(options.backend, options.threads).describe();
   }
   result.quality = written.quality;
   return result;

@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 
 #include "core/methods.hpp"
 #include "core/resample.hpp"
 #include "core/tiler.hpp"
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
+#include "hires/degrade.hpp"
 #include "hires/eval.hpp"
+#include "hires/guide.hpp"
 #include "hires/hires.hpp"
 #include "models/model.hpp"
 
@@ -75,6 +78,12 @@ engine::Tensor model_pass(Model& model, const engine::Tensor& in, const EvalOpti
   return out;
 }
 
+Pixels as_pixels(const RgbImage& im) {
+  Pixels p(im.width, im.height, 3);
+  for (std::size_t i = 0; i < im.pixels.size(); ++i) p.data[i] = im.pixels[i] / 255.0F;
+  return p;
+}
+
 class Upscaler {
  public:
   Upscaler(const EvalOptions& o) : o_(o) {
@@ -82,27 +91,55 @@ class Upscaler {
       throw Error(ErrorKind::usage, "--scale",
                   fmt::format("{} is not a whole scale from 1 to 16", o.scale));
     }
+    if (o.restore && !(*o.restore >= 0.0 && *o.restore <= 1.0)) {
+      throw Error(ErrorKind::usage, "--restore",
+                  fmt::format("{} is not a strength from 0 to 1", *o.restore));
+    }
+    if (o.method == "auto") {
+      auto_ = true;
+      name_ = "auto";
+      return;
+    }
     try {
       method_ = parse_method(o.method);
       name_ = std::string(method_name(method_));
     } catch (const Error&) {
       model_ = load_model(o.method, o.model_dirs);
+      if (o.restore) {
+        const std::string n = model_->info().name;
+        if (n != "restore-x4" && n != "restore-x2") {
+          throw Error(ErrorKind::usage, "--restore",
+                      fmt::format("works with the built-in restore models, not '{}'", o.method));
+        }
+        model_ = load_builtin_blend("photo-" + n.substr(8), n, *o.restore);
+      }
       name_ = model_->info().name;
     }
   }
+  // The upscaled image and the name of what ran.
+  std::pair<RgbImage, std::string> run_named(const RgbImage& lr) const {
+    if (!auto_) return {run(lr, model_, method_), name_};
+    const ModelChoice c = choose_model(measure(as_pixels(lr)), o_.scale, o_.restore);
+    const std::string key = fmt::format("{}@{:.2f}", c.model, c.restore);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) it = cache_.emplace(key, load_choice(c)).first;
+    const std::shared_ptr<Model>& m = it->second;
+    const Method classic = m ? Method::lanczos : parse_method(c.model);
+    return {run(lr, m, classic), m ? m->info().name : c.model};
+  }
   const std::string& name() const { return name_; }
 
-  RgbImage run(const RgbImage& lr) const {
+  RgbImage run(const RgbImage& lr, const std::shared_ptr<Model>& model, Method method) const {
     RgbImage out;
     out.width = lr.width * o_.scale;
     out.height = lr.height * o_.scale;
-    if (!model_) {
+    if (!model) {
       out.pixels =
           resize(lr.pixels.data(), core::SampleType::u8, lr.width, lr.height, out.width, out.height,
-                 core::filter_for(method_), o_.linear_light, core::SampleType::u8);
+                 core::filter_for(method), o_.linear_light, core::SampleType::u8);
       return out;
     }
-    std::lock_guard<std::mutex> lock(model_->mutex());
+    std::lock_guard<std::mutex> lock(model->mutex());
     engine::Tensor x(3, lr.height, lr.width);
     for (int y = 0; y < lr.height; ++y) {
       for (int xx = 0; xx < lr.width; ++xx) {
@@ -112,8 +149,8 @@ class Upscaler {
         }
       }
     }
-    const int passes = std::max(1, model_passes(o_.scale, model_->graph().scale));
-    for (int p = 0; p < passes; ++p) x = model_pass(*model_, x, o_);
+    const int passes = std::max(1, model_passes(o_.scale, model->graph().scale));
+    for (int p = 0; p < passes; ++p) x = model_pass(*model, x, o_);
     if (x.w == out.width && x.h == out.height) {
       out.pixels.resize(static_cast<std::size_t>(out.width) * out.height * 3);
       for (int y = 0; y < out.height; ++y) {
@@ -144,9 +181,11 @@ class Upscaler {
 
  private:
   EvalOptions o_;
+  bool auto_ = false;
   Method method_ = Method::bicubic;
   std::shared_ptr<Model> model_;
   std::string name_;
+  mutable std::map<std::string, std::shared_ptr<Model>> cache_;  // auto: models by choice
 };
 
 }  // namespace
@@ -154,11 +193,12 @@ class Upscaler {
 RgbImage upscale_for_eval(const RgbImage& lr, int scale, const EvalOptions& options) {
   EvalOptions o = options;
   o.scale = scale;
-  return Upscaler(o).run(lr);
+  return Upscaler(o).run_named(lr).first;
 }
 
 EvalReport evaluate(const fs::path& dir, const EvalOptions& options,
                     const EvalProgressFn& progress) {
+  (void)degrade_recipe(options.degrade);  // an unknown recipe fails before any work
   const Upscaler up(options);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -180,9 +220,13 @@ EvalReport evaluate(const fs::path& dir, const EvalOptions& options,
   report.scale = options.scale;
   for (std::size_t i = 0; i < files.size(); ++i) {
     const RgbImage hr = crop_to_multiple(read_rgb(files[i]), options.scale);
-    const RgbImage lr = degrade_bicubic(hr, options.scale);
+    const RgbImage lr =
+        options.degrade == "bicubic"
+            ? degrade_bicubic(hr, options.scale)
+            : degrade_named(hr, options.scale, options.degrade,
+                            degrade_seed(options.seed, files[i].filename().string()));
     const auto t0 = std::chrono::steady_clock::now();
-    const RgbImage sr = up.run(lr);
+    const auto [sr, ran] = up.run_named(lr);
     const auto t1 = std::chrono::steady_clock::now();
     EvalImage r;
     r.file = files[i];
@@ -190,10 +234,12 @@ EvalReport evaluate(const fs::path& dir, const EvalOptions& options,
     r.psnr = psnr_y(hr, sr, options.scale);
     r.ssim = ssim_y(hr, sr, options.scale);
     r.seconds = std::chrono::duration<double>(t1 - t0).count();
+    r.method = ran;
     if (!options.save_dir.empty()) {
       std::error_code dir_ec;
       fs::create_directories(options.save_dir, dir_ec);
       write_rgb(options.save_dir / (files[i].stem().string() + "-" + up.name() + ".png"), sr);
+      if (options.save_lr) write_rgb(options.save_dir / (files[i].stem().string() + "-lr.png"), lr);
     }
     report.images.push_back(r);
     if (progress) progress(r, i, files.size());

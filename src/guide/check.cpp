@@ -221,26 +221,12 @@ int denoise_level(const Measures& m) {
   return level;
 }
 
-struct BuiltinChoice {
-  std::string name;
-  int scale = 0;  // 0: a classic method
-};
-
-// The built-in model for an enlargement, as `hires IMAGE` picks it: photo-x2 up to 2x, else
-// photo-x4; Lanczos when this build has no built-in weights.
-BuiltinChoice builtin_for(double scale) {
-  const std::vector<ModelInfo> builtins = builtin_models();
-  const auto find = [&](std::string_view name) -> std::optional<BuiltinChoice> {
-    for (const auto& m : builtins) {
-      if (m.name == name) return BuiltinChoice{m.name, m.scale};
-    }
-    return std::nullopt;
-  };
-  if (scale <= 2.0) {
-    if (auto c = find("photo-x2")) return *c;
+// The scale of a built-in model (0: a classic method).
+int builtin_scale(std::string_view name) {
+  for (const ModelInfo& m : builtin_models()) {
+    if (m.name == name) return m.scale;
   }
-  if (auto c = find("photo-x4")) return *c;
-  return {"lanczos", 0};
+  return 0;
 }
 
 }  // namespace
@@ -276,15 +262,34 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
       r.target ? fmt::format("{}x{}", r.target->width, r.target->height)
                : fmt::format("{}x{}", static_cast<int>(std::lround(image.width * r.scale)),
                              static_cast<int>(std::lround(image.height * r.scale)));
+  ModelChoice choice;
+  if (image.width <= kChooseSide && image.height <= kChooseSide) {
+    choice = choose_model(r.measures, r.scale);
+  } else {
+    // What `hires IMAGE` measures: the centre at full resolution.
+    const int w = std::min(image.width, kChooseSide), h = std::min(image.height, kChooseSide);
+    const int x0 = (image.width - w) / 2, y0 = (image.height - h) / 2;
+    Pixels centre(w, h, image.channels);
+    for (int y = 0; y < h; ++y) {
+      const float* src = &image.data[(static_cast<std::size_t>(y0 + y) * image.width + x0) *
+                                     image.channels];
+      std::copy(src, src + static_cast<std::size_t>(w) * image.channels,
+                &centre.data[static_cast<std::size_t>(y) * w * image.channels]);
+    }
+    choice = choose_model(measure(centre), r.scale);
+  }
+  rec.model = choice.model;
+  rec.restore = choice.restore;
+  rec.reason = choice.reason;
+  const int model_scale = builtin_scale(choice.model);
+  rec.passes = r.scale <= 1.0 || model_scale == 0 ? 0 : model_passes(r.scale, model_scale);
+  // The restore model cleans up JPEG blocks and noise itself; a printing screen still wants the
+  // filter first.
+  if (rec.restore > 0 && r.measures.halftone < kHalftoneWarn) rec.denoise = 0;
   const std::string denoise_text =
       rec.denoise > 0 ? fmt::format("--denoise {}, ", rec.denoise) : "";
-  const BuiltinChoice choice = builtin_for(r.scale);
-  rec.model = choice.name;
-  rec.passes = r.scale <= 1.0 || choice.scale == 0 ? 0 : model_passes(r.scale, choice.scale);
-  if (r.measures.staircase_block > 0) {
-    rec.model = "nearest";  // pixel art: keep the blocks crisp
-    rec.passes = 0;
-  }
+  const std::string model_text =
+      rec.restore > 0 ? fmt::format("{} (--restore {:.2f})", rec.model, rec.restore) : rec.model;
   if (r.scale <= 1.0) {
     rec.plan = fmt::format("no upscaling: the image already has the pixels ({}x{} for {})",
                            image.width, image.height, size_text);
@@ -294,8 +299,8 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
                     rec.model == "nearest" ? "nearest-neighbour" : "Lanczos", size_text, r.scale);
   } else {
     rec.plan = fmt::format("{}{} {}x pass{} of {}, then an exact Lanczos resize to {} ({:.2f}x)",
-                           denoise_text, rec.passes, choice.scale, rec.passes > 1 ? "es" : "",
-                           rec.model, size_text, r.scale);
+                           denoise_text, rec.passes, model_scale, rec.passes > 1 ? "es" : "",
+                           model_text, size_text, r.scale);
   }
   return r;
 }

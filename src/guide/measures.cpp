@@ -381,6 +381,32 @@ Measures measure(const Pixels& image) {
     while (used < 4096 && covered < 0.9 * static_cast<double>(count)) covered += bins[used++];
     m.palette = used;
   }
+  {
+    // Exact 8-bit colours: pixel art is drawn from a handful, with no blended edge pixels.
+    const std::size_t count = static_cast<std::size_t>(image.width) * image.height;
+    std::vector<std::uint32_t> keys(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const float* p = &image.data[i * image.channels];
+      std::uint32_t key = 0;
+      for (int c = 0; c < 3; ++c) {
+        const float v = p[image.channels >= 3 ? c : 0];
+        key = key * 256 + static_cast<std::uint32_t>(std::clamp(std::lround(v * 255.0F), 0L, 255L));
+      }
+      keys[i] = key;
+    }
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::size_t> runs;
+    for (std::size_t i = 0; i < count;) {
+      std::size_t j = i;
+      while (j < count && keys[j] == keys[i]) ++j;
+      runs.push_back(j - i);
+      i = j;
+    }
+    std::sort(runs.begin(), runs.end(), std::greater<>());
+    std::size_t top = 0;
+    for (std::size_t i = 0; i < runs.size() && i < 32; ++i) top += runs[i];
+    m.top32_colour_share = count > 0 ? static_cast<double>(top) / static_cast<double>(count) : 0;
+  }
   if (image.channels >= 3) {
     double srg = 0, syb = 0, srg2 = 0, syb2 = 0;
     const std::size_t count = static_cast<std::size_t>(image.width) * image.height;

@@ -15,6 +15,10 @@ namespace hires::io {
 // grey, else 3). Throws Error(input/limit).
 Pixels load_pixels(const std::filesystem::path& path, const Limits& limits);
 
+// The centre of a decoded image (at most max_side x max_side, full resolution, so noise and
+// JPEG blocks stay measurable) as Pixels for check's measures. Throws Error(input).
+Pixels measure_pixels(const vips::VImage& decoded, int max_side, const std::string& name);
+
 // Writes 8-bit PNG (1 or 3 channels). Throws Error(output).
 void save_png(const Pixels& pixels, const std::filesystem::path& path);
 

@@ -90,24 +90,43 @@ VImage with_metadata_of(VImage to, const VImage& from) {
 
 }  // namespace
 
+namespace {
+
+Pixels to_pixels(VImage im, bool has_alpha) {
+  const double peak = peak_of(im);
+  if (has_alpha) im = im.flatten(VImage::option()->set("background", std::vector<double>{peak}));
+  const int bands = im.bands();
+  im = im.cast(VIPS_FORMAT_FLOAT).linear(1.0 / peak, 0.0).cast(VIPS_FORMAT_FLOAT);
+  std::size_t size = 0;
+  void* mem = im.write_to_memory(&size);
+  Pixels px(im.width(), im.height(), bands);
+  std::memcpy(px.data.data(), mem, std::min(size, px.data.size() * sizeof(float)));
+  g_free(mem);
+  return px;
+}
+
+}  // namespace
+
 Pixels load_pixels(const std::filesystem::path& path, const Limits& limits) {
   Decoded d = open_image(path, limits);
   try {
-    VImage im = d.image;
-    const double peak = peak_of(im);
-    if (d.info.has_alpha) {
-      im = im.flatten(VImage::option()->set("background", std::vector<double>{peak}));
-    }
-    const int bands = im.bands();
-    im = im.cast(VIPS_FORMAT_FLOAT).linear(1.0 / peak, 0.0).cast(VIPS_FORMAT_FLOAT);
-    std::size_t size = 0;
-    void* mem = im.write_to_memory(&size);
-    Pixels px(im.width(), im.height(), bands);
-    std::memcpy(px.data.data(), mem, std::min(size, px.data.size() * sizeof(float)));
-    g_free(mem);
-    return px;
+    return to_pixels(d.image, d.info.has_alpha);
   } catch (const VError&) {
     throw Error(ErrorKind::input, path.string(),
+                "cannot decode image: " + strip_error_domain(take_vips_error("unknown error")),
+                std::string(kCorruptHint));
+  }
+}
+
+Pixels measure_pixels(const VImage& decoded, int max_side, const std::string& name) {
+  try {
+    const int w = std::min(decoded.width(), max_side), h = std::min(decoded.height(), max_side);
+    const VImage centre =
+        decoded.extract_area((decoded.width() - w) / 2, (decoded.height() - h) / 2, w, h);
+    const bool alpha = decoded.bands() == 2 || decoded.bands() == 4;
+    return to_pixels(centre, alpha);
+  } catch (const VError&) {
+    throw Error(ErrorKind::input, name,
                 "cannot decode image: " + strip_error_domain(take_vips_error("unknown error")),
                 std::string(kCorruptHint));
   }

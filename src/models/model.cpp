@@ -278,6 +278,52 @@ std::shared_ptr<Model> load_builtin_model(std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+const models::BuiltinBlob* find_blob(std::string_view name) {
+  for (const models::BuiltinBlob& b : models::builtin_blobs()) {
+    if (b.name == name) return &b;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::shared_ptr<Model> load_builtin_blend(std::string_view from, std::string_view to,
+                                          double t) {
+  if (!(t >= 0.0 && t <= 1.0)) {
+    throw Error(ErrorKind::usage, "restore", fmt::format("{} is not a strength from 0 to 1", t));
+  }
+  const models::BuiltinBlob* a = find_blob(from);
+  const models::BuiltinBlob* b = find_blob(to);
+  if (a == nullptr || b == nullptr) {
+    throw Error(ErrorKind::usage, std::string(a == nullptr ? from : to),
+                "is not a built-in model of this build");
+  }
+  if (t == 0.0) return load_builtin_model(from);
+  if (t == 1.0) return load_builtin_model(to);
+  models::SafeTensors sa = models::parse_safetensors(a->bytes, "builtin:" + std::string(from));
+  const models::SafeTensors sb = models::parse_safetensors(b->bytes, "builtin:" + std::string(to));
+  // Network interpolation: every weight (1 - t) a + t b. Only sound for two nets of one
+  // architecture where one was fine-tuned from the other, as restore-xN from photo-xN.
+  for (auto& [name, ta] : sa.tensors) {
+    auto it = sb.tensors.find(name);
+    if (it == sb.tensors.end() || it->second.shape != ta.shape) {
+      throw Error(ErrorKind::internal, std::string(to),
+                  fmt::format("tensor '{}' does not match {}'s", name, from));
+    }
+    const auto tf = static_cast<float>(t);
+    for (std::size_t i = 0; i < ta.values.size(); ++i) {
+      ta.values[i] = (1.0F - tf) * ta.values[i] + tf * it->second.values[i];
+    }
+  }
+  const auto m = safetensors_model(sa);
+  ModelInfo info = m->info();
+  info.name = fmt::format("{}@{:.2f}", to, t);
+  info.builtin = true;
+  return std::make_shared<Model>(std::move(info), m->graph());
+}
+
 std::vector<ModelInfo> builtin_models() {
   std::vector<ModelInfo> out;
   for (const models::BuiltinBlob& b : models::builtin_blobs()) {

@@ -1,0 +1,97 @@
+// The content-aware default: which built-in model (and how much restoration) an image gets when
+// no method is named. `hires IMAGE`, `hires check` and `hires eval -m auto` all ask here.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <algorithm>
+#include <cmath>
+
+#include "hires/guide.hpp"
+#include "hires/models.hpp"
+
+namespace hires {
+namespace {
+
+// Where clean-up starts and where it is full, per measure (set on `hires eval --degrade` runs
+// over the bench sets: docs/QUALITY.md, "The content-aware default").
+constexpr double kGridFrom = 1.6, kGridFull = 5.0;    // JPEG 8x8 grid ratio
+constexpr double kNoiseFrom = 2.5, kNoiseFull = 9.0;  // noise sigma, luma levels
+constexpr double kBlurFrom = 0.42, kBlurFull = 0.62;  // Crete-Roffet blur effect
+constexpr double kMinStrength = 0.1;                  // below: the photo model as it is
+// Pixel art: drawn from a few exact colours (no blended edge pixels), many pixels equal to their
+// neighbour, and small (sprites, icons).
+constexpr double kPixelArtColours = 0.97;  // share of pixels in the 32 commonest exact colours
+constexpr double kPixelArtFlat = 0.3;
+constexpr int kPixelArtMaxSide = 512;
+
+double ramp(double v, double from, double full) {
+  return std::clamp((v - from) / (full - from), 0.0, 1.0);
+}
+
+bool has_builtin(std::string_view name) {
+  for (const ModelInfo& m : builtin_models()) {
+    if (m.name == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+double restore_strength(const Measures& m) {
+  const double s = std::max({ramp(m.jpeg_grid, kGridFrom, kGridFull),
+                             ramp(m.noise, kNoiseFrom, kNoiseFull),
+                             ramp(m.blur, kBlurFrom, kBlurFull)});
+  if (s < kMinStrength) return 0.0;
+  return std::round(s * 20.0) / 20.0;  // steps of 0.05: the same image, the same model
+}
+
+ModelChoice choose_model(const Measures& m, double scale, std::optional<double> restore) {
+  ModelChoice c;
+  const std::string suffix = scale <= 2.0 ? "x2" : "x4";
+  const bool pixel_art = m.staircase_block > 0 ||
+                         (m.top32_colour_share >= kPixelArtColours && m.flat_fraction >= kPixelArtFlat &&
+                          m.min_side <= kPixelArtMaxSide);
+  if (!restore && pixel_art) {
+    c.model = "nearest";
+    c.reason = m.staircase_block > 0
+                   ? fmt::format("pixel art ({}x{} blocks): nearest neighbour keeps them crisp",
+                                 m.staircase_block, m.staircase_block)
+                   : fmt::format("pixel art ({:.0f} colours, {:.0f} % flat): nearest neighbour "
+                                 "keeps its pixels crisp",
+                                 m.palette, m.flat_fraction * 100);
+    return c;
+  }
+  const double strength = restore ? *restore : restore_strength(m);
+  const std::string photo = "photo-" + suffix, fix = "restore-" + suffix;
+  if (strength > 0 && has_builtin(fix) && has_builtin(photo)) {
+    c.model = fix;
+    c.restore = strength;
+    if (restore) {
+      c.reason = fmt::format("restoration strength {:.2f} as asked", strength);
+    } else {
+      std::vector<std::string> what;
+      if (m.jpeg_grid >= kGridFrom) what.push_back(fmt::format("JPEG blocks {:.1f}", m.jpeg_grid));
+      if (m.noise >= kNoiseFrom) what.push_back(fmt::format("noise {:.1f} levels", m.noise));
+      if (m.blur >= kBlurFrom) what.push_back(fmt::format("blur {:.2f}", m.blur));
+      c.reason = fmt::format("{}: restoration strength {:.2f}", fmt::join(what, ", "), strength);
+    }
+    return c;
+  }
+  if (has_builtin(photo)) {
+    c.model = photo;
+    c.reason = "clean image: the photo model";
+    return c;
+  }
+  c.model = "lanczos";
+  c.reason = "no built-in model in this build";
+  return c;
+}
+
+std::shared_ptr<Model> load_choice(const ModelChoice& choice) {
+  if (choice.model.rfind("restore-", 0) == 0) {
+    const std::string photo = "photo-" + choice.model.substr(std::string("restore-").size());
+    return load_builtin_blend(photo, choice.model, choice.restore);
+  }
+  return load_builtin_model(choice.model);  // nullptr for a classic method
+}
+
+}  // namespace hires
