@@ -48,6 +48,7 @@ json to_json(const std::string& input, const CheckResult& r) {
   const Measures& m = r.measures;
   j["measures"] = {{"blur", m.blur},
                    {"jpeg_grid", m.jpeg_grid},
+                   {"fine_detail", m.fine_detail},
                    {"staircase", m.staircase},
                    {"staircase_block", m.staircase_block},
                    {"banding", m.banding},
@@ -58,6 +59,7 @@ json to_json(const std::string& input, const CheckResult& r) {
                    {"top2_luma_share", m.top2_luma_share},
                    {"colourfulness", m.colourfulness},
                    {"palette", m.palette},
+                   {"top32_colour_share", m.top32_colour_share},
                    {"halftone", m.halftone},
                    {"halftone_period", m.halftone_period}};
   if (r.target) {

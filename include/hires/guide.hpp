@@ -55,6 +55,7 @@ struct Measures {
   double min_side = 0;         // pixels
   double blur = 0;             // Crete-Roffet blur effect: 0 sharp .. 1 very blurred
   double jpeg_grid = 1;        // edge strength on the best 8x8 grid / elsewhere (1 = no grid)
+  double fine_detail = 0;      // mean |Laplacian| / mean |gradient|: aliasing and noise raise it
   double staircase = 0;        // nearest-neighbour staircases: 0 none .. 1 pure blocks
   int staircase_block = 0;     // their block size in pixels (0 = none)
   double banding = 0;          // staircase gradient steps per 1000 pixels

@@ -11,11 +11,13 @@
 namespace hires {
 namespace {
 
-// Where clean-up starts and where it is full, per measure (set on `hires eval --degrade` runs
-// over the bench sets: docs/QUALITY.md, "The content-aware default").
-constexpr double kGridFrom = 1.6, kGridFull = 5.0;    // JPEG 8x8 grid ratio
-constexpr double kNoiseFrom = 2.5, kNoiseFull = 9.0;  // noise sigma, luma levels
-constexpr double kBlurFrom = 0.42, kBlurFull = 0.62;  // Crete-Roffet blur effect
+// Where clean-up starts and where it is full, per measure. Fitted on training images (never the
+// bench sets) degraded by the eval recipes: tools/calibrate_choose.sh, docs/QUALITY.md.
+constexpr double kGridFrom = 1.3, kGridFull = 2.3;      // JPEG 8x8 grid ratio
+constexpr double kNoiseFrom = 3.0, kNoiseFull = 7.0;    // noise sigma, luma levels
+constexpr double kBlurFrom = 0.35, kBlurFull = 0.55;    // Crete-Roffet blur effect
+constexpr double kAliasFrom = 1.25, kAliasFull = 1.35;  // fine detail: aliasing or noise
+constexpr double kSoftFrom = 0.95, kSoftFull = 0.85;    // fine detail: smoothed by blur or JPEG
 constexpr double kMinStrength = 0.1;                  // below: the photo model as it is
 // Pixel art: drawn from a few exact colours (no blended edge pixels), many pixels equal to their
 // neighbour, and small (sprites, icons).
@@ -39,7 +41,9 @@ bool has_builtin(std::string_view name) {
 double restore_strength(const Measures& m) {
   const double s = std::max({ramp(m.jpeg_grid, kGridFrom, kGridFull),
                              ramp(m.noise, kNoiseFrom, kNoiseFull),
-                             ramp(m.blur, kBlurFrom, kBlurFull)});
+                             ramp(m.blur, kBlurFrom, kBlurFull),
+                             ramp(m.fine_detail, kAliasFrom, kAliasFull),
+                             ramp(-m.fine_detail, -kSoftFrom, -kSoftFull)});
   if (s < kMinStrength) return 0.0;
   return std::round(s * 20.0) / 20.0;  // steps of 0.05: the same image, the same model
 }
@@ -47,9 +51,12 @@ double restore_strength(const Measures& m) {
 ModelChoice choose_model(const Measures& m, double scale, std::optional<double> restore) {
   ModelChoice c;
   const std::string suffix = scale <= 2.0 ? "x2" : "x4";
-  const bool pixel_art = m.staircase_block > 0 ||
-                         (m.top32_colour_share >= kPixelArtColours && m.flat_fraction >= kPixelArtFlat &&
-                          m.min_side <= kPixelArtMaxSide);
+  // Native sprites, or art already enlarged with nearest neighbour (staircases) — not the flat
+  // 8x8 blocks of a heavily compressed JPEG, which has many colours.
+  const bool few_colours = m.top32_colour_share >= kPixelArtColours;
+  const bool pixel_art =
+      few_colours && ((m.flat_fraction >= kPixelArtFlat && m.min_side <= kPixelArtMaxSide) ||
+                      m.staircase_block > 0);
   if (!restore && pixel_art) {
     c.model = "nearest";
     c.reason = m.staircase_block > 0
@@ -72,6 +79,12 @@ ModelChoice choose_model(const Measures& m, double scale, std::optional<double> 
       if (m.jpeg_grid >= kGridFrom) what.push_back(fmt::format("JPEG blocks {:.1f}", m.jpeg_grid));
       if (m.noise >= kNoiseFrom) what.push_back(fmt::format("noise {:.1f} levels", m.noise));
       if (m.blur >= kBlurFrom) what.push_back(fmt::format("blur {:.2f}", m.blur));
+      if (m.fine_detail >= kAliasFrom) {
+        what.push_back(fmt::format("aliasing or grain (fine detail {:.2f})", m.fine_detail));
+      }
+      if (m.fine_detail <= kSoftFrom) {
+        what.push_back(fmt::format("smoothed detail (fine detail {:.2f})", m.fine_detail));
+      }
       c.reason = fmt::format("{}: restoration strength {:.2f}", fmt::join(what, ", "), strength);
     }
     return c;

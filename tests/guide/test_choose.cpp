@@ -32,6 +32,35 @@ Pixels to_pixels(const RgbImage& im) {
   return p;
 }
 
+// A clean picture: soft-edged discs over smooth gradients and coarse texture, drawn at 4x and
+// shrunk with antialiasing (as the eval protocol makes a clean input).
+RgbImage clean_picture(int w, int h) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(0.0F, 1.0F);
+  const int W = w * 4, H = h * 4;
+  guide::Plane tex(W, H);
+  for (auto& v : tex.v) v = u(rng) - 0.5F;
+  tex = guide::gauss_blur(tex, 2.5);
+  Pixels p(W, H, 3);
+  for (int y = 0; y < H; ++y) {
+    for (int x = 0; x < W; ++x) {
+      const float t = 0.3F + 0.4F * x / W + 3.0F * tex(x, y);
+      for (int c = 0; c < 3; ++c) p.at(x, y, c) = t * (0.6F + 0.2F * c);
+    }
+  }
+  for (int k = 0; k < 12; ++k) {
+    const float cx = u(rng) * W, cy = u(rng) * H, r = 20 + u(rng) * W / 5.0F;
+    const float col[3] = {u(rng), u(rng), u(rng)};
+    for (int y = 0; y < H; ++y) {
+      for (int x = 0; x < W; ++x) {
+        const float a = std::clamp(r - std::hypot(x - cx, y - cy), 0.0F, 1.0F);
+        for (int c = 0; c < 3; ++c) p.at(x, y, c) = (1 - a) * p.at(x, y, c) + a * col[c];
+      }
+    }
+  }
+  return degrade_bicubic(to_rgb(p), 4);
+}
+
 // A 32x32 sprite: 4x4 cells of 16 flat colours.
 Pixels pixel_art() {
   std::mt19937 rng(5);
@@ -60,7 +89,7 @@ bool have_restore_models() {
 
 TEST(Choose, JpegCopyGetsTheRestoreModelAndACleanOneThePhotoModel) {
   if (!have_restore_models()) GTEST_SKIP() << "no built-in restore models in this build";
-  const Pixels clean = scene(256, 256);
+  const Pixels clean = to_pixels(clean_picture(256, 256));
   const ModelChoice c = choose_model(measure(clean), 4.0);
   EXPECT_EQ(c.model, "photo-x4") << c.reason;
   EXPECT_EQ(c.restore, 0.0);
@@ -106,7 +135,7 @@ TEST(Choose, StrengthZeroIsThePhotoModelExactly) {
 
 fs::path write_scene(const TempDir& dir, const char* name, int quality) {
   init_vips();
-  const RgbImage im = to_rgb(scene(64, 48));
+  const RgbImage im = clean_picture(128, 96);
   const fs::path p = dir / name;
   vips::VImage v = vips::VImage::new_from_memory(const_cast<std::uint8_t*>(im.pixels.data()),
                                                  im.pixels.size(), im.width, im.height, 3,

@@ -1,4 +1,5 @@
 // The check, review and presets commands end to end (the built binary), plus the polish options.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -63,7 +64,17 @@ TEST(CheckCli, JsonHasTheDocumentedKeys) {
   }
   EXPECT_EQ(lines[0]["width"], 256);
   if (!builtin_models().empty()) {
-    EXPECT_EQ(lines[0]["recommendation"]["model"], "photo-x4");
+    // check recommends what `hires IMAGE` runs.
+    const std::string rec = lines[0]["recommendation"]["model"];
+    EXPECT_TRUE(rec == "photo-x4" || rec == "restore-x4") << rec;
+    const RunResult up = run_hires({big.string(), "-o", (dir / "up.png").string(), "--json"});
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+    for (const auto& e : json_lines(up.out)) {
+      if (e["event"] != "done") continue;
+      const double s = lines[0]["recommendation"]["restore"];
+      EXPECT_EQ(e["model"], s > 0 && s < 1 ? fmt::format("{}@{:.2f}", rec, s) : rec);
+      EXPECT_EQ(e["reason"], lines[0]["recommendation"]["reason"]);
+    }
   }
   EXPECT_EQ(lines[1]["findings"][0]["kind"], "small");
   EXPECT_EQ(lines[1]["findings"][0]["severity"], "bad");
