@@ -1,8 +1,8 @@
 // `hires eval DIR -s S -m METHOD`: PSNR/SSIM of a method on a folder of HR images (see
 // hires/eval.hpp for the protocol).
 #include <fmt/format.h>
-#include <iostream>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -90,7 +90,7 @@ Command add_eval_command(CLI::App& app) {
         nlohmann::json j{{"event", "image"},       {"file", im.file.string()},
                          {"width", im.size.width}, {"height", im.size.height},
                          {"psnr", im.psnr},        {"ssim", im.ssim},
-                         {"seconds", im.seconds},   {"method", im.method}};
+                         {"seconds", im.seconds},  {"method", im.method}};
         std::cout << j.dump() << '\n' << std::flush;
       } else {
         fmt::print("{:<28} {:>5}x{:<5} {:7.3f} dB  {:.4f}  {:6.2f}s  {}\n",
@@ -100,9 +100,9 @@ Command add_eval_command(CLI::App& app) {
       }
     });
     if (a->json) {
-      nlohmann::json j{{"event", "summary"},        {"method", r.method},  {"scale", r.scale},
-                       {"images", r.images.size()}, {"psnr", r.mean_psnr}, {"ssim", r.mean_ssim},
-                       {"seconds", r.mean_seconds},  {"degrade", a->degrade}};
+      nlohmann::json j{{"event", "summary"},        {"method", r.method},   {"scale", r.scale},
+                       {"images", r.images.size()}, {"psnr", r.mean_psnr},  {"ssim", r.mean_ssim},
+                       {"seconds", r.mean_seconds}, {"degrade", a->degrade}};
       std::cout << j.dump() << '\n';
     } else {
       fmt::print("{} x{} ({}) on {} images: PSNR-Y {:.3f} dB, SSIM-Y {:.4f}, {:.2f}s per image\n",

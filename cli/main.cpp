@@ -137,7 +137,8 @@ std::optional<double> parse_restore(const std::string& text) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   if (end == text.c_str() || *end != '\0' || !(v >= 0.0 && v <= 1.0)) {
-    throw Error(ErrorKind::usage, "--restore", fmt::format("'{}' is not a strength from 0 to 1", text),
+    throw Error(ErrorKind::usage, "--restore",
+                fmt::format("'{}' is not a strength from 0 to 1", text),
                 "0 keeps the photo model's faithful look, 1 cleans up fully, e.g. --restore 0.5");
   }
   return v;

@@ -50,7 +50,7 @@ struct TrainOptions {
   // checkpoint.pt, ema.pt (the averaged weights), optimizer.pt, state.txt, latest.safetensors
   std::filesystem::path run_dir;
   std::map<std::string, std::string> metadata;  // extra export metadata (name, license, recipe)
-  std::filesystem::path init;  // start from these weights (fine-tuning)
+  std::filesystem::path init;                   // start from these weights (fine-tuning)
 };
 
 struct TrainResult {

@@ -34,10 +34,10 @@ struct DegradeStage {
   double resize_min = 1.0, resize_max = 1.0;
   double aliased_probability = 0;
   double noise_probability = 0;
-  double poisson_probability = 0.3;  // shot noise instead of Gaussian
-  double noise_min = 1, noise_max = 10;  // Gaussian sigma in 8-bit levels
+  double poisson_probability = 0.3;            // shot noise instead of Gaussian
+  double noise_min = 1, noise_max = 10;        // Gaussian sigma in 8-bit levels
   double poisson_min = 50, poisson_max = 500;  // photons at white (fewer: noisier)
-  double grey_noise_probability = 0.4;  // same noise in R, G and B (else per channel)
+  double grey_noise_probability = 0.4;         // same noise in R, G and B (else per channel)
   double jpeg_probability = 0;
   int jpeg_min = 30, jpeg_max = 95;  // quality range; 4:2:0 chroma subsampling
 };

@@ -78,7 +78,7 @@ struct UpscaleOptions {
   // pixel art. `model` and `method` are then ignored (method stays the final resize's).
   bool auto_model = false;
   std::optional<double> restore;  // with auto_model: this restoration strength (0..1) for all
-  int tile = 0;                     // model tile size in input pixels; 0 = from memory_budget
+  int tile = 0;                   // model tile size in input pixels; 0 = from memory_budget
   std::uint64_t memory_budget = 1ULL << 30;  // bytes for a model's activations per tile
   std::string backend = "auto";              // auto | cpu | reference
   SizeRequest size = SizeRequest::by_scale(4.0);

@@ -60,7 +60,8 @@ AxisWeights make_axis_weights(int in_len, int out_len, Filter filter, bool antia
   const double ratio = static_cast<double>(in_len) / out_len;  // input pixels per output pixel
   std::vector<std::map<int, double>> rows(static_cast<std::size_t>(out_len));
   // A box that does not shrink covers one input pixel: nearest neighbour.
-  const bool point = filter == Filter::nearest || (filter == Filter::box && (!antialias || ratio <= 1.0));
+  const bool point =
+      filter == Filter::nearest || (filter == Filter::box && (!antialias || ratio <= 1.0));
   if (point) {
     for (int o = 0; o < out_len; ++o) {
       const int i = std::clamp(static_cast<int>(std::floor((o + 0.5) * ratio)), 0, in_len - 1);

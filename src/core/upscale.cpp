@@ -5,8 +5,8 @@
 #include "core/methods.hpp"
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
-#include "hires/hires.hpp"
 #include "hires/guide.hpp"
+#include "hires/hires.hpp"
 #include "io/guide_io.hpp"
 #include "io/io.hpp"
 #include "models/model.hpp"
@@ -71,9 +71,9 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   std::shared_ptr<Model> model = options.model;
   Method method = options.method;
   if (options.auto_model) {
-    const ModelChoice choice = choose_model(
-        measure(io::measure_pixels(decoded.image, kChooseSide, input.string())), scale,
-        options.restore);
+    const ModelChoice choice =
+        choose_model(measure(io::measure_pixels(decoded.image, kChooseSide, input.string())), scale,
+                     options.restore);
     model = load_choice(choice);
     if (!model) method = parse_method(choice.model);
     result.reason = choice.reason;
@@ -86,8 +86,8 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   if (model) {
     result.model_passes = model_passes(scale, model->info().scale);
     if (result.model_passes == 0) {
-      result.notices.push_back(fmt::format("{:.2f}x needs no AI pass: resized with {}", scale,
-                                           method_name(method)));
+      result.notices.push_back(
+          fmt::format("{:.2f}x needs no AI pass: resized with {}", scale, method_name(method)));
     } else {
       io::ModelPass pass;
       pass.model = model;
@@ -97,8 +97,8 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
         widest *= model->info().scale;
         tallest *= model->info().scale;
       }
-      pass.plan = core::plan_tiles(model->graph(), options.tile, options.memory_budget,
-                                   widest, tallest);
+      pass.plan =
+          core::plan_tiles(model->graph(), options.tile, options.memory_budget, widest, tallest);
       pass.backend = options.backend;
       pass.threads = options.threads;
       io::ModelUpscale up = io::upscale_with_model(decoded.image, pass, result.model_passes);

@@ -292,8 +292,7 @@ const DegradeRecipe& degrade_recipe(std::string_view name) {
               "expected one of " + names);
 }
 
-RgbImage degrade(const RgbImage& hr, int scale, const DegradeRecipe& recipe,
-                 std::mt19937_64& rng) {
+RgbImage degrade(const RgbImage& hr, int scale, const DegradeRecipe& recipe, std::mt19937_64& rng) {
   if (scale < 1 || hr.width % scale != 0 || hr.height % scale != 0) {
     throw Error(ErrorKind::usage, "degrade",
                 fmt::format("{}x{} is not a multiple of the scale {}", hr.width, hr.height, scale));
@@ -310,8 +309,7 @@ RgbImage degrade(const RgbImage& hr, int scale, const DegradeRecipe& recipe,
   return x;
 }
 
-RgbImage degrade_named(const RgbImage& hr, int scale, std::string_view recipe,
-                       std::uint64_t seed) {
+RgbImage degrade_named(const RgbImage& hr, int scale, std::string_view recipe, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   return degrade(hr, scale, degrade_recipe(recipe), rng);
 }
@@ -401,8 +399,8 @@ RgbImage poisson_noise(const RgbImage& image, double photons, bool grey, std::mt
   RgbImage out = image;
   for (std::size_t i = 0; i < out.pixels.size(); i += 3) {
     if (grey) {
-      const float luma = 0.299F * out.pixels[i] + 0.587F * out.pixels[i + 1] +
-                         0.114F * out.pixels[i + 2];
+      const float luma =
+          0.299F * out.pixels[i] + 0.587F * out.pixels[i + 1] + 0.114F * out.pixels[i + 2];
       const float e = n(rng) * std::sqrt(std::max(luma, 0.0F) * scale);
       for (std::size_t ch = 0; ch < 3; ++ch) out.pixels[i + ch] = to_u8(out.pixels[i + ch] + e);
     } else {

@@ -271,8 +271,8 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
     const int x0 = (image.width - w) / 2, y0 = (image.height - h) / 2;
     Pixels centre(w, h, image.channels);
     for (int y = 0; y < h; ++y) {
-      const float* src = &image.data[(static_cast<std::size_t>(y0 + y) * image.width + x0) *
-                                     image.channels];
+      const float* src =
+          &image.data[(static_cast<std::size_t>(y0 + y) * image.width + x0) * image.channels];
       std::copy(src, src + static_cast<std::size_t>(w) * image.channels,
                 &centre.data[static_cast<std::size_t>(y) * w * image.channels]);
     }

@@ -18,7 +18,7 @@ constexpr double kNoiseFrom = 3.0, kNoiseFull = 7.0;    // noise sigma, luma lev
 constexpr double kBlurFrom = 0.35, kBlurFull = 0.55;    // Crete-Roffet blur effect
 constexpr double kAliasFrom = 1.25, kAliasFull = 1.35;  // fine detail: aliasing or noise
 constexpr double kSoftFrom = 0.95, kSoftFull = 0.85;    // fine detail: smoothed by blur or JPEG
-constexpr double kMinStrength = 0.1;                  // below: the photo model as it is
+constexpr double kMinStrength = 0.1;                    // below: the photo model as it is
 // Pixel art: drawn from a few exact colours (no blended edge pixels), many pixels equal to their
 // neighbour, and small (sprites, icons).
 constexpr double kPixelArtColours = 0.97;  // share of pixels in the 32 commonest exact colours
@@ -39,11 +39,10 @@ bool has_builtin(std::string_view name) {
 }  // namespace
 
 double restore_strength(const Measures& m) {
-  const double s = std::max({ramp(m.jpeg_grid, kGridFrom, kGridFull),
-                             ramp(m.noise, kNoiseFrom, kNoiseFull),
-                             ramp(m.blur, kBlurFrom, kBlurFull),
-                             ramp(m.fine_detail, kAliasFrom, kAliasFull),
-                             ramp(-m.fine_detail, -kSoftFrom, -kSoftFull)});
+  const double s =
+      std::max({ramp(m.jpeg_grid, kGridFrom, kGridFull), ramp(m.noise, kNoiseFrom, kNoiseFull),
+                ramp(m.blur, kBlurFrom, kBlurFull), ramp(m.fine_detail, kAliasFrom, kAliasFull),
+                ramp(-m.fine_detail, -kSoftFrom, -kSoftFull)});
   if (s < kMinStrength) return 0.0;
   return std::round(s * 20.0) / 20.0;  // steps of 0.05: the same image, the same model
 }
@@ -62,9 +61,10 @@ ModelChoice choose_model(const Measures& m, double scale, std::optional<double> 
     c.reason = m.staircase_block > 0
                    ? fmt::format("pixel art ({}x{} blocks): nearest neighbour keeps them crisp",
                                  m.staircase_block, m.staircase_block)
-                   : fmt::format("pixel art ({:.0f} colours, {:.0f} % flat): nearest neighbour "
-                                 "keeps its pixels crisp",
-                                 m.palette, m.flat_fraction * 100);
+                   : fmt::format(
+                         "pixel art ({:.0f} colours, {:.0f} % flat): nearest neighbour "
+                         "keeps its pixels crisp",
+                         m.palette, m.flat_fraction * 100);
     return c;
   }
   const double strength = restore ? *restore : restore_strength(m);

@@ -92,9 +92,9 @@ RgbImage jpeg_roundtrip(const RgbImage& image, int quality) {
     }
     return out;
   } catch (const vips::VError&) {
-    throw Error(ErrorKind::internal, "jpeg",
-                "JPEG round trip failed: " +
-                    io::strip_error_domain(io::take_vips_error("unknown error")));
+    throw Error(
+        ErrorKind::internal, "jpeg",
+        "JPEG round trip failed: " + io::strip_error_domain(io::take_vips_error("unknown error")));
   }
 }
 

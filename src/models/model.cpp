@@ -289,8 +289,7 @@ const models::BuiltinBlob* find_blob(std::string_view name) {
 
 }  // namespace
 
-std::shared_ptr<Model> load_builtin_blend(std::string_view from, std::string_view to,
-                                          double t) {
+std::shared_ptr<Model> load_builtin_blend(std::string_view from, std::string_view to, double t) {
   if (!(t >= 0.0 && t <= 1.0)) {
     throw Error(ErrorKind::usage, "restore", fmt::format("{} is not a strength from 0 to 1", t));
   }

@@ -37,8 +37,7 @@ TEST(Degrade, SameSeedSameBytesOtherSeedOtherBytes) {
   }
   // Recipes with random steps give other bytes for another seed.
   for (const char* name : {"light", "medium", "heavy", "real"}) {
-    EXPECT_NE(degrade_named(hr, 4, name, 11).pixels, degrade_named(hr, 4, name, 12).pixels)
-        << name;
+    EXPECT_NE(degrade_named(hr, 4, name, 11).pixels, degrade_named(hr, 4, name, 12).pixels) << name;
   }
 }
 
@@ -81,7 +80,7 @@ TEST(Degrade, WithoutAntialiasingStripesAlias) {
     }
     return hi - lo;
   };
-  EXPECT_LE(spread(resize_rgb(hr, 16, 2, 0, true)), 60);   // area: 2 of one, 1 of the other
+  EXPECT_LE(spread(resize_rgb(hr, 16, 2, 0, true)), 60);    // area: 2 of one, 1 of the other
   EXPECT_GE(spread(resize_rgb(hr, 16, 2, 1, false)), 155);  // bilinear, point sampled
   EXPECT_GE(spread(resize_rgb(hr, 16, 2, 2, false)), 155);  // bicubic, point sampled
 }
@@ -112,8 +111,7 @@ TEST(Degrade, UnknownRecipeAndBadSizesAreUsageErrors) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::usage);
-    EXPECT_NE(std::string(e.what()).find("'medum' is not a degradation recipe"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("'medum' is not a degradation recipe"), std::string::npos)
         << e.what();
     EXPECT_NE(e.hint().find("bicubic, aliased, light, medium, heavy, real, train"),
               std::string::npos)

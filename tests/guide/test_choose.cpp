@@ -137,9 +137,9 @@ fs::path write_scene(const TempDir& dir, const char* name, int quality) {
   init_vips();
   const RgbImage im = clean_picture(128, 96);
   const fs::path p = dir / name;
-  vips::VImage v = vips::VImage::new_from_memory(const_cast<std::uint8_t*>(im.pixels.data()),
-                                                 im.pixels.size(), im.width, im.height, 3,
-                                                 VIPS_FORMAT_UCHAR);
+  vips::VImage v =
+      vips::VImage::new_from_memory(const_cast<std::uint8_t*>(im.pixels.data()), im.pixels.size(),
+                                    im.width, im.height, 3, VIPS_FORMAT_UCHAR);
   if (quality > 0) {
     v.jpegsave(p.c_str(), vips::VImage::option()->set("Q", quality));
   } else {
@@ -162,8 +162,8 @@ TEST(RestoreCli, ZeroEqualsThePhotoModelAndTheChoiceIsReported) {
   if (!have_restore_models()) GTEST_SKIP() << "no built-in restore models in this build";
   TempDir dir;
   const fs::path in = write_scene(dir, "in.png", 0);
-  const auto a = run_hires({in.string(), "-o", (dir / "r0.png").string(), "--restore", "0",
-                            "--json"});
+  const auto a =
+      run_hires({in.string(), "-o", (dir / "r0.png").string(), "--restore", "0", "--json"});
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_EQ(done_of(a.out)["model"], "photo-x4");
   const auto b = run_hires({in.string(), "-o", (dir / "p.png").string(), "-m", "photo-x4"});
@@ -172,8 +172,8 @@ TEST(RestoreCli, ZeroEqualsThePhotoModelAndTheChoiceIsReported) {
   EXPECT_EQ((ra.cast(VIPS_FORMAT_INT) - pb.cast(VIPS_FORMAT_INT)).abs().max(), 0.0);
 
   // Strength 1 cleans up: another image, named as the restore model.
-  const auto c = run_hires({in.string(), "-o", (dir / "r1.png").string(), "--restore", "1",
-                            "--json"});
+  const auto c =
+      run_hires({in.string(), "-o", (dir / "r1.png").string(), "--restore", "1", "--json"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(done_of(c.out)["model"], "restore-x4");
   EXPECT_GT((load(dir / "r1.png").cast(VIPS_FORMAT_INT) - pb.cast(VIPS_FORMAT_INT)).abs().max(),
@@ -207,8 +207,8 @@ TEST(RestoreCli, StrengthOutsideZeroToOneIsAUsageErrorNamingTheValue) {
         << r.err;
     EXPECT_FALSE(fs::exists(dir / "x.png"));
   }
-  const auto m = run_hires(
-      {in.string(), "-o", (dir / "x.png").string(), "-m", "lanczos", "--restore", "0.5"});
+  const auto m =
+      run_hires({in.string(), "-o", (dir / "x.png").string(), "-m", "lanczos", "--restore", "0.5"});
   EXPECT_EQ(m.exit_code, 2);
   EXPECT_NE(m.err.find("--restore: works with the built-in restore models, not 'lanczos'"),
             std::string::npos)
@@ -221,8 +221,8 @@ TEST(RestoreCli, EvalDegradeNamesAnUnknownRecipe) {
   const auto r = run_hires({"eval", dir.path().string(), "--degrade", "medum"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("'medum' is not a degradation recipe"), std::string::npos) << r.err;
-  const auto ok = run_hires({"eval", dir.path().string(), "--degrade", "medium", "--json",
-                             "-m", "bicubic"});
+  const auto ok =
+      run_hires({"eval", dir.path().string(), "--degrade", "medium", "--json", "-m", "bicubic"});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(ok.out.find("\"degrade\":\"medium\""), std::string::npos) << ok.out;
 }
