@@ -49,6 +49,7 @@ json to_json(const std::string& input, const CheckResult& r) {
   j["measures"] = {{"blur", m.blur},
                    {"jpeg_grid", m.jpeg_grid},
                    {"fine_detail", m.fine_detail},
+                   {"jpeg_quality", m.jpeg_quality},
                    {"staircase", m.staircase},
                    {"staircase_block", m.staircase_block},
                    {"banding", m.banding},

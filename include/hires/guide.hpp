@@ -69,6 +69,9 @@ struct Measures {
   double top32_colour_share = 0;  // share of pixels in the 32 most common exact colours
   double halftone = 0;            // printing screen: autocorrelation peak at 2.5..12 px, 0..1
   double halftone_period = 0;     // its distance in pixels (0 = none)
+  // A fact of the file rather than the pixels: the quality a JPEG file was saved at (from its
+  // quantisation table), 0 when not a JPEG. Set by check_file and the upscale path.
+  int jpeg_quality = 0;
 };
 Measures measure(const Pixels& image);
 Content classify_content(const Measures& m);
@@ -114,6 +117,7 @@ struct Recommendation {
 
 struct CheckOptions {
   std::optional<SizeRequest> target;  // what the image is for (--print, --width, ...)
+  int jpeg_quality = 0;  // the file's saved JPEG quality, when it is one (check_file sets it)
 };
 
 struct CheckResult {

@@ -71,9 +71,9 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   std::shared_ptr<Model> model = options.model;
   Method method = options.method;
   if (options.auto_model) {
-    const ModelChoice choice =
-        choose_model(measure(io::measure_pixels(decoded.image, kChooseSide, input.string())), scale,
-                     options.restore);
+    Measures m = measure(io::measure_pixels(decoded.image, kChooseSide, input.string()));
+    m.jpeg_quality = io::estimate_jpeg_quality(input);
+    const ModelChoice choice = choose_model(m, scale, options.restore);
     model = load_choice(choice);
     if (!model) method = parse_method(choice.model);
     result.reason = choice.reason;

@@ -10,6 +10,7 @@
 #include "hires/guide.hpp"
 #include "hires/models.hpp"
 #include "io/guide_io.hpp"
+#include "io/io.hpp"
 
 namespace hires {
 
@@ -235,6 +236,7 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
   CheckResult r;
   r.size = {image.width, image.height};
   r.measures = measure(image);
+  r.measures.jpeg_quality = options.jpeg_quality;
   r.content = classify_content(r.measures);
   r.findings = findings_for(r.measures, r.content, r.size);
 
@@ -276,7 +278,9 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
       std::copy(src, src + static_cast<std::size_t>(w) * image.channels,
                 &centre.data[static_cast<std::size_t>(y) * w * image.channels]);
     }
-    choice = choose_model(measure(centre), r.scale);
+    Measures cm = measure(centre);
+    cm.jpeg_quality = options.jpeg_quality;
+    choice = choose_model(cm, r.scale);
   }
   rec.model = choice.model;
   rec.restore = choice.restore;
@@ -307,7 +311,9 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
 
 CheckResult check_file(const std::filesystem::path& path, const CheckOptions& options,
                        const Limits& limits) {
-  return check_pixels(io::load_pixels(path, limits), options);
+  CheckOptions o = options;
+  o.jpeg_quality = io::estimate_jpeg_quality(path);
+  return check_pixels(io::load_pixels(path, limits), o);
 }
 
 }  // namespace hires

@@ -18,6 +18,7 @@ constexpr double kNoiseFrom = 3.0, kNoiseFull = 7.0;    // noise sigma, luma lev
 constexpr double kBlurFrom = 0.35, kBlurFull = 0.55;    // Crete-Roffet blur effect
 constexpr double kAliasFrom = 1.25, kAliasFull = 1.35;  // fine detail: aliasing or noise
 constexpr double kSoftFrom = 0.95, kSoftFull = 0.85;    // fine detail: smoothed by blur or JPEG
+constexpr double kQualityFrom = 92, kQualityFull = 55;  // a JPEG file's saved quality
 constexpr double kMinStrength = 0.1;                    // below: the photo model as it is
 // Pixel art: drawn from a few exact colours (no blended edge pixels), many pixels equal to their
 // neighbour, and small (sprites, icons).
@@ -42,7 +43,8 @@ double restore_strength(const Measures& m) {
   const double s =
       std::max({ramp(m.jpeg_grid, kGridFrom, kGridFull), ramp(m.noise, kNoiseFrom, kNoiseFull),
                 ramp(m.blur, kBlurFrom, kBlurFull), ramp(m.fine_detail, kAliasFrom, kAliasFull),
-                ramp(-m.fine_detail, -kSoftFrom, -kSoftFull)});
+                ramp(-m.fine_detail, -kSoftFrom, -kSoftFull),
+                m.jpeg_quality > 0 ? ramp(-m.jpeg_quality, -kQualityFrom, -kQualityFull) : 0.0});
   if (s < kMinStrength) return 0.0;
   return std::round(s * 20.0) / 20.0;  // steps of 0.05: the same image, the same model
 }
@@ -51,11 +53,12 @@ ModelChoice choose_model(const Measures& m, double scale, std::optional<double> 
   ModelChoice c;
   const std::string suffix = scale <= 2.0 ? "x2" : "x4";
   // Native sprites, or art already enlarged with nearest neighbour (staircases) — not the flat
-  // 8x8 blocks of a heavily compressed JPEG, which has many colours.
+  // 8x8 blocks of a heavily compressed JPEG, which come with many colours.
   const bool few_colours = m.top32_colour_share >= kPixelArtColours;
+  const bool jpeg_blocks = m.staircase_block % 8 == 0 && !few_colours;
   const bool pixel_art =
-      few_colours && ((m.flat_fraction >= kPixelArtFlat && m.min_side <= kPixelArtMaxSide) ||
-                      m.staircase_block > 0);
+      (few_colours && m.flat_fraction >= kPixelArtFlat && m.min_side <= kPixelArtMaxSide) ||
+      (m.staircase_block > 0 && !jpeg_blocks);
   if (!restore && pixel_art) {
     c.model = "nearest";
     c.reason = m.staircase_block > 0
@@ -77,6 +80,9 @@ ModelChoice choose_model(const Measures& m, double scale, std::optional<double> 
     } else {
       std::vector<std::string> what;
       if (m.jpeg_grid >= kGridFrom) what.push_back(fmt::format("JPEG blocks {:.1f}", m.jpeg_grid));
+      if (m.jpeg_quality > 0 && m.jpeg_quality < kQualityFrom) {
+        what.push_back(fmt::format("saved as JPEG quality {}", m.jpeg_quality));
+      }
       if (m.noise >= kNoiseFrom) what.push_back(fmt::format("noise {:.1f} levels", m.noise));
       if (m.blur >= kBlurFrom) what.push_back(fmt::format("blur {:.2f}", m.blur));
       if (m.fine_detail >= kAliasFrom) {

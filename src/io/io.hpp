@@ -83,6 +83,10 @@ Encoded save_image(vips::VImage image, const std::filesystem::path& path, Format
 
 void set_threads_impl(int threads);
 
+// The quality (1..100) a JPEG file was saved at, estimated from its luminance quantisation
+// table; 0 when the file is not a JPEG or holds no table before its first scan.
+int estimate_jpeg_quality(const std::filesystem::path& path);
+
 // "VipsJpeg: Premature end of input file" -> "Premature end of input file".
 std::string strip_error_domain(std::string text);
 inline constexpr std::string_view kCorruptHint = "the file is truncated or corrupt";

@@ -1,5 +1,6 @@
 // The content-aware default (choose_model): the restore model for a compressed copy, the photo
 // model for a clean one, nearest for pixel art; and the CLI's --restore and its errors.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -11,6 +12,7 @@
 #include "hires/degrade.hpp"
 #include "hires/guide.hpp"
 #include "hires/models.hpp"
+#include "io/io.hpp"
 #include "support/test_support.hpp"
 
 namespace hires::test {
@@ -193,6 +195,25 @@ TEST(RestoreCli, ZeroEqualsThePhotoModelAndTheChoiceIsReported) {
   ASSERT_EQ(cl.exit_code, 0) << cl.err;
   EXPECT_EQ(done_of(cl.out)["model"], "photo-x4");
   EXPECT_EQ(done_of(cl.out)["reason"], "clean image: the photo model");
+}
+
+TEST(Choose, JpegQualityIsReadFromTheFile) {
+  TempDir dir;
+  for (const int q : {20, 50, 75, 95}) {
+    const std::string name = fmt::format("q{}.jpg", q);
+    const fs::path p = write_scene(dir, name.c_str(), q);
+    EXPECT_NEAR(io::estimate_jpeg_quality(p), q, 1) << q;
+  }
+  EXPECT_EQ(io::estimate_jpeg_quality(write_scene(dir, "p.png", 0)), 0);
+  EXPECT_EQ(io::estimate_jpeg_quality(dir / "missing.jpg"), 0);
+  // A file saved at quality 60 asks for clean-up even where its pixels hide the blocks.
+  Measures m;
+  m.fine_detail = 1.1;
+  m.jpeg_grid = 1.1;
+  m.jpeg_quality = 60;
+  EXPECT_GE(restore_strength(m), 0.8);
+  m.jpeg_quality = 95;
+  EXPECT_EQ(restore_strength(m), 0.0);
 }
 
 TEST(RestoreCli, StrengthOutsideZeroToOneIsAUsageErrorNamingTheValue) {
