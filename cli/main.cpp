@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -66,7 +67,7 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
                  "photo-x2, restore-x4, restore-x2), a file (.param, .safetensors, .pth) or a name "
                  "found in --models-dir (default: chosen per image from what it shows — the photo "
                  "model, the restore model at a strength, nearest for pixel art; x2 models up to "
-                 "2x)");
+                 "2x). A model named without a size runs at its own scale");
   cmd.add_option("--models-dir", a.models_dirs, "Folder with model files (repeatable)");
   cmd.add_option("-t,--tile", a.tile, "Model tile size in pixels (0 = from --memory-budget)")
       ->check(CLI::Range(0, 8192))
@@ -161,6 +162,10 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   }
   o.backend = a.backend;
   o.size = size_request(a);
+  if (o.model && !hires::cli::parse_sizing(a.sizing, "", "").has_value()) {
+    // A model named and no size asked: the model's own scale (as realesrgan-ncnn does).
+    o.size = hires::SizeRequest::by_scale(hires::model_info(*o.model).scale);
+  }
   const std::optional<double> restore = parse_restore(a.restore);
   if (a.method.empty()) {
     o.auto_model = true;  // per image, from what check measures
@@ -387,13 +392,39 @@ int run_models(bool as_json, const std::vector<std::string>& dirs_given) {
   return kExitOk;
 }
 
-// `hires IMAGE -o OUT` means `hires upscale IMAGE -o OUT`.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// `hires IMAGE -o OUT` means `hires upscale IMAGE -o OUT`. A first word that is no file and
+// looks like a mistyped command (`hires chek photo.jpg`) is a usage error, not an upscale.
 std::vector<std::string> with_default_command(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty()) {
     const std::string& first = args.front();
     bool known = first == "help" || first == "-h" || first == "--help" || first == "--version";
     for (const char* name : hires::cli::command_names()) known = known || first == name;
+    std::error_code ec;
+    if (!known && first.rfind('-', 0) != 0 && !std::filesystem::exists(first, ec) &&
+        first.find_first_of("./\\") == std::string::npos) {
+      for (const char* name : hires::cli::command_names()) {
+        if (edit_distance(first, name) <= 2) {
+          throw Error(ErrorKind::usage, first, "is not a command or a file",
+                      fmt::format("did you mean {}?", name));
+        }
+      }
+    }
     if (!known) args.insert(args.begin(), "upscale");
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
@@ -436,7 +467,13 @@ int run(int argc, char** argv) {
     fmt::print(stderr, "{}", app.help());
     return kExitUsage;
   }
-  std::vector<std::string> args = hires::cli::expand_preset(with_default_command(argc, argv));
+  std::vector<std::string> args;
+  try {
+    args = hires::cli::expand_preset(with_default_command(argc, argv));
+  } catch (const Error& e) {
+    fmt::print(stderr, "hires: error: {}\n", e.what());
+    return kExitUsage;
+  }
   try {
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {

@@ -72,9 +72,35 @@ TEST(Builtin, UpscalesWithNoModelFilesAround) {
   const auto r = test::run_hires(
       {(dir / "in.png").string(), "-o", (dir / "out.png").string(), "-m", name, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // A model named without a size runs at its own scale.
+  const int scale = model_info(*load_builtin_model(name)).scale;
   const vips::VImage out = test::load(dir / "out.png");
-  EXPECT_EQ(out.width(), 96);
-  EXPECT_EQ(out.height(), 64);
+  EXPECT_EQ(out.width(), 24 * scale);
+  EXPECT_EQ(out.height(), 16 * scale);
+  // With a size, the size.
+  const auto s4 = test::run_hires(
+      {(dir / "in.png").string(), "-o", (dir / "s4.png").string(), "-m", "photo-x2", "-s", "4"});
+  ASSERT_EQ(s4.exit_code, 0) << s4.err;
+  EXPECT_EQ(test::load(dir / "s4.png").width(), 96);
+  const auto own = test::run_hires(
+      {(dir / "in.png").string(), "-o", (dir / "own.png").string(), "-m", "photo-x2"});
+  ASSERT_EQ(own.exit_code, 0) << own.err;
+  EXPECT_EQ(test::load(dir / "own.png").width(), 48);
+}
+
+TEST(Cli, MistypedCommandIsAUsageErrorNotAnUpscale) {
+  test::TempDir dir;
+  test::init_vips();
+  test::pattern_image(8, 8, 3, false).pngsave((dir / "photo.png").c_str());
+  const auto r = test::run_hires({"chek", (dir / "photo.png").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("hires: error: chek: is not a command or a file (did you mean check?)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir / "photo-hires.png"));
+  // An existing file of any name is still an input.
+  const auto ok = test::run_hires({(dir / "photo.png").string(), "-m", "lanczos"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
 }  // namespace
