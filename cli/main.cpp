@@ -263,7 +263,8 @@ class Reporter {
           std::string extra = r.dpi ? fmt::format(", {:g} DPI", *r.dpi) : "";
           if (r.quality > 0) extra += fmt::format(", quality {}", r.quality);
           if (r.model_passes > 0) {
-            extra += fmt::format(", {} x{}", r.model, r.model_passes);
+            extra += fmt::format(", {} ({} pass{})", r.model, r.model_passes,
+                                 r.model_passes > 1 ? "es" : "");
           } else if (!r.model.empty()) {
             extra += ", " + r.model;
           }
@@ -283,7 +284,12 @@ class Reporter {
       }
       case T::skipped:
         if (json_)
-          emit({{"event", "skipped"}, {"input", in}, {"output", out}, {"reason", e.message}});
+          emit({{"event", "skipped"},
+                {"input", in},
+                {"output", out},
+                {"reason", e.message},
+                {"index", e.index + 1},
+                {"total", e.total}});
         else if (!quiet_)
           fmt::print(stderr, "hires: skipped: {}: {}\n", out, e.message);
         break;
@@ -357,6 +363,12 @@ int run_models(bool as_json, const std::vector<std::string>& dirs_given) {
       {"bicubic", "bicubic (Catmull-Rom) in linear light"},
       {"lanczos", "Lanczos-3 in linear light: the sharpest classic method"},
   };
+  for (const std::string& d : dirs_given) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(d, ec)) {
+      throw Error(ErrorKind::usage, "--models-dir", fmt::format("'{}' is not a folder", d));
+    }
+  }
   std::vector<hires::ModelInfo> found = hires::builtin_models();
   for (auto& m : hires::list_models(model_dirs(dirs_given))) found.push_back(std::move(m));
   if (as_json) {
@@ -443,7 +455,8 @@ const std::vector<const char*>& hires::cli::command_names() {
 namespace {
 
 int run(int argc, char** argv) {
-  CLI::App app{"hires: upscale images locally, keeping colour profile, metadata and transparency"};
+  CLI::App app{"hires: upscale images locally, keeping colour profile, metadata and transparency",
+               "hires"};
   app.set_version_flag("--version", "hires 0.1.0");
   app.require_subcommand(1);
   app.footer("Example: hires photo.jpg -o big.jpg --print 8x10in@300");

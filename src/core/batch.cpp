@@ -93,6 +93,12 @@ std::vector<Job> plan_jobs(const BatchRequest& req) {
       throw Error(ErrorKind::usage, o, "is a file, but several inputs need an output folder",
                   "pass -o FOLDER");
     }
+    // `-o one.png` for several inputs would become a folder called one.png.
+    if (many && !fs::exists(*req.output, ec) && !o.ends_with('/') &&
+        format_from_path(*req.output).has_value()) {
+      throw Error(ErrorKind::usage, o, "names a file, but several inputs need an output folder",
+                  "pass -o FOLDER (or -o FOLDER/ to use that name)");
+    }
   }
 
   std::vector<Job> jobs;
@@ -178,6 +184,19 @@ BatchSummary run_jobs(const std::vector<Job>& jobs, const UpscaleOptions& option
     base.total = total;
     base.job = &job;
     std::error_code ec;
+    if (!fs::exists(job.input, ec)) {
+      // A missing input is an error even when an old output is still there.
+      ++summary.failed;
+      JobEvent begun = base;
+      begun.type = JobEvent::Type::start;
+      emit(begun);
+      JobEvent e = base;
+      e.type = JobEvent::Type::error;
+      e.message = job.input.string() + ": no such file";
+      summary.failures.emplace_back(job.input, e.message);
+      emit(e);
+      continue;
+    }
     if (!options.overwrite && fs::exists(job.output, ec)) {
       ++summary.skipped;
       JobEvent e = base;

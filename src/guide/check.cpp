@@ -108,6 +108,7 @@ constexpr double kDarkBad = 40.0;
 constexpr double kBrightWarn = 15.0;  // % clipped highlights
 constexpr double kBrightBad = 35.0;
 constexpr double kHalftoneWarn = 0.25;  // autocorrelation peak of a printing screen
+constexpr double kLargeScale = 8.0;     // enlargements above this: care, and why
 constexpr double kTexturedMin = 0.3;    // below this, too little detail to judge blur
 
 Severity grade(double v, double warn, double bad, bool higher_is_worse = true) {
@@ -253,9 +254,11 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
     bad = bad || f.severity == Severity::bad;
     warn = warn || f.severity == Severity::warn;
   }
+  // Beyond 8x the picture is mostly invented: usable with care at best.
+  const bool huge = r.scale > kLargeScale;
   r.verdict = r.scale <= 1.0 ? CheckVerdict::not_needed
               : bad          ? CheckVerdict::poor
-              : warn         ? CheckVerdict::care
+              : warn || huge ? CheckVerdict::care
                              : CheckVerdict::good;
 
   Recommendation& rec = r.recommendation;
@@ -305,6 +308,12 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
     rec.plan = fmt::format("{}{} {}x pass{} of {}, then an exact Lanczos resize to {} ({:.2f}x)",
                            denoise_text, rec.passes, model_scale, rec.passes > 1 ? "es" : "",
                            model_text, size_text, r.scale);
+  }
+  if (huge) {
+    rec.plan += fmt::format(
+        "; {:.0f}x is a big step: the model runs in passes of at most {}x, and detail past about "
+        "8x is invented, so expect a soft, painted look",
+        r.scale, model_scale > 0 ? model_scale : 4);
   }
   return r;
 }

@@ -147,6 +147,9 @@ TEST(Check, NotNeededWhenTheImageHasThePixels) {
 
   o.target = SizeRequest::by_width(320 * 16);
   const CheckResult x16 = check_pixels(scene(320, 320), o);
+  EXPECT_NE(x16.verdict, CheckVerdict::good);  // 16x: usable with care at best
+  EXPECT_NE(x16.recommendation.plan.find("16x is a big step"), std::string::npos)
+      << x16.recommendation.plan;
   EXPECT_EQ(x16.recommendation.model, "photo-x4");
   EXPECT_EQ(x16.recommendation.passes, 2);
   EXPECT_NE(x16.recommendation.plan.find("2 4x passes of photo-x4"), std::string::npos)
