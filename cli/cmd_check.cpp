@@ -57,6 +57,7 @@ json to_json(const std::string& input, const CheckResult& r) {
                    {"mean_luma", m.mean_luma},
                    {"clipped_high", m.clipped_high},
                    {"flat_fraction", m.flat_fraction},
+                   {"flat_midtone_fraction", m.flat_midtone_fraction},
                    {"top2_luma_share", m.top2_luma_share},
                    {"colourfulness", m.colourfulness},
                    {"palette", m.palette},

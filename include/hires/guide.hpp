@@ -52,23 +52,24 @@ std::string_view verdict_label(CheckVerdict v);     // "good candidate", "usable
 
 // The raw measures behind the findings (units in the comments; luma is 0..255).
 struct Measures {
-  double min_side = 0;            // pixels
-  double blur = 0;                // Crete-Roffet blur effect: 0 sharp .. 1 very blurred
-  double jpeg_grid = 1;           // edge strength on the best 8x8 grid / elsewhere (1 = no grid)
-  double fine_detail = 0;         // mean |Laplacian| / mean |gradient|: aliasing and noise raise it
-  double staircase = 0;           // nearest-neighbour staircases: 0 none .. 1 pure blocks
-  int staircase_block = 0;        // their block size in pixels (0 = none)
-  double banding = 0;             // staircase gradient steps per 1000 pixels
-  double noise = 0;               // estimated noise sigma in levels (median of the channels)
-  double mean_luma = 0;           // 0..255
-  double clipped_high = 0;        // % of pixels at luma >= 250
-  double flat_fraction = 0;       // share of pixels equal to their right/lower neighbour
-  double top2_luma_share = 0;     // share of pixels in the two most common luma bins
-  double colourfulness = 0;       // Hasler-Suesstrunk M (0 grey .. ~100 vivid)
-  double palette = 0;             // 12-bit colours needed to cover 90 % of the pixels
-  double top32_colour_share = 0;  // share of pixels in the 32 most common exact colours
-  double halftone = 0;            // printing screen: autocorrelation peak at 2.5..12 px, 0..1
-  double halftone_period = 0;     // its distance in pixels (0 = none)
+  double min_side = 0;       // pixels
+  double blur = 0;           // Crete-Roffet blur effect: 0 sharp .. 1 very blurred
+  double jpeg_grid = 1;      // edge strength on the best 8x8 grid / elsewhere (1 = no grid)
+  double fine_detail = 0;    // mean |Laplacian| / mean |gradient|: aliasing and noise raise it
+  double staircase = 0;      // nearest-neighbour staircases: 0 none .. 1 pure blocks
+  int staircase_block = 0;   // their block size in pixels (0 = none)
+  double banding = 0;        // staircase gradient steps per 1000 pixels
+  double noise = 0;          // estimated noise sigma in levels (median of the channels)
+  double mean_luma = 0;      // 0..255
+  double clipped_high = 0;   // % of pixels at luma >= 250
+  double flat_fraction = 0;  // share of pixels equal to their right/lower neighbour
+  double flat_midtone_fraction = 0;  // the same, leaving out near-black and near-white ones
+  double top2_luma_share = 0;        // share of pixels in the two most common luma bins
+  double colourfulness = 0;          // Hasler-Suesstrunk M (0 grey .. ~100 vivid)
+  double palette = 0;                // 12-bit colours needed to cover 90 % of the pixels
+  double top32_colour_share = 0;     // share of pixels in the 32 most common exact colours
+  double halftone = 0;               // printing screen: autocorrelation peak at 2.5..12 px, 0..1
+  double halftone_period = 0;        // its distance in pixels (0 = none)
   // A fact of the file rather than the pixels: the quality a JPEG file was saved at (from its
   // quantisation table), 0 when not a JPEG. Set by check_file and the upscale path.
   int jpeg_quality = 0;

@@ -359,6 +359,7 @@ Measures measure(const Pixels& image) {
   double sum = 0;
   double high = 0;
   double flat = 0;
+  double flat_mid = 0;  // flat and neither black nor white: fills, not clipped sky or shadow
   std::array<double, 16> hist{};
   for (int y = 0; y < l.h; ++y) {
     for (int x = 0; x < l.w; ++x) {
@@ -368,12 +369,16 @@ Measures measure(const Pixels& image) {
       hist[std::clamp(static_cast<int>(v / 16.0F), 0, 15)] += 1;
       const bool flat_x = x + 1 >= l.w || std::abs(l(x + 1, y) - v) < 0.5F;
       const bool flat_y = y + 1 >= l.h || std::abs(l(x, y + 1) - v) < 0.5F;
-      if (flat_x && flat_y) flat += 1;
+      if (flat_x && flat_y) {
+        flat += 1;
+        if (v > 8.0F && v < 247.0F) flat_mid += 1;
+      }
     }
   }
   m.mean_luma = sum / n;
   m.clipped_high = 100.0 * high / n;
   m.flat_fraction = flat / n;
+  m.flat_midtone_fraction = flat_mid / n;
   std::sort(hist.begin(), hist.end(), std::greater<>());
   m.top2_luma_share = (hist[0] + hist[1]) / n;
 
@@ -447,7 +452,8 @@ Content classify_content(const Measures& m) {
   if (m.top2_luma_share >= 0.75 && m.flat_fraction >= 0.50) return Content::text;
   // Art and anime: flat fills with crisp edges rather than the continuous texture of
   // photographs (a blurred photo has smooth areas too, but no crisp edges).
-  if (m.flat_fraction >= 0.25 && m.blur < 0.45) return Content::art;
+  // Flat black or white (a clipped sky, a dark background) is not a fill: only mid-tones count.
+  if (m.flat_midtone_fraction >= 0.25 && m.blur < 0.45) return Content::art;
   return Content::photo;
 }
 

@@ -120,6 +120,30 @@ TEST(Check, AddedNoiseIsMeasured) {
   }
 }
 
+TEST(Check, ClippedSkyOrBlackBackgroundIsStillAPhoto) {
+  // A photo with a burnt-out sky, or a portrait on black: large flat areas that are not fills.
+  for (const float v : {1.0F, 0.0F}) {
+    Pixels p = scene(256, 256);
+    for (int y = 0; y < 110; ++y) {
+      for (int x = 0; x < 256; ++x) {
+        for (int c = 0; c < 3; ++c) p.at(x, y, c) = v;
+      }
+    }
+    const Measures m = measure(p);
+    EXPECT_GT(m.flat_fraction, 0.4) << v;
+    EXPECT_LT(m.flat_midtone_fraction, 0.1) << v;
+    EXPECT_EQ(classify_content(m), Content::photo) << v;
+  }
+  // The same area in a mid-tone fill is drawn art.
+  Pixels art = scene(256, 256);
+  for (int y = 0; y < 110; ++y) {
+    for (int x = 0; x < 256; ++x) {
+      for (int c = 0; c < 3; ++c) art.at(x, y, c) = 0.3F + 0.2F * c;
+    }
+  }
+  EXPECT_EQ(classify_content(measure(art)), Content::art);
+}
+
 TEST(Check, DarkImageIsLowLight) {
   Pixels dark = scene(320, 320);
   for (auto& v : dark.data) v *= 0.2F;
