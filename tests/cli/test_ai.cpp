@@ -45,16 +45,6 @@ double max_abs_diff(const vips::VImage& a, const vips::VImage& b) {
   return (a.cast(VIPS_FORMAT_DOUBLE) - b.cast(VIPS_FORMAT_DOUBLE)).abs().max();
 }
 
-nlohmann::json done_event(const std::string& out) {
-  std::istringstream lines(out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    auto j = nlohmann::json::parse(line);
-    if (j["event"] == "done") return j;
-  }
-  return {};
-}
-
 TEST(Ai, TileSizeDoesNotChangeTheOutput) {
   TempDir dir;
   const fs::path in = textured(dir, 45, 37, 3);
@@ -79,7 +69,7 @@ TEST(Ai, ScaleBelowTheModelsRunsOnePassThenAnExactResize) {
   const std::string m = model("srvgg_tiny_leaky_x4");
   auto r = run_hires({in.string(), "-o", (dir / "x2.png").string(), "-m", m, "-s", "2", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(done_event(r.out)["model_passes"], 1);
+  EXPECT_EQ(test::json_event(r.out, "done")["model_passes"], 1);
   r = run_hires({in.string(), "-o", (dir / "x4.png").string(), "-m", m, "-s", "4"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_hires({(dir / "x4.png").string(), "-o", (dir / "x4-half.png").string(), "-s", "0.5"});
@@ -97,12 +87,12 @@ TEST(Ai, ScaleAboveTheModelsChainsPasses) {
   auto r = run_hires({in.string(), "-o", (dir / "x8.png").string(), "-m",
                       model("srvgg_tiny_prelu_x2"), "-s", "8", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(done_event(r.out)["model_passes"], 3);
+  EXPECT_EQ(test::json_event(r.out, "done")["model_passes"], 3);
   EXPECT_EQ(load(dir / "x8.png").width(), 48);
   r = run_hires({in.string(), "-o", (dir / "x8b.png").string(), "-m", model("srvgg_tiny_leaky_x4"),
                  "-s", "8", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(done_event(r.out)["model_passes"], 2);
+  EXPECT_EQ(test::json_event(r.out, "done")["model_passes"], 2);
   EXPECT_EQ(load(dir / "x8b.png").height(), 40);
 }
 

@@ -150,16 +150,6 @@ fs::path write_scene(const TempDir& dir, const char* name, int quality) {
   return p;
 }
 
-nlohmann::json done_of(const std::string& out) {
-  std::istringstream lines(out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    auto j = nlohmann::json::parse(line);
-    if (j["event"] == "done") return j;
-  }
-  return {};
-}
-
 TEST(RestoreCli, ZeroEqualsThePhotoModelAndTheChoiceIsReported) {
   if (!have_restore_models()) GTEST_SKIP() << "no built-in restore models in this build";
   TempDir dir;
@@ -167,7 +157,7 @@ TEST(RestoreCli, ZeroEqualsThePhotoModelAndTheChoiceIsReported) {
   const auto a =
       run_hires({in.string(), "-o", (dir / "r0.png").string(), "--restore", "0", "--json"});
   ASSERT_EQ(a.exit_code, 0) << a.err;
-  EXPECT_EQ(done_of(a.out)["model"], "photo-x4");
+  EXPECT_EQ(test::json_event(a.out, "done")["model"], "photo-x4");
   const auto b = run_hires({in.string(), "-o", (dir / "p.png").string(), "-m", "photo-x4"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const vips::VImage ra = load(dir / "r0.png"), pb = load(dir / "p.png");
@@ -177,13 +167,13 @@ TEST(RestoreCli, ZeroEqualsThePhotoModelAndTheChoiceIsReported) {
   const auto c =
       run_hires({in.string(), "-o", (dir / "r1.png").string(), "--restore", "1", "--json"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
-  EXPECT_EQ(done_of(c.out)["model"], "restore-x4");
+  EXPECT_EQ(test::json_event(c.out, "done")["model"], "restore-x4");
   EXPECT_GT((load(dir / "r1.png").cast(VIPS_FORMAT_INT) - pb.cast(VIPS_FORMAT_INT)).abs().max(),
             0.0);
   const auto m = run_hires({in.string(), "-o", (dir / "m.png").string(), "-m", "restore-x4",
                             "--restore", "0.5", "--json"});
   ASSERT_EQ(m.exit_code, 0) << m.err;
-  EXPECT_EQ(done_of(m.out)["model"], "restore-x4@0.50");
+  EXPECT_EQ(test::json_event(m.out, "done")["model"], "restore-x4@0.50");
 
   // Without -m: a JPEG-q15 copy gets the restore model, and -v and --json say why.
   const fs::path jpg = write_scene(dir, "old.jpg", 15);
@@ -193,8 +183,8 @@ TEST(RestoreCli, ZeroEqualsThePhotoModelAndTheChoiceIsReported) {
   EXPECT_NE(v.err.find("JPEG blocks"), std::string::npos) << v.err;
   const auto cl = run_hires({in.string(), "-o", (dir / "clean.png").string(), "--json"});
   ASSERT_EQ(cl.exit_code, 0) << cl.err;
-  EXPECT_EQ(done_of(cl.out)["model"], "photo-x4");
-  EXPECT_EQ(done_of(cl.out)["reason"], "clean image: the photo model");
+  EXPECT_EQ(test::json_event(cl.out, "done")["model"], "photo-x4");
+  EXPECT_EQ(test::json_event(cl.out, "done")["reason"], "clean image: the photo model");
 }
 
 TEST(Choose, JpegQualityIsReadFromTheFile) {

@@ -124,4 +124,15 @@ RunResult run_hires(const std::vector<std::string>& args) {
   return r;
 }
 
+nlohmann::json json_event(const std::string& out, const std::string& type) {
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!nlohmann::json::accept(line)) continue;
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("event") && j["event"] == type) return j;
+  }
+  return {};
+}
+
 }  // namespace hires::test

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,5 +53,8 @@ struct RunResult {
 };
 // Runs the built `hires` binary with `args` (each passed as one argument, no shell).
 RunResult run_hires(const std::vector<std::string>& args);
+// The first `--json` event of type `type` ("done", "summary", ...) in a run's stdout; null when
+// there is none.
+nlohmann::json json_event(const std::string& out, const std::string& type);
 
 }  // namespace hires::test
