@@ -54,7 +54,7 @@ def main():
         means = [st.mean(x["ps"][k] for x in rr) for k in range(5)]
         print(f"{r:<8} " + " ".join(f"{v:7.2f}" for v in means) +
               f"  {st.mean(max(x['ps']) for x in rr):.2f}")
-    current = (1.25, 1.35, 1.3, 2.3, 3, 7, 0.95, 0.85, 0.35, 0.55)
+    current = (1.22, 1.32, 1.25, 2.25, 2.5, 6.5, 0.95, 0.85, 0.40, 0.60)
     print("gain of the shipped ramps over the photo model:",
           {k: round(v, 3) for k, v in gains(rows, current).items()})
     best = None

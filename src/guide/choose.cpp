@@ -13,10 +13,10 @@ namespace {
 
 // Where clean-up starts and where it is full, per measure. Fitted on training images (never the
 // bench sets) degraded by the eval recipes: tools/calibrate_choose.sh, docs/QUALITY.md.
-constexpr double kGridFrom = 1.3, kGridFull = 2.3;      // JPEG 8x8 grid ratio
-constexpr double kNoiseFrom = 3.0, kNoiseFull = 7.0;    // noise sigma, luma levels
-constexpr double kBlurFrom = 0.35, kBlurFull = 0.55;    // Crete-Roffet blur effect
-constexpr double kAliasFrom = 1.25, kAliasFull = 1.35;  // fine detail: aliasing or noise
+constexpr double kGridFrom = 1.25, kGridFull = 2.25;    // JPEG 8x8 grid ratio
+constexpr double kNoiseFrom = 2.5, kNoiseFull = 6.5;    // noise sigma, luma levels
+constexpr double kBlurFrom = 0.40, kBlurFull = 0.60;    // Crete-Roffet blur effect
+constexpr double kAliasFrom = 1.22, kAliasFull = 1.32;  // fine detail: aliasing or noise
 constexpr double kSoftFrom = 0.95, kSoftFull = 0.85;    // fine detail: smoothed by blur or JPEG
 constexpr double kQualityFrom = 92, kQualityFull = 55;  // a JPEG file's saved quality
 constexpr double kMinStrength = 0.1;                    // below: the photo model as it is
