@@ -291,7 +291,7 @@ class Reporter {
                 {"index", e.index + 1},
                 {"total", e.total}});
         else if (!quiet_)
-          fmt::print(stderr, "hires: skipped: {}: {}\n", out, e.message);
+          fmt::print(stderr, "hires: skipped: {}: {}\n", e.job->skip.empty() ? out : in, e.message);
         break;
       case T::error:
         bar_.clear();

@@ -14,6 +14,9 @@ namespace hires {
 struct Job {
   std::filesystem::path input;
   std::filesystem::path output;
+  // Not run, reported as skipped with this reason: an input that is another job's output under
+  // hires' own naming (NAME-hires.EXT from an earlier `hires *.png` in the same folder).
+  std::string skip;
 };
 
 struct BatchRequest {

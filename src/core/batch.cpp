@@ -109,14 +109,14 @@ std::vector<Job> plan_jobs(const BatchRequest& req) {
                     "pass -o FOLDER");
       }
       for (const fs::path& f : images_in(in, req.recursive)) {
-        jobs.push_back({f, *req.output / output_name(fs::relative(f, in), req.format)});
+        jobs.push_back({f, *req.output / output_name(fs::relative(f, in), req.format), {}});
       }
     } else if (!req.output) {
-      jobs.push_back({in, sibling_output(in, req.format)});
+      jobs.push_back({in, sibling_output(in, req.format), {}});
     } else if (output_is_dir) {
-      jobs.push_back({in, *req.output / output_name(in.filename(), req.format)});
+      jobs.push_back({in, *req.output / output_name(in.filename(), req.format), {}});
     } else {
-      jobs.push_back({in, *req.output});
+      jobs.push_back({in, *req.output, {}});
     }
   }
   if (jobs.empty()) {
@@ -125,15 +125,31 @@ std::vector<Job> plan_jobs(const BatchRequest& req) {
                               : "pass -r to look inside sub-folders");
   }
 
+  // Results of an earlier run beside their originals (`hires *.png` twice) are not inputs.
+  if (!req.output) {
+    std::map<fs::path, const Job*> sibling_outputs;
+    for (const Job& j : jobs) sibling_outputs.emplace(canonical_key(j.output), &j);
+    for (Job& j : jobs) {
+      auto it = sibling_outputs.find(canonical_key(j.input));
+      if (it != sibling_outputs.end() && it->second != &j &&
+          j.input.stem().string().ends_with("-hires")) {
+        j.skip = fmt::format("hires' own result of {}, left out as an input",
+                             it->second->input.filename().string());
+      }
+    }
+  }
+
   // Never write over an input, and never write two results to one file.
   std::set<fs::path> inputs;
   std::set<std::pair<dev_t, ino_t>> input_ids;
   for (const Job& j : jobs) {
+    if (!j.skip.empty()) continue;
     inputs.insert(canonical_key(j.input));
     if (auto id = file_id(j.input)) input_ids.insert(*id);
   }
   std::map<fs::path, const Job*> outputs;
   for (const Job& j : jobs) {
+    if (!j.skip.empty()) continue;
     const fs::path key = canonical_key(j.output);
     const auto out_id = file_id(j.output);
     if (inputs.count(key) != 0 || (out_id && input_ids.count(*out_id) != 0)) {
@@ -184,6 +200,14 @@ BatchSummary run_jobs(const std::vector<Job>& jobs, const UpscaleOptions& option
     base.total = total;
     base.job = &job;
     std::error_code ec;
+    if (!job.skip.empty()) {
+      ++summary.skipped;
+      JobEvent e = base;
+      e.type = JobEvent::Type::skipped;
+      e.message = job.skip;
+      emit(e);
+      continue;
+    }
     if (!fs::exists(job.input, ec)) {
       // A missing input is an error even when an old output is still there.
       ++summary.failed;

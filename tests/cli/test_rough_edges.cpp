@@ -77,6 +77,24 @@ TEST(RoughEdges, SkippedJsonEventsCarryIndexAndTotal) {
   EXPECT_EQ(skipped, 2);
 }
 
+TEST(RoughEdges, OwnResultsBesideTheirOriginalsAreNotInputs) {
+  TempDir dir;
+  const fs::path a = small_png(dir, "a.png");
+  ASSERT_EQ(run_hires({a.string(), "-m", "lanczos", "-s", "2"}).exit_code, 0);
+  const fs::path result = dir / "a-hires.png";
+  ASSERT_TRUE(fs::exists(result));
+  // `hires *.png` again: the earlier result is among the inputs.
+  const auto r =
+      run_hires({a.string(), result.string(), "-m", "lanczos", "-s", "2", "--overwrite"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("hires: skipped: " + result.string() +
+                       ": hires' own result of a.png, left out as an input"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir / "a-hires-hires.png"));
+  EXPECT_EQ(test::load(result).width(), 16);  // rewritten from a.png
+}
+
 TEST(RoughEdges, ModelsDirThatIsNoFolderIsSaid) {
   const auto r = run_hires({"models", "--models-dir", "/nonexistent-hires-models"});
   EXPECT_EQ(r.exit_code, 2);
