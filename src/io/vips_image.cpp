@@ -1,6 +1,10 @@
 // Decoding: file -> upright sRGB/grey image, 8 or 16 bits, metadata attached.
 #include <fmt/format.h>
+#include <algorithm>
+#include <array>
+#include <fstream>
 #include <mutex>
+#include <string_view>
 #include <vips/vips8>
 
 #include "hires/error.hpp"
@@ -67,6 +71,34 @@ int sample_bits(const VImage& im) {
   }
 }
 
+// The container name when the file starts like a video (ISO BMFF with a video brand, Matroska
+// or WebM, AVI, MPEG-TS/PS, FLV), else empty. HEIF and AVIF share ISO BMFF but not the brands.
+std::string video_container(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::array<unsigned char, 192> b{};
+  f.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  const auto n = static_cast<std::size_t>(f.gcount());
+  auto at = [&](std::size_t i, std::string_view text) {
+    return i + text.size() <= n && std::equal(text.begin(), text.end(), b.begin() + i);
+  };
+  if (at(4, "ftyp")) {
+    const std::string brand(b.begin() + 8, b.begin() + 12);
+    for (const char* image :
+         {"heic", "heix", "hevc", "heim", "heis", "mif1", "msf1", "avif", "avis", "avio"}) {
+      if (brand == image) return {};
+    }
+    return brand.rfind("qt", 0) == 0 ? "QuickTime" : "MP4";
+  }
+  if (n >= 4 && b[0] == 0x1A && b[1] == 0x45 && b[2] == 0xDF && b[3] == 0xA3) {
+    return "Matroska/WebM";
+  }
+  if (at(0, "RIFF") && at(8, "AVI ")) return "AVI";
+  if (at(0, "FLV")) return "FLV";
+  if (n >= 189 && b[0] == 0x47 && b[188] == 0x47) return "MPEG-TS";
+  if (n >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 1 && b[3] == 0xBA) return "MPEG-PS";
+  return {};
+}
+
 }  // namespace
 
 Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool random_access) {
@@ -76,6 +108,11 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool
   if (!std::filesystem::exists(path, ec)) throw Error(ErrorKind::input, name, "no such file");
   if (std::filesystem::is_directory(path, ec)) {
     throw Error(ErrorKind::input, name, "is a folder, not an image", "pass -r to process folders");
+  }
+  if (const std::string video = video_container(path); !video.empty()) {
+    throw Error(ErrorKind::input, name, fmt::format("is a video ({}), not an image", video),
+                "hires upscales still images: extract the frames first (ffmpeg -i VIDEO "
+                "frames/%06d.png), then hires frames/ -o big/");
   }
   const char* loader = vips_foreign_find_load(name.c_str());
   if (loader == nullptr) {

@@ -1,5 +1,6 @@
 // Rough edges a new user hit (the pipeline issue's list): each gets its exact behaviour here.
 #include <gtest/gtest.h>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -93,6 +94,35 @@ TEST(RoughEdges, OwnResultsBesideTheirOriginalsAreNotInputs) {
       << r.err;
   EXPECT_FALSE(fs::exists(dir / "a-hires-hires.png"));
   EXPECT_EQ(test::load(result).width(), 16);  // rewritten from a.png
+}
+
+TEST(RoughEdges, AVideoIsSaidToBeAVideo) {
+  TempDir dir;
+  const fs::path mp4 = dir / "clip.mp4", mkv = dir / "clip.mkv";
+  {
+    std::ofstream f(mp4, std::ios::binary);
+    const char head[] = {0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'i', 's', 'o', 'm',
+                         0, 0, 2, 0,    'i', 's', 'o', 'm', 'm', 'p', '4', '1'};
+    f.write(head, sizeof head);
+    f << std::string(200, '\0');
+    std::ofstream g(mkv, std::ios::binary);
+    const char ebml[] = {0x1A, 0x45, static_cast<char>(0xDF), static_cast<char>(0xA3)};
+    g.write(ebml, sizeof ebml);
+    g << std::string(200, '\0');
+  }
+  for (const auto& [file, kind] : {std::pair{mp4, "MP4"}, {mkv, "Matroska/WebM"}}) {
+    const auto r = run_hires({file.string(), "-o", (dir / "x.png").string()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("hires: error: " + file.string() + ": is a video (" + kind +
+                         "), not an image (hires upscales still images: extract the frames first"),
+              std::string::npos)
+        << r.err;
+  }
+  const fs::path real = fs::path(HIRES_SOURCE_DIR) / ".." / "shared" / "datasets" / "edge" /
+                        "video" / "onepiece_demo.mp4";
+  if (!fs::exists(real)) GTEST_SKIP() << "../shared/datasets/edge/video is absent";
+  const auto r = run_hires({real.string(), "-o", (dir / "y.png").string()});
+  EXPECT_NE(r.err.find("is a video (MP4)"), std::string::npos) << r.err;
 }
 
 TEST(RoughEdges, ModelsDirThatIsNoFolderIsSaid) {
