@@ -40,6 +40,7 @@ struct UpscaleArgs {
   hires::cli::SizingArgs sizing;
   std::string dpi;
   std::string format, max_bytes, background = "white";
+  int min_quality = hires::kDefaultMinQuality;
   int quality = 0;
   bool strip = false, srgb = false, recursive = false, overwrite = false, json = false,
        quiet = false;
@@ -82,6 +83,11 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
   cmd.add_option("-f,--format", a.format, "jpg | png | webp | tiff | avif (default: from -o)");
   cmd.add_option("-q,--quality", a.quality, "Quality 1-100 (JPEG/WebP 90, AVIF 60)")
       ->check(CLI::Range(1, 100));
+  cmd.add_option("--min-quality", a.min_quality,
+                 "With --max-bytes: the lowest quality allowed (below it JPEG blocks show; 1 "
+                 "allows any)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   cmd.add_option("--max-bytes", a.max_bytes,
                  "Highest quality whose file fits, e.g. 150K, 2M (K = 1000 bytes)");
   cmd.add_flag("--strip", a.strip, "Drop EXIF/XMP/IPTC (the colour profile is kept)");
@@ -186,6 +192,7 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   if (!a.format.empty()) o.encode.format = hires::parse_format(a.format);
   o.encode.quality = a.quality;
   if (!a.max_bytes.empty()) o.encode.max_bytes = hires::parse_bytes("--max-bytes", a.max_bytes);
+  o.encode.min_quality = a.min_quality;
   o.encode.strip = a.strip;
   o.encode.srgb = a.srgb;
   if (!a.dpi.empty()) {

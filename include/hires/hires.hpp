@@ -47,12 +47,18 @@ struct Rgb {
 // Parses "white", "black", "#rrggbb", "rrggbb" or "r,g,b".
 Rgb parse_color(std::string_view text);
 
+// The quality floor of a size target (--max-bytes): below it JPEG's 8x8 blocks show.
+inline constexpr int kDefaultMinQuality = 60;
+
 struct EncodeOptions {
   Format format = Format::from_extension;
   int quality = 0;              // 0 = the format's default (JPEG 90, WebP 90, AVIF 60)
   std::uint64_t max_bytes = 0;  // 0 = no limit; else the highest quality that fits
-  bool strip = false;           // drop EXIF/XMP/IPTC (the ICC profile always stays)
-  bool srgb = false;  // convert colours tagged with another ICC profile (P3, Adobe RGB) to sRGB
+  // With max_bytes: never below this quality (lower shows JPEG blocks); when the target cannot
+  // be met above it, the write fails and says so. 1 allows any quality.
+  int min_quality = kDefaultMinQuality;
+  bool strip = false;  // drop EXIF/XMP/IPTC (the ICC profile always stays)
+  bool srgb = false;   // convert colours tagged with another ICC profile (P3, Adobe RGB) to sRGB
   std::optional<double> dpi;  // write this resolution (pixels per inch)
   Rgb background;             // alpha is flattened onto this when the format has none
 };

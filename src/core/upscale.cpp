@@ -150,6 +150,11 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   if (written.converted_to_srgb) {
     result.notices.push_back("converted colours to sRGB through the embedded colour profile");
   }
+  if (options.encode.max_bytes > 0 && written.quality > 0 && written.quality < kDefaultMinQuality) {
+    result.notices.push_back(
+        fmt::format("quality {} to fit {}: JPEG blocks may show (allowed by --min-quality)",
+                    written.quality, format_bytes(options.encode.max_bytes)));
+  }
   if (result.model_passes > 0) {
     std::lock_guard<std::mutex> lock(model->mutex());
     result.engine = model->backend(options.backend, options.threads).describe();

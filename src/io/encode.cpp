@@ -225,8 +225,9 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
     if (options.max_bytes > 0) {
       // Render once, then search for the highest quality whose file fits.
       VImage pixels = image.copy_memory();
-      int lo = 1;
-      int hi = quality;
+      const int floor = std::clamp(options.min_quality, 1, 100);
+      int lo = floor;
+      int hi = std::max(quality, floor);
       std::vector<std::uint8_t> best;
       std::uint64_t smallest = 0;
       while (lo <= hi) {
@@ -240,6 +241,14 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
           smallest = bytes.size();
           hi = q - 1;
         }
+      }
+      if (best.empty() && floor > 1) {
+        throw Error(ErrorKind::output, name,
+                    fmt::format("cannot fit in {} at quality {} or more (it takes {}; lower "
+                                "qualities show JPEG blocks)",
+                                format_bytes(options.max_bytes), floor, format_bytes(smallest)),
+                    "allow more bytes, choose a smaller size, try -f webp or -f avif, or accept "
+                    "visible blocks with --min-quality 1");
       }
       if (best.empty()) {
         throw Error(ErrorKind::output, name,

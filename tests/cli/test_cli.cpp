@@ -339,8 +339,16 @@ TEST(CliMaxBytes, FindsTheHighestQualityThatFits) {
   ASSERT_GT(fs::file_size(plain), 150000u);
 
   const fs::path out = dir / "fit.jpg";
-  r = run_hires(
-      {in.string(), "-o", out.string(), "-s", "3", "--max-bytes", "150K", "-f", "jpg", "--json"});
+  // Noise is JPEG's worst case: the floor (60) cannot be kept, and says so.
+  r = run_hires({in.string(), "-o", out.string(), "-s", "3", "--max-bytes", "150K", "-f", "jpg"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(
+      r.err, "hires: error: " + out.string() + ": cannot fit in 150.0 KB at quality 60 or more"))
+      << r.err;
+  EXPECT_TRUE(contains(r.err, "--min-quality 1")) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  r = run_hires({in.string(), "-o", out.string(), "-s", "3", "--max-bytes", "150K", "-f", "jpg",
+                 "--json", "--min-quality", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LE(fs::file_size(out), 150000u);
   const vips::VImage im = load_fresh(out);
@@ -355,6 +363,11 @@ TEST(CliMaxBytes, FindsTheHighestQualityThatFits) {
     if (j.at("event") == "done") {
       quality = j.at("quality").get<int>();
       EXPECT_EQ(j.at("bytes").get<std::uint64_t>(), fs::file_size(out));
+      if (quality < 60) {
+        ASSERT_FALSE(j.at("notices").empty());
+        EXPECT_TRUE(contains(j.at("notices").back().get<std::string>(), "JPEG blocks may show"))
+            << j.dump();
+      }
     }
   }
   ASSERT_GT(quality, 0);
@@ -374,8 +387,8 @@ TEST(CliMaxBytes, ImpossibleTargetFailsAndLeavesNothing) {
   const fs::path out_dir = dir / "out";
   fs::create_directories(out_dir);
   const fs::path out = out_dir / "tiny.jpg";
-  const RunResult r =
-      run_hires({in.string(), "-o", out.string(), "-s", "3", "--max-bytes", "1K", "-f", "jpg"});
+  const RunResult r = run_hires({in.string(), "-o", out.string(), "-s", "3", "--max-bytes", "1K",
+                                 "-f", "jpg", "--min-quality", "1"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(contains(r.err, "hires: error: " + out.string() + ": cannot fit in 1.0 KB")) << r.err;
   EXPECT_FALSE(fs::exists(out));
