@@ -7,6 +7,7 @@
 
 #include "hires/guide.hpp"
 #include "hires/models.hpp"
+#include "models/builtin/builtin.hpp"
 
 namespace hires {
 namespace {
@@ -30,9 +31,10 @@ double ramp(double v, double from, double full) {
   return std::clamp((v - from) / (full - from), 0.0, 1.0);
 }
 
+// By the embedded blobs' names: no weights parsed (this runs for every image).
 bool has_builtin(std::string_view name) {
-  for (const ModelInfo& m : builtin_models()) {
-    if (m.name == name) return true;
+  for (const models::BuiltinBlob& b : models::builtin_blobs()) {
+    if (b.name == name) return true;
   }
   return false;
 }
