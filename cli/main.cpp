@@ -19,6 +19,7 @@
 #include "hires/guide.hpp"
 #include "hires/hires.hpp"
 #include "hires/models.hpp"
+#include "hires/pipeline.hpp"
 #include "progress.hpp"
 #include "sizing.hpp"
 
@@ -153,13 +154,7 @@ std::optional<double> parse_restore(const std::string& text) {
 
 hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   hires::UpscaleOptions o;
-  if (!a.method.empty()) {
-    try {
-      o.method = hires::parse_method(a.method);
-    } catch (const Error&) {
-      o.model = hires::load_model(a.method, model_dirs(a.models_dirs));
-    }
-  }
+  hires::set_method(o, a.method, model_dirs(a.models_dirs), parse_restore(a.restore));
   o.tile = a.tile;
   o.memory_budget = hires::parse_bytes("--memory-budget", a.memory_budget);
   if (a.backend != "auto" && a.backend != "cpu" && a.backend != "reference") {
@@ -171,19 +166,6 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   if (o.model && !hires::cli::parse_sizing(a.sizing, "", "").has_value()) {
     // A model named and no size asked: the model's own scale (as realesrgan-ncnn does).
     o.size = hires::SizeRequest::by_scale(hires::model_info(*o.model).scale);
-  }
-  const std::optional<double> restore = parse_restore(a.restore);
-  if (a.method.empty()) {
-    o.auto_model = true;  // per image, from what check measures
-    o.restore = restore;
-  } else if (restore) {
-    const std::string name = o.model ? hires::model_info(*o.model).name : a.method;
-    if (name != "restore-x4" && name != "restore-x2") {
-      throw Error(ErrorKind::usage, "--restore",
-                  fmt::format("works with the built-in restore models, not '{}'", a.method),
-                  "leave out -m, or use -m restore-x4 or -m restore-x2");
-    }
-    o.model = hires::load_builtin_blend("photo-" + name.substr(8), name, *restore);
   }
   // Validate the request's values before any file is touched (1x1 stands for any image).
   if (o.size.mode != hires::SizeMode::scale || o.size.scale > 0) {

@@ -13,6 +13,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   clang-format clang-tidy
+  python3                        # tools/check_layers.py (the floors test)
 )
 # Optional, not installed here (CI does not need it): libtorch-dev builds the trainer,
 # build/train/hires-train (see docs/QUALITY.md).

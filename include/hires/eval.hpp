@@ -59,6 +59,7 @@ struct EvalOptions {
   bool linear_light = false;
   std::string backend = "auto";
   int threads = 0;
+  std::uint64_t memory_budget = kDefaultMemoryBudget;  // for a model's tiles
   int limit = 0;                   // evaluate only the first `limit` images (by file name); 0 = all
   std::filesystem::path save_dir;  // when set, each upscaled image is written there as PNG
   bool save_lr = false;            // with save_dir: the LR input too, as NAME-lr.png

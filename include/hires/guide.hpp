@@ -84,29 +84,6 @@ struct Finding {
   std::string message;  // one line, what the value means
 };
 
-// ---- choose: the model `hires IMAGE` runs without -m, from what check measures -------------
-
-struct ModelChoice {
-  // A built-in model (photo-x4, photo-x2, restore-x4, restore-x2) or a classic method (nearest
-  // for pixel art; lanczos when this build has no built-in weights).
-  std::string model;
-  double restore = 0;  // 0..1 for the restore models: 0 = the photo model, 1 = full clean-up
-  std::string reason;  // one line: what was measured and why this model
-};
-
-// The choice measures the centre of an image, at most this many pixels square, at full
-// resolution (bounded time and memory on huge images; check and upscale measure the same).
-inline constexpr int kChooseSide = 1024;
-
-// How much clean-up the measures call for, 0 (clean) .. 1 (heavy JPEG blocks, noise or blur).
-double restore_strength(const Measures& m);
-// The model for an enlargement by `scale`. `restore` forces the strength (a restore model even
-// for a clean image or pixel art); without it the strength comes from restore_strength.
-ModelChoice choose_model(const Measures& m, double scale, std::optional<double> restore = {});
-// Loads the choice: the photo model, the restore model, or the two interpolated at
-// choice.restore; nullptr for a classic method.
-std::shared_ptr<Model> load_choice(const ModelChoice& choice);
-
 struct Recommendation {
   std::string model;   // as choose_model picks it: photo-x2/x4, restore-x2/x4, nearest, lanczos
   double restore = 0;  // the restoration strength (--restore) for the restore models

@@ -28,12 +28,18 @@ namespace hires {
 enum class Method { nearest, bilinear, bicubic, lanczos };
 
 std::string_view method_name(Method m);
-// Parses "nearest|bilinear|bicubic|lanczos"; throws Error(usage) on anything else.
+// "nearest|bilinear|bicubic|lanczos" (and lanczos3, linear, cubic); nullopt for anything else
+// (a model name, say): the one test of method against model, without exceptions.
+std::optional<Method> find_method(std::string_view text);
+// As find_method, but throws Error(usage) on anything else.
 Method parse_method(std::string_view text);
 
 enum class Format { from_extension, jpeg, png, webp, tiff, avif };
 
 std::string_view format_name(Format f);
+// What a format can hold: transparency (all but JPEG), 16 bits per sample (PNG, TIFF).
+bool format_has_alpha(Format f);
+bool format_has_16bit(Format f);
 // Parses "jpg|jpeg|png|webp|tif|tiff|avif".
 Format parse_format(std::string_view text);
 // Format from a path's extension; std::nullopt when it is not one we write.
@@ -85,8 +91,8 @@ struct UpscaleOptions {
   bool auto_model = false;
   std::optional<double> restore;  // with auto_model: this restoration strength (0..1) for all
   int tile = 0;                   // model tile size in input pixels; 0 = from memory_budget
-  std::uint64_t memory_budget = 1ULL << 30;  // bytes for a model's activations per tile
-  std::string backend = "auto";              // auto | cpu | reference
+  std::uint64_t memory_budget = kDefaultMemoryBudget;  // bytes for a model's activations per tile
+  std::string backend = "auto";                        // auto | cpu | reference
   SizeRequest size = SizeRequest::by_scale(4.0);
   EncodeOptions encode;
   Limits limits;
@@ -95,7 +101,7 @@ struct UpscaleOptions {
   PolishOptions polish;
 };
 
-// Header facts of an image file, read without decoding its pixels.
+// Facts of a decoded image (io::open_image reads them from the file's header).
 struct ImageInfo {
   Size size;
   int bands = 0;  // including alpha
@@ -106,7 +112,6 @@ struct ImageInfo {
   int orientation = 1;  // EXIF orientation before it is applied
   std::optional<double> dpi;
 };
-ImageInfo probe_image(const std::filesystem::path& path);
 
 struct FileResult {
   std::filesystem::path input;

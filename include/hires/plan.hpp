@@ -8,6 +8,9 @@
 
 namespace hires {
 
+// Bytes a model's activations may use per tile, unless the user says otherwise.
+inline constexpr std::uint64_t kDefaultMemoryBudget = 1ULL << 30;
+
 struct Size {
   int width = 0;
   int height = 0;

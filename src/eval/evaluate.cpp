@@ -7,13 +7,14 @@
 
 #include "core/methods.hpp"
 #include "core/resample.hpp"
-#include "core/tiler.hpp"
+#include "engine/tiler.hpp"
 #include "hires/batch.hpp"
 #include "hires/degrade.hpp"
 #include "hires/error.hpp"
 #include "hires/eval.hpp"
 #include "hires/guide.hpp"
 #include "hires/hires.hpp"
+#include "hires/pipeline.hpp"
 #include "models/model.hpp"
 
 namespace hires {
@@ -46,35 +47,29 @@ engine::Tensor model_pass(Model& model, const engine::Tensor& in, const EvalOpti
   const engine::Graph& g = model.graph();
   const int s = g.scale;
   engine::Backend& backend = model.backend(o.backend, o.threads);
-  core::TilePlan plan = core::plan_tiles(g, 0, 1ULL << 30, in.w, in.h);
-  const core::ReadFn read = [&](const core::Rect& r) {
-    engine::Tensor t(3, r.height, r.width);
-    for (int c = 0; c < 3; ++c) {
-      for (int y = 0; y < r.height; ++y) {
-        for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
-      }
-    }
-    return t;
-  };
-  if (core::needs_global_means(g, plan, in.w, in.h)) {
-    plan.global_means = core::estimate_global_means(g, backend, plan, in.w, in.h, read);
-  }
+  const engine::TilePlan plan = engine::plan_tiles(g, 0, o.memory_budget, in.w, in.h);
   engine::Tensor out(3, in.h * s, in.w * s);
-  for (int y0 = 0; y0 < in.h; y0 += plan.band) {
-    const int y1 = std::min(in.h, y0 + plan.band);
-    core::run_band(
-        g, backend, plan, in.w, in.h, y0, y1, read,
-        [&](const engine::Tensor& t, int src_y, int src_x, int rows, int cols, int dst_x) {
-          for (int c = 0; c < 3; ++c) {
-            for (int y = 0; y < rows; ++y) {
-              for (int x = 0; x < cols; ++x) {
-                out.at(c, y0 * s + y, dst_x + x) =
-                    std::clamp(t.at(c, src_y + y, src_x + x), 0.0F, 1.0F);
-              }
+  engine::run_image(
+      g, backend, plan, in.w, in.h,
+      [&](const core::Rect& r) {
+        engine::Tensor t(3, r.height, r.width);
+        for (int c = 0; c < 3; ++c) {
+          for (int y = 0; y < r.height; ++y) {
+            for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
+          }
+        }
+        return t;
+      },
+      [&](int y0, const engine::Tensor& t, int src_y, int src_x, int rows, int cols, int dst_x) {
+        for (int c = 0; c < 3; ++c) {
+          for (int y = 0; y < rows; ++y) {
+            for (int x = 0; x < cols; ++x) {
+              out.at(c, y0 * s + y, dst_x + x) =
+                  std::clamp(t.at(c, src_y + y, src_x + x), 0.0F, 1.0F);
             }
           }
-        });
-  }
+        }
+      });
   return out;
 }
 
@@ -91,41 +86,26 @@ class Upscaler {
       throw Error(ErrorKind::usage, "--scale",
                   fmt::format("{} is not a whole scale from 1 to 16", o.scale));
     }
-    if (o.restore && !(*o.restore >= 0.0 && *o.restore <= 1.0)) {
-      throw Error(ErrorKind::usage, "--restore",
-                  fmt::format("{} is not a strength from 0 to 1", *o.restore));
-    }
-    if (o.method == "auto") {
-      auto_ = true;
-      name_ = "auto";
-      return;
-    }
-    try {
-      method_ = parse_method(o.method);
-      name_ = std::string(method_name(method_));
-    } catch (const Error&) {
-      model_ = load_model(o.method, o.model_dirs);
-      if (o.restore) {
-        const std::string n = model_->info().name;
-        if (n != "restore-x4" && n != "restore-x2") {
-          throw Error(ErrorKind::usage, "--restore",
-                      fmt::format("works with the built-in restore models, not '{}'", o.method));
-        }
-        model_ = load_builtin_blend("photo-" + n.substr(8), n, *o.restore);
-      }
-      name_ = model_->info().name;
-    }
+    set_method(request_, o.method, o.model_dirs, o.restore);
+    request_.size = SizeRequest::by_scale(o.scale);
+    request_.limits.max_output_pixels = UINT64_MAX;
+    name_ = request_.auto_model ? "auto"
+            : request_.model    ? model_info(*request_.model).name
+                                : std::string(method_name(request_.method));
   }
-  // The upscaled image and the name of what ran.
+  // The upscaled image and the name of what ran: the plan `hires IMAGE` would make for it.
   std::pair<RgbImage, std::string> run_named(const RgbImage& lr) const {
-    if (!auto_) return {run(lr, model_, method_), name_};
-    const ModelChoice c = choose_model(measure(as_pixels(lr)), o_.scale, o_.restore);
-    const std::string key = fmt::format("{}@{:.2f}", c.model, c.restore);
-    auto it = cache_.find(key);
-    if (it == cache_.end()) it = cache_.emplace(key, load_choice(c)).first;
-    const std::shared_ptr<Model>& m = it->second;
-    const Method classic = m ? Method::lanczos : parse_method(c.model);
-    return {run(lr, m, classic), m ? m->info().name : c.model};
+    ImageFacts facts;
+    facts.size = {lr.width, lr.height};
+    if (request_.auto_model) facts.measures = measure(as_pixels(lr));
+    const UpscalePlan plan = plan_upscale(facts, request_);
+    std::shared_ptr<Model> m = plan.given;
+    if (!m && plan.model_scale > 0) {
+      auto it = cache_.find(plan.model);
+      if (it == cache_.end()) it = cache_.emplace(plan.model, load_choice(plan.choice)).first;
+      m = it->second;
+    }
+    return {run(lr, m, plan.resize), plan.model};
   }
   const std::string& name() const { return name_; }
 
@@ -181,9 +161,7 @@ class Upscaler {
 
  private:
   EvalOptions o_;
-  bool auto_ = false;
-  Method method_ = Method::bicubic;
-  std::shared_ptr<Model> model_;
+  UpscaleOptions request_;  // the method or model, as `hires IMAGE -m ...` takes it
   std::string name_;
   mutable std::map<std::string, std::shared_ptr<Model>> cache_;  // auto: models by choice
 };

@@ -1,4 +1,5 @@
-// `hires check`: findings with their measured values, a verdict and a recommendation.
+// `hires check`: findings with their measured values and a verdict (the recommendation is the
+// pipeline's plan: pipeline/check.cpp).
 // Thresholds are calibrated in docs/QUALITY.md.
 #include <fmt/format.h>
 
@@ -7,10 +8,9 @@
 #include <optional>
 #include <vector>
 
+#include "guide/check.hpp"
+
 #include "hires/guide.hpp"
-#include "hires/models.hpp"
-#include "io/guide_io.hpp"
-#include "io/io.hpp"
 
 namespace hires {
 
@@ -213,6 +213,10 @@ std::vector<Finding> findings_for(const Measures& m, Content content, Size size)
   return out;
 }
 
+}  // namespace
+
+namespace guide {
+
 int denoise_level(const Measures& m) {
   int level = m.noise >= 14 ? 3 : m.noise >= kNoiseBad ? 2 : m.noise >= kNoiseWarn ? 1 : 0;
   if (m.jpeg_grid >= kGridBad)
@@ -223,17 +227,15 @@ int denoise_level(const Measures& m) {
   return level;
 }
 
-// The scale of a built-in model (0: a classic method).
-int builtin_scale(std::string_view name) {
-  for (const ModelInfo& m : builtin_models()) {
-    if (m.name == name) return m.scale;
-  }
-  return 0;
+bool has_halftone(const Measures& m) {
+  return m.halftone >= kHalftoneWarn;
 }
 
-}  // namespace
+bool is_large_scale(double scale) {
+  return scale > kLargeScale;
+}
 
-CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
+CheckResult assess(const Pixels& image, const CheckOptions& options) {
   CheckResult r;
   r.size = {image.width, image.height};
   r.measures = measure(image);
@@ -255,74 +257,14 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
     warn = warn || f.severity == Severity::warn;
   }
   // Beyond 8x the picture is mostly invented: usable with care at best.
-  const bool huge = r.scale > kLargeScale;
+  const bool huge = is_large_scale(r.scale);
   r.verdict = r.scale <= 1.0 ? CheckVerdict::not_needed
               : bad          ? CheckVerdict::poor
               : warn || huge ? CheckVerdict::care
                              : CheckVerdict::good;
 
-  Recommendation& rec = r.recommendation;
-  rec.denoise = denoise_level(r.measures);
-  const std::string size_text =
-      r.target ? fmt::format("{}x{}", r.target->width, r.target->height)
-               : fmt::format("{}x{}", static_cast<int>(std::lround(image.width * r.scale)),
-                             static_cast<int>(std::lround(image.height * r.scale)));
-  ModelChoice choice;
-  if (image.width <= kChooseSide && image.height <= kChooseSide) {
-    choice = choose_model(r.measures, r.scale);
-  } else {
-    // What `hires IMAGE` measures: the centre at full resolution.
-    const int w = std::min(image.width, kChooseSide), h = std::min(image.height, kChooseSide);
-    const int x0 = (image.width - w) / 2, y0 = (image.height - h) / 2;
-    Pixels centre(w, h, image.channels);
-    for (int y = 0; y < h; ++y) {
-      const float* src =
-          &image.data[(static_cast<std::size_t>(y0 + y) * image.width + x0) * image.channels];
-      std::copy(src, src + static_cast<std::size_t>(w) * image.channels,
-                &centre.data[static_cast<std::size_t>(y) * w * image.channels]);
-    }
-    Measures cm = measure(centre);
-    cm.jpeg_quality = options.jpeg_quality;
-    choice = choose_model(cm, r.scale);
-  }
-  rec.model = choice.model;
-  rec.restore = choice.restore;
-  rec.reason = choice.reason;
-  const int model_scale = builtin_scale(choice.model);
-  rec.passes = r.scale <= 1.0 || model_scale == 0 ? 0 : model_passes(r.scale, model_scale);
-  // The restore model cleans up JPEG blocks and noise itself; a printing screen still wants the
-  // filter first.
-  if (rec.restore > 0 && r.measures.halftone < kHalftoneWarn) rec.denoise = 0;
-  const std::string denoise_text =
-      rec.denoise > 0 ? fmt::format("--denoise {}, ", rec.denoise) : "";
-  const std::string model_text =
-      rec.restore > 0 ? fmt::format("{} (--restore {:.2f})", rec.model, rec.restore) : rec.model;
-  if (r.scale <= 1.0) {
-    rec.plan = fmt::format("no upscaling: the image already has the pixels ({}x{} for {})",
-                           image.width, image.height, size_text);
-  } else if (rec.passes == 0) {
-    rec.plan =
-        fmt::format("{}a {} resize to {} ({:.2f}x)", denoise_text,
-                    rec.model == "nearest" ? "nearest-neighbour" : "Lanczos", size_text, r.scale);
-  } else {
-    rec.plan = fmt::format("{}{} {}x pass{} of {}, then an exact Lanczos resize to {} ({:.2f}x)",
-                           denoise_text, rec.passes, model_scale, rec.passes > 1 ? "es" : "",
-                           model_text, size_text, r.scale);
-  }
-  if (huge) {
-    rec.plan += fmt::format(
-        "; {:.0f}x is a big step: the model runs in passes of at most {}x, and detail past about "
-        "8x is invented, so expect a soft, painted look",
-        r.scale, model_scale > 0 ? model_scale : 4);
-  }
   return r;
 }
 
-CheckResult check_file(const std::filesystem::path& path, const CheckOptions& options,
-                       const Limits& limits) {
-  CheckOptions o = options;
-  o.jpeg_quality = io::estimate_jpeg_quality(path);
-  return check_pixels(io::load_pixels(path, limits), o);
-}
-
+}  // namespace guide
 }  // namespace hires

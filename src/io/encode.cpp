@@ -16,13 +16,6 @@ using vips::VImage;
 using vips::VOption;
 namespace fs = std::filesystem;
 
-bool format_has_alpha(Format f) {
-  return f != Format::jpeg;
-}
-bool format_has_16bit(Format f) {
-  return f == Format::png || f == Format::tiff;
-}
-
 namespace {
 
 bool is_lossy(Format f) {

@@ -2,15 +2,14 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 #include <vips/vips8>
 
 #include "core/resample.hpp"
-#include "core/tiler.hpp"
 #include "hires/hires.hpp"
-#include "hires/models.hpp"
 
 namespace hires::io {
 
@@ -44,30 +43,45 @@ struct ResampleRequest {
 // pixels are asked for, so that outputs stream to the encoder strip by strip.
 vips::VImage resample(const vips::VImage& in, const ResampleRequest& request);
 
-// True when computing `resampled` failed because its input could not be decoded (a truncated or
-// corrupt file), as opposed to a failure to write.
-bool resample_input_failed(const vips::VImage& resampled);
-
-struct ModelPass {
-  std::shared_ptr<Model> model;
-  core::TilePlan plan;
-  std::string backend = "auto";
-  int threads = 0;
+// Input pixels a lazy image's fill asked for: rows of `rect`, `stride` bytes apart, samples
+// interleaved as in the input image.
+struct InputRegion {
+  const std::uint8_t* data = nullptr;
+  std::ptrdiff_t stride = 0;
+  core::Rect rect;
 };
 
-// A lazy libvips image: `in` (8/16-bit RGB) through the model, as 16-bit RGB at the model's
-// scale. Computed a band of tiles at a time (see core/tiler.hpp) when pixels are asked for.
-vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass);
-// True when computing a model pass failed because its input could not be decoded.
-bool model_pass_input_failed(const vips::VImage& image);
+// Hands a fill the input pixels it needs; read() throws (and the image reports
+// lazy_input_failed) when the decoder upstream failed.
+class LazyInput {
+ public:
+  explicit LazyInput(std::function<InputRegion(const core::Rect&)> read) : read_(std::move(read)) {}
+  InputRegion read(const core::Rect& rect) const { return read_(rect); }
 
-struct ModelUpscale {
-  vips::VImage image;       // 16-bit, same bands as the input, at input size * scale^passes
-  vips::VImage first_pass;  // the pass that reads the decoder (for error attribution)
+ private:
+  std::function<InputRegion(const core::Rect&)> read_;
 };
-// Runs `passes` model passes over the colour of `in` (grey goes through as RGB and comes back
-// grey); alpha is resized separately with Lanczos-3 (see docs/ARCHITECTURE.md) and re-attached.
-ModelUpscale upscale_with_model(const vips::VImage& in, const ModelPass& pass, int passes);
+
+// Computes the output pixels of `out` (interleaved, rows `stride` bytes apart at `dst`). Called
+// from libvips' worker threads, several at once.
+using FillFn = std::function<void(const LazyInput& in, const core::Rect& out, std::uint8_t* dst,
+                                  std::ptrdiff_t stride)>;
+
+struct LazyLayout {
+  int width = 0;
+  int height = 0;
+  int bands = 3;
+  bool u16 = false;  // 16-bit samples, else 8-bit; grey (1-2 bands) or RGB (3-4)
+};
+
+// The one generic lazy image: pixels of the given layout computed by `fill` from `in` when the
+// pipeline downstream asks for them. `what` names the step in errors ("resample").
+vips::VImage lazy_image(const vips::VImage& in, const LazyLayout& layout, FillFn fill,
+                        std::string_view what);
+
+// True when computing a lazy image (resample, model pass) failed because its input could not be
+// decoded (a truncated or corrupt file), as opposed to a failure to write.
+bool lazy_input_failed(const vips::VImage& image);
 
 struct Encoded {
   std::uint64_t bytes = 0;
@@ -93,8 +107,5 @@ inline constexpr std::string_view kCorruptHint = "the file is truncated or corru
 
 // The vips error text, first line only, and clears the buffer.
 std::string take_vips_error(const std::string& fallback);
-
-bool format_has_alpha(Format f);
-bool format_has_16bit(Format f);
 
 }  // namespace hires::io

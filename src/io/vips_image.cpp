@@ -202,12 +202,6 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool
 
 namespace hires {
 
-ImageInfo probe_image(const std::filesystem::path& path) {
-  Limits unlimited;
-  unlimited.max_input_pixels = UINT64_MAX;
-  return io::open_image(path, unlimited).info;
-}
-
 void set_threads(int threads) {
   io::set_threads_impl(threads);
 }

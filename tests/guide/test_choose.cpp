@@ -12,6 +12,7 @@
 #include "hires/degrade.hpp"
 #include "hires/guide.hpp"
 #include "hires/models.hpp"
+#include "hires/pipeline.hpp"
 #include "io/io.hpp"
 #include "support/test_support.hpp"
 

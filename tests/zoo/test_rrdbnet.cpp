@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "core/tiler.hpp"
 #include "engine/backend.hpp"
+#include "engine/tiler.hpp"
 #include "hires/error.hpp"
 #include "models/formats/pth_reader.hpp"
 #include "models/formats/safetensors.hpp"
@@ -247,13 +247,13 @@ TEST(RrdbnetTiles, AnImageThatFitsTheBudgetIsOneTile) {
   EXPECT_GE(g.receptive_radius, 2 * 15);
   // ~5.4 MB of activations for 100 x 80 input pixels (24 channels at most): 11 MB budget.
   const std::uint64_t budget = 11'000'000;
-  const core::TilePlan whole = core::plan_tiles(g, 0, budget, 100, 80);
+  const engine::TilePlan whole = engine::plan_tiles(g, 0, budget, 100, 80);
   EXPECT_GE(whole.tile, 100);
   EXPECT_GE(whole.band, 80);
   // Without the height (or for a larger image) the tile follows the budget and the radius.
-  EXPECT_EQ(core::plan_tiles(g, 0, budget, 100).tile, 32);
-  EXPECT_EQ(core::plan_tiles(g, 0, budget, 1000, 800).tile, 32);
-  EXPECT_EQ(core::plan_tiles(g, 48, budget, 100, 80).tile, 48);  // asked for
+  EXPECT_EQ(engine::plan_tiles(g, 0, budget, 100).tile, 32);
+  EXPECT_EQ(engine::plan_tiles(g, 0, budget, 1000, 800).tile, 32);
+  EXPECT_EQ(engine::plan_tiles(g, 48, budget, 100, 80).tile, 48);  // asked for
 }
 
 // The same network as PyTorch .pth (fp32) and as ncnn (fp16 weights): both readers, one engine.

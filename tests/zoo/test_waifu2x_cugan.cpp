@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "core/tiler.hpp"
 #include "engine/backend.hpp"
+#include "engine/tiler.hpp"
 #include "hires/eval.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/model.hpp"
@@ -68,10 +68,10 @@ INSTANTIATE_TEST_SUITE_P(Zoo, TinyCugan, ::testing::Values(2, 4));
 
 // Runs `g` over `in` in tiles as the tiler does (plan.tile, its band and context).
 engine::Tensor run_tiled(const engine::Graph& g, engine::Backend& backend,
-                         const core::TilePlan& plan, const engine::Tensor& in) {
+                         const engine::TilePlan& plan, const engine::Tensor& in) {
   const int s = g.scale;
   engine::Tensor out(g.out_channels, in.h * s, in.w * s);
-  const core::ReadFn read = [&](const core::Rect& r) {
+  const engine::ReadFn read = [&](const core::Rect& r) {
     engine::Tensor t(in.c, r.height, r.width);
     for (int c = 0; c < in.c; ++c)
       for (int y = 0; y < r.height; ++y)
@@ -80,14 +80,14 @@ engine::Tensor run_tiled(const engine::Graph& g, engine::Backend& backend,
   };
   for (int y0 = 0; y0 < in.h; y0 += plan.band) {
     const int y1 = std::min(in.h, y0 + plan.band);
-    core::run_band(g, backend, plan, in.w, in.h, y0, y1, read,
-                   [&](const engine::Tensor& t, int sy, int sx, int rows, int cols, int dx) {
-                     for (int c = 0; c < out.c; ++c)
-                       for (int y = 0; y < rows; ++y)
-                         for (int x = 0; x < cols; ++x) {
-                           out.at(c, y0 * s + y, dx + x) = t.at(c, sy + y, sx + x);
-                         }
-                   });
+    engine::run_band(g, backend, plan, in.w, in.h, y0, y1, read,
+                     [&](const engine::Tensor& t, int sy, int sx, int rows, int cols, int dx) {
+                       for (int c = 0; c < out.c; ++c)
+                         for (int y = 0; y < rows; ++y)
+                           for (int x = 0; x < cols; ++x) {
+                             out.at(c, y0 * s + y, dx + x) = t.at(c, sy + y, sx + x);
+                           }
+                     });
   }
   return out;
 }
@@ -126,22 +126,22 @@ TEST(TinyCugan, TilesShareGlobalMeans) {
   const auto whole_means = backend->last_global_means();
   ASSERT_EQ(whole_means.size(), 4U);
 
-  core::TilePlan plan = core::plan_tiles(g, 32, 1ULL << 30, in.w);
-  ASSERT_TRUE(core::needs_global_means(g, plan, in.w, in.h));
+  engine::TilePlan plan = engine::plan_tiles(g, 32, 1ULL << 30, in.w);
+  ASSERT_TRUE(engine::needs_global_means(g, plan, in.w, in.h));
   // Tile-local means: the output depends on the tiling.
   const double local = max_abs_diff(whole, run_tiled(g, *backend, plan, in));
   // Means shared by every tile: with the whole image's own means the tiles give exactly the
   // whole-image output; with the first-pass estimate, closer than tile-local means.
   plan.global_means = std::make_shared<const std::map<int, engine::Tensor>>(whole_means);
   EXPECT_LT(max_abs_diff(whole, run_tiled(g, *backend, plan, in)), 1e-4);
-  const core::ReadFn read = [&](const core::Rect& r) {
+  const engine::ReadFn read = [&](const core::Rect& r) {
     engine::Tensor t(3, r.height, r.width);
     for (int c = 0; c < 3; ++c)
       for (int y = 0; y < r.height; ++y)
         for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
     return t;
   };
-  plan.global_means = core::estimate_global_means(g, *backend, plan, in.w, in.h, read);
+  plan.global_means = engine::estimate_global_means(g, *backend, plan, in.w, in.h, read);
   ASSERT_EQ(plan.global_means->size(), 4U);
   const double shared = max_abs_diff(whole, run_tiled(g, *backend, plan, in));
   std::cout << fmt::format("tile 32: max error {:.3g} with tile-local means, {:.3g} shared\n",
@@ -174,7 +174,7 @@ TEST(TinyCugan, WholeImageTileIsExact) {
   // With tiles at least as large as the image, the tiler runs the net once on the whole image.
   const auto model = load_model_file(kZoo / "realcugan_tiny_x2.param");
   const engine::Graph& g = model->graph();
-  const core::TilePlan plan = core::plan_tiles(g, 0, 1ULL << 30, 40);
+  const engine::TilePlan plan = engine::plan_tiles(g, 0, 1ULL << 30, 40);
   EXPECT_GE(plan.tile, 1024);
   EXPECT_EQ(plan.tile % 2, 0);
   EXPECT_EQ(plan.band % 2, 0);
@@ -284,11 +284,11 @@ TEST(RealZoo, TilesMatchTheWholeImageWithoutSe) {
   const engine::Tensor whole = backend.run(in);
   ASSERT_EQ(whole.h, 100);
   ASSERT_EQ(whole.w, 140);
-  const core::TilePlan plan = core::plan_tiles(g, 32, 1ULL << 30, in.w);
+  const engine::TilePlan plan = engine::plan_tiles(g, 32, 1ULL << 30, in.w);
   engine::Tensor tiled(3, whole.h, whole.w);
   for (int y0 = 0; y0 < in.h; y0 += plan.band) {
     const int y1 = std::min(in.h, y0 + plan.band);
-    core::run_band(
+    engine::run_band(
         g, backend, plan, in.w, in.h, y0, y1,
         [&](const core::Rect& r) {
           engine::Tensor t(3, r.height, r.width);

@@ -150,7 +150,7 @@ std::string_view method_name(Method m) {
   return "?";
 }
 
-Method parse_method(std::string_view text) {
+std::optional<Method> find_method(std::string_view text) {
   const std::string t = lower(text);
   for (Method m : {Method::nearest, Method::bilinear, Method::bicubic, Method::lanczos}) {
     if (t == method_name(m)) return m;
@@ -158,8 +158,21 @@ Method parse_method(std::string_view text) {
   if (t == "lanczos3") return Method::lanczos;
   if (t == "linear") return Method::bilinear;
   if (t == "cubic") return Method::bicubic;
+  return std::nullopt;
+}
+
+Method parse_method(std::string_view text) {
+  if (auto m = find_method(text)) return *m;
   throw Error(ErrorKind::usage, "--method", fmt::format("'{}' is not a known method", text),
               "expected nearest, bilinear, bicubic or lanczos; 'hires models' lists them");
+}
+
+bool format_has_alpha(Format f) {
+  return f != Format::jpeg;
+}
+
+bool format_has_16bit(Format f) {
+  return f == Format::png || f == Format::tiff;
 }
 
 std::string_view format_name(Format f) {

@@ -1,13 +1,13 @@
-#include "core/tiler.hpp"
+#include "engine/tiler.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "engine/ops_reference.hpp"
 
-namespace hires::core {
+namespace hires::engine {
 
-TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width,
+TilePlan plan_tiles(const Graph& g, int requested, std::uint64_t memory_budget, int width,
                     int height) {
   TilePlan p;
   p.context = g.receptive_radius;
@@ -26,8 +26,7 @@ TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_
   }
   int channels = 3;
   for (const auto& n : g.nodes) {
-    if (n.type == engine::OpType::conv2d)
-      channels = std::max({channels, n.out_channels, n.in_channels});
+    if (n.type == OpType::conv2d) channels = std::max({channels, n.out_channels, n.in_channels});
   }
   // About three live activations of `channels` channels, plus the output at scale^2.
   const double per_pixel = 4.0 * (3.0 * channels + 3.0 * g.scale * g.scale * 2.0);
@@ -35,7 +34,7 @@ TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_
   const int tile = static_cast<int>(side) - 2 * p.context;
   // Nets with global pooling (SE blocks) average over their tile, not the whole image: they get
   // the largest tiles the budget allows, so that most images run as one tile.
-  const int most = engine::has_global_context(g) ? 8192 : 1024;
+  const int most = has_global_context(g) ? 8192 : 1024;
   p.tile = round_down(std::clamp(tile, 32, most));
   if (height > 0 && per_pixel * width * height <= half) {
     const auto round_up = [m](int v) { return (v + m - 1) / m * m; };
@@ -45,22 +44,22 @@ TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_
   return p;
 }
 
-bool needs_global_means(const engine::Graph& g, const TilePlan& plan, int width, int height) {
-  return engine::has_global_context(g) && (width > plan.tile || height > plan.band);
+bool needs_global_means(const Graph& g, const TilePlan& plan, int width, int height) {
+  return has_global_context(g) && (width > plan.tile || height > plan.band);
 }
 
 namespace {
 // Replicates the far edges up to multiples of m (what nets that fold pixels need).
-engine::Tensor pad_to_multiple(engine::Tensor in, int m) {
+Tensor pad_to_multiple(Tensor in, int m) {
   const int pw = (m - in.w % m) % m;
   const int ph = (m - in.h % m) % m;
   if (pw == 0 && ph == 0) return in;
-  engine::Node pad;
-  pad.type = engine::OpType::pad;
-  pad.pad_mode = engine::PadMode::replicate;
+  Node pad;
+  pad.type = OpType::pad;
+  pad.pad_mode = PadMode::replicate;
   pad.right = pw;
   pad.bottom = ph;
-  return engine::ref::pad(in, pad);
+  return ref::pad(in, pad);
 }
 
 // Calls fn(x0, x1, cx0, cy0, input) for each tile of the band [y0, y1): its columns [x0, x1), and
@@ -82,11 +81,9 @@ void for_each_tile(const TilePlan& plan, int width, int height, int y0, int y1, 
 }
 }  // namespace
 
-std::shared_ptr<const std::map<int, engine::Tensor>> estimate_global_means(const engine::Graph& g,
-                                                                           engine::Backend& backend,
-                                                                           const TilePlan& plan,
-                                                                           int width, int height,
-                                                                           const ReadFn& read) {
+std::shared_ptr<const std::map<int, Tensor>> estimate_global_means(const Graph& g, Backend& backend,
+                                                                   const TilePlan& plan, int width,
+                                                                   int height, const ReadFn& read) {
   const int m = std::max(1, g.size_multiple);
   std::map<int, std::vector<double>> sums;
   double total = 0;
@@ -94,7 +91,7 @@ std::shared_ptr<const std::map<int, engine::Tensor>> estimate_global_means(const
   for (int y0 = 0; y0 < height; y0 += plan.band) {
     const int y1 = std::min(height, y0 + plan.band);
     for_each_tile(plan, width, height, y0, y1, m, read,
-                  [&](int x0, int x1, int /*cx0*/, int /*cy0*/, const engine::Tensor& in) {
+                  [&](int x0, int x1, int /*cx0*/, int /*cy0*/, const Tensor& in) {
                     backend.run(in);
                     const double weight = static_cast<double>(x1 - x0) * (y1 - y0);
                     total += weight;
@@ -105,26 +102,44 @@ std::shared_ptr<const std::map<int, engine::Tensor>> estimate_global_means(const
                     }
                   });
   }
-  auto means = std::make_shared<std::map<int, engine::Tensor>>();
+  auto means = std::make_shared<std::map<int, Tensor>>();
   for (const auto& [id, acc] : sums) {
-    engine::Tensor t(static_cast<int>(acc.size()), 1, 1);
+    Tensor t(static_cast<int>(acc.size()), 1, 1);
     for (std::size_t i = 0; i < acc.size(); ++i) t.data[i] = static_cast<float>(acc[i] / total);
     (*means)[id] = std::move(t);
   }
   return means;
 }
 
-void run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& plan, int width,
-              int height, int y0, int y1, const ReadFn& read, const EmitFn& emit) {
+void run_band(const Graph& g, Backend& backend, const TilePlan& plan, int width, int height, int y0,
+              int y1, const ReadFn& read, const EmitFn& emit) {
   const int s = g.scale;
   const int m = std::max(1, g.size_multiple);
-  backend.set_global_means(plan.global_means ? *plan.global_means
-                                             : std::map<int, engine::Tensor>{});
+  backend.set_global_means(plan.global_means ? *plan.global_means : std::map<int, Tensor>{});
   for_each_tile(plan, width, height, y0, y1, m, read,
-                [&](int x0, int x1, int cx0, int cy0, const engine::Tensor& in) {
-                  const engine::Tensor y = backend.run(in);
+                [&](int x0, int x1, int cx0, int cy0, const Tensor& in) {
+                  const Tensor y = backend.run(in);
                   emit(y, (y0 - cy0) * s, (x0 - cx0) * s, (y1 - y0) * s, (x1 - x0) * s, x0 * s);
                 });
 }
 
-}  // namespace hires::core
+void prepare_plan(const Graph& g, Backend& backend, TilePlan& plan, int width, int height,
+                  const ReadFn& read) {
+  if (needs_global_means(g, plan, width, height)) {
+    plan.global_means = estimate_global_means(g, backend, plan, width, height, read);
+  }
+}
+
+void run_image(const Graph& g, Backend& backend, TilePlan plan, int width, int height,
+               const ReadFn& read, const BandEmitFn& emit) {
+  prepare_plan(g, backend, plan, width, height, read);
+  for (int y0 = 0; y0 < height; y0 += plan.band) {
+    const int y1 = std::min(height, y0 + plan.band);
+    run_band(g, backend, plan, width, height, y0, y1, read,
+             [&](const Tensor& out, int src_y, int src_x, int rows, int cols, int dst_x) {
+               emit(y0, out, src_y, src_x, rows, cols, dst_x);
+             });
+  }
+}
+
+}  // namespace hires::engine

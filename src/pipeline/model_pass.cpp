@@ -1,6 +1,6 @@
-// A model pass as a lazy libvips image: output rows are computed a band of tiles at a time and
-// kept in a small cache, so the encoder downstream streams and memory follows the band, not the
-// image.
+// A model pass as a lazy libvips image (io/lazy_image.cpp): output rows are computed a band of
+// tiles at a time and kept in a small cache, so the encoder downstream streams and memory follows
+// the band, not the image.
 #include <fmt/format.h>
 #include <atomic>
 #include <list>
@@ -8,12 +8,13 @@
 #include <mutex>
 #include <vips/vips8>
 
-#include "core/tiler.hpp"
+#include "pipeline/model_pass.hpp"
+
 #include "hires/error.hpp"
 #include "io/io.hpp"
 #include "models/model.hpp"
 
-namespace hires::io {
+namespace hires::pipeline {
 namespace {
 
 // Runs the model's backend under the model's lock (backends are single-run).
@@ -46,49 +47,33 @@ struct Band {
 
 struct PassState {
   std::shared_ptr<Model> model;
-  core::TilePlan plan;
+  engine::TilePlan plan;
   std::unique_ptr<LockedBackend> backend;
-  VipsImage* input = nullptr;
   int in_w = 0, in_h = 0;
   bool in_u16 = false;
   std::mutex cache_mutex;
   std::list<std::shared_ptr<const Band>> cache;  // most recent first, at most 2
-  std::atomic<bool> input_failed{false};
 };
 
-void free_pass(gpointer data) {
-  auto* st = static_cast<PassState*>(data);
-  if (st->input != nullptr) g_object_unref(st->input);
-  delete st;  // NOLINT(cppcoreguidelines-owning-memory): owned by the GObject data slot
-}
-
-constexpr const char* kPassKey = "hires-model-pass";
-
-struct ReadFailed {};
-
-engine::Tensor read_rect(PassState& st, VipsRegion* ir, const core::Rect& r) {
-  VipsRect vr{r.left, r.top, r.width, r.height};
-  if (vips_region_prepare(ir, &vr) != 0) {
-    st.input_failed = true;
-    throw ReadFailed{};
-  }
-  engine::Tensor t(3, r.height, r.width);
-  const float scale = st.in_u16 ? 1.0F / 65535.0F : 1.0F / 255.0F;
-  for (int y = 0; y < r.height; ++y) {
-    const VipsPel* row = VIPS_REGION_ADDR(ir, r.left, r.top + y);
-    for (int x = 0; x < r.width; ++x) {
+// 8- or 16-bit interleaved RGB as planar float 0..1.
+engine::Tensor to_tensor(const io::InputRegion& r, bool u16) {
+  engine::Tensor t(3, r.rect.height, r.rect.width);
+  const float unit = u16 ? 1.0F / 65535.0F : 1.0F / 255.0F;
+  for (int y = 0; y < r.rect.height; ++y) {
+    const std::uint8_t* row = r.data + y * r.stride;
+    for (int x = 0; x < r.rect.width; ++x) {
       for (int c = 0; c < 3; ++c) {
         const float v =
-            st.in_u16 ? static_cast<float>(reinterpret_cast<const std::uint16_t*>(row)[x * 3 + c])
-                      : static_cast<float>(row[x * 3 + c]);
-        t.at(c, y, x) = v * scale;
+            u16 ? static_cast<float>(reinterpret_cast<const std::uint16_t*>(row)[x * 3 + c])
+                : static_cast<float>(row[x * 3 + c]);
+        t.at(c, y, x) = v * unit;
       }
     }
   }
   return t;
 }
 
-std::shared_ptr<const Band> compute_band(PassState& st, VipsRegion* ir, int index) {
+std::shared_ptr<const Band> compute_band(PassState& st, const io::LazyInput& input, int index) {
   const auto& g = st.model->graph();
   const int s = g.scale;
   const int y0 = index * st.plan.band;
@@ -97,9 +82,9 @@ std::shared_ptr<const Band> compute_band(PassState& st, VipsRegion* ir, int inde
   band->index = index;
   band->width = st.in_w * s;
   band->pixels.resize(static_cast<std::size_t>(y1 - y0) * s * band->width * 3);
-  core::run_band(
+  engine::run_band(
       g, *st.backend, st.plan, st.in_w, st.in_h, y0, y1,
-      [&](const core::Rect& r) { return read_rect(st, ir, r); },
+      [&](const core::Rect& r) { return to_tensor(input.read(r), st.in_u16); },
       [&](const engine::Tensor& out, int src_y, int src_x, int rows, int cols, int dst_x) {
         for (int y = 0; y < rows; ++y) {
           std::uint16_t* dst =
@@ -118,7 +103,7 @@ std::shared_ptr<const Band> compute_band(PassState& st, VipsRegion* ir, int inde
   return band;
 }
 
-std::shared_ptr<const Band> get_band(PassState& st, VipsRegion* ir, int index) {
+std::shared_ptr<const Band> get_band(PassState& st, const io::LazyInput& input, int index) {
   std::lock_guard<std::mutex> lock(st.cache_mutex);
   for (auto it = st.cache.begin(); it != st.cache.end(); ++it) {
     if ((*it)->index == index) {
@@ -128,38 +113,27 @@ std::shared_ptr<const Band> get_band(PassState& st, VipsRegion* ir, int index) {
       return band;
     }
   }
-  auto band = compute_band(st, ir, index);
+  auto band = compute_band(st, input, index);
   st.cache.push_front(band);
   while (st.cache.size() > 2) st.cache.pop_back();
   return band;
 }
 
-int generate(VipsRegion* out, void* seq, void* /*a*/, void* b, gboolean* /*stop*/) {
-  auto* ir = static_cast<VipsRegion*>(seq);
-  auto* st = static_cast<PassState*>(b);
-  const VipsRect& r = out->valid;
-  const int s = st->model->graph().scale;
-  const int band_rows = st->plan.band * s;
-  try {
-    for (int y = r.top; y < r.top + r.height;) {
-      const int index = y / band_rows;
-      const auto band = get_band(*st, ir, index);
-      const int band_end = std::min((index + 1) * band_rows, r.top + r.height);
-      for (; y < band_end; ++y) {
-        const std::uint16_t* src =
-            band->pixels.data() +
-            (static_cast<std::size_t>(y - index * band_rows) * band->width + r.left) * 3;
-        auto* dst = reinterpret_cast<std::uint16_t*>(VIPS_REGION_ADDR(out, r.left, y));
-        std::copy(src, src + static_cast<std::size_t>(r.width) * 3, dst);
-      }
+void fill(PassState& st, const io::LazyInput& input, const core::Rect& r, std::uint8_t* dst,
+          std::ptrdiff_t stride) {
+  const int band_rows = st.plan.band * st.model->graph().scale;
+  for (int y = r.top; y < r.top + r.height;) {
+    const int index = y / band_rows;
+    const auto band = get_band(st, input, index);
+    const int band_end = std::min((index + 1) * band_rows, r.top + r.height);
+    for (; y < band_end; ++y) {
+      const std::uint16_t* src =
+          band->pixels.data() +
+          (static_cast<std::size_t>(y - index * band_rows) * band->width + r.left) * 3;
+      std::copy(src, src + static_cast<std::size_t>(r.width) * 3,
+                reinterpret_cast<std::uint16_t*>(dst + (y - r.top) * stride));
     }
-  } catch (const ReadFailed&) {
-    return -1;
-  } catch (const std::exception& e) {
-    vips_error("hires", "model: %s", e.what());
-    return -1;
   }
-  return 0;
 }
 
 }  // namespace
@@ -175,7 +149,7 @@ vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
         fmt::format("the model takes {} and gives {} channels", g.in_channels, g.out_channels),
         "hires runs RGB models");
   }
-  auto st = std::make_unique<PassState>();
+  auto st = std::make_shared<PassState>();
   st->model = pass.model;
   st->plan = pass.plan;
   st->backend = std::make_unique<LockedBackend>(*pass.model, pass.backend, pass.threads);
@@ -183,60 +157,31 @@ vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
   st->in_h = in.height();
   st->in_u16 = in.format() == VIPS_FORMAT_USHORT;
   vips::VImage src = in;
-  if (core::needs_global_means(g, st->plan, in.width(), in.height())) {
+  if (engine::needs_global_means(g, st->plan, in.width(), in.height())) {
     // SE nets on several tiles: a first pass over the tiles gives the global means every tile
     // then uses. The input is held in memory so that it is read once for both passes.
     try {
       src = in.copy_memory();
     } catch (const vips::VError& e) {
-      throw Error(ErrorKind::input, "model pass", take_vips_error(e.what()));
+      throw Error(ErrorKind::input, "model pass", io::take_vips_error(e.what()));
     }
-    const float unit = st->in_u16 ? 1.0F / 65535.0F : 1.0F / 255.0F;
-    const core::ReadFn read = [&](const core::Rect& r) {
-      engine::Tensor t(3, r.height, r.width);
-      for (int y = 0; y < r.height; ++y) {
-        const VipsPel* row = VIPS_IMAGE_ADDR(src.get_image(), r.left, r.top + y);
-        for (int x = 0; x < r.width; ++x) {
-          for (int c = 0; c < 3; ++c) {
-            const float v =
-                st->in_u16
-                    ? static_cast<float>(reinterpret_cast<const std::uint16_t*>(row)[x * 3 + c])
-                    : static_cast<float>(row[x * 3 + c]);
-            t.at(c, y, x) = v * unit;
-          }
-        }
-      }
-      return t;
-    };
-    st->plan.global_means =
-        core::estimate_global_means(g, *st->backend, st->plan, in.width(), in.height(), read);
+    const std::ptrdiff_t stride = VIPS_IMAGE_SIZEOF_LINE(src.get_image());
+    engine::prepare_plan(
+        g, *st->backend, st->plan, in.width(), in.height(), [&](const core::Rect& r) {
+          const io::InputRegion region{VIPS_IMAGE_ADDR(src.get_image(), r.left, r.top), stride, r};
+          return to_tensor(region, st->in_u16);
+        });
   }
-
-  VipsImage* out = vips_image_new();
-  if (vips_image_pipelinev(out, VIPS_DEMAND_STYLE_FATSTRIP, src.get_image(), nullptr) != 0) {
-    g_object_unref(out);
-    throw Error(ErrorKind::internal, "model pass", take_vips_error("pipeline failed"));
-  }
-  out->Xsize = in.width() * g.scale;
-  out->Ysize = in.height() * g.scale;
-  out->Bands = 3;
-  out->BandFmt = VIPS_FORMAT_USHORT;
-  out->Type = VIPS_INTERPRETATION_RGB16;
-  st->input = src.get_image();
-  g_object_ref(st->input);
-  PassState* raw = st.release();
-  g_object_set_data_full(G_OBJECT(out), kPassKey, raw, free_pass);
-  if (vips_image_generate(out, vips_start_one, generate, vips_stop_one, raw->input, raw) != 0) {
-    g_object_unref(out);
-    throw Error(ErrorKind::internal, "model pass", take_vips_error("generate failed"));
-  }
-  return vips::VImage(out);
-}
-
-bool model_pass_input_failed(const vips::VImage& image) {
-  const auto* st =
-      static_cast<const PassState*>(g_object_get_data(G_OBJECT(image.get_image()), kPassKey));
-  return st != nullptr && st->input_failed;
+  io::LazyLayout layout;
+  layout.width = in.width() * g.scale;
+  layout.height = in.height() * g.scale;
+  layout.bands = 3;
+  layout.u16 = true;
+  return io::lazy_image(
+      src, layout,
+      [st](const io::LazyInput& input, const core::Rect& r, std::uint8_t* dst,
+           std::ptrdiff_t stride) { fill(*st, input, r, dst, stride); },
+      "model");
 }
 
 ModelUpscale upscale_with_model(const vips::VImage& in, const ModelPass& pass, int passes) {
@@ -259,16 +204,16 @@ ModelUpscale upscale_with_model(const vips::VImage& in, const ModelPass& pass, i
     x = x.bandmean().cast(VIPS_FORMAT_USHORT);
   }
   if (alpha) {
-    ResampleRequest r;
+    io::ResampleRequest r;
     r.out = {x.width(), x.height()};
     r.filter = core::Filter::lanczos3;
     r.out_type = core::SampleType::u16;
     r.linear_data = true;
-    x = x.bandjoin(resample(in.extract_band(bands - 1), r));
+    x = x.bandjoin(io::resample(in.extract_band(bands - 1), r));
   }
   result.image = x.copy(vips::VImage::option()->set(
       "interpretation", grey ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_RGB16));
   return result;
 }
 
-}  // namespace hires::io
+}  // namespace hires::pipeline

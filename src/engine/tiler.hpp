@@ -16,7 +16,7 @@
 #include "engine/backend.hpp"
 #include "engine/graph.hpp"
 
-namespace hires::core {
+namespace hires::engine {
 
 struct TilePlan {
   int tile = 0;     // tile width (and at most height) in input pixels
@@ -24,7 +24,7 @@ struct TilePlan {
   int context = 0;  // input pixels of context on each side
   // Nets with global pooling, image in several tiles: the pools' outputs every tile uses (see
   // estimate_global_means); null = each tile takes its own means.
-  std::shared_ptr<const std::map<int, engine::Tensor>> global_means;
+  std::shared_ptr<const std::map<int, Tensor>> global_means;
 };
 
 // Chooses the tile size: `requested` when > 0, else the largest that keeps the net's
@@ -34,35 +34,49 @@ struct TilePlan {
 // pixels, would otherwise run small tiles whose context is the whole image over and over); and
 // the band height so that two bands of 16-bit output for an image `width` pixels wide fit in the
 // other half. Tile and band are multiples of the graph's size_multiple. `height` 0: unknown.
-TilePlan plan_tiles(const engine::Graph& g, int requested, std::uint64_t memory_budget, int width,
+TilePlan plan_tiles(const Graph& g, int requested, std::uint64_t memory_budget, int width,
                     int height = 0);
 
 // Receives one tile's output: `out` is the net's output for the tile with its context; the core
 // to keep is rows [src_y, src_y + rows) and columns [src_x, src_x + cols) of it, which belong at
 // column dst_x of the band's output (row 0 of the band).
-using EmitFn = std::function<void(const engine::Tensor& out, int src_y, int src_x, int rows,
-                                  int cols, int dst_x)>;
+using EmitFn =
+    std::function<void(const Tensor& out, int src_y, int src_x, int rows, int cols, int dst_x)>;
 
 // True when `g` has global pooling (SE blocks) and a `width` x `height` image takes more than
 // one tile under `plan`: its tiles should then share global means.
-bool needs_global_means(const engine::Graph& g, const TilePlan& plan, int width, int height);
+bool needs_global_means(const Graph& g, const TilePlan& plan, int width, int height);
 
 // Input pixels as planar float [channels, rect.height, rect.width], values 0..1.
-using ReadFn = std::function<engine::Tensor(const Rect& rect)>;
+using ReadFn = std::function<Tensor(const core::Rect& rect)>;
 
 // The global pooling nodes' outputs (value id -> [C,1,1]) averaged over every tile of the image
 // (each run with its own means, weighted by its core's area): a first pass over the tiles. Every
 // tile then uses these means, so the output no longer depends on where tile borders fall, and the
 // means are close to the whole image's own (exact for the first SE block when there is no
 // context overlap; deeper blocks see first-pass inputs).
-std::shared_ptr<const std::map<int, engine::Tensor>> estimate_global_means(const engine::Graph& g,
-                                                                           engine::Backend& backend,
-                                                                           const TilePlan& plan,
-                                                                           int width, int height,
-                                                                           const ReadFn& read);
+std::shared_ptr<const std::map<int, Tensor>> estimate_global_means(const Graph& g, Backend& backend,
+                                                                   const TilePlan& plan, int width,
+                                                                   int height, const ReadFn& read);
+
+// Sets plan.global_means by a first pass over the tiles when the net needs shared means on this
+// image (see needs_global_means); otherwise leaves the plan as it is. The one place both drivers
+// (the lazy band cache in pipeline/ and run_image) decide it.
+void prepare_plan(const Graph& g, Backend& backend, TilePlan& plan, int width, int height,
+                  const ReadFn& read);
+
+// Receives one band's output: rows [y0 * scale, y1 * scale) of the image, as `emit` would.
+using BandEmitFn = std::function<void(int y0, const Tensor& out, int src_y, int src_x, int rows,
+                                      int cols, int dst_x)>;
+
+// The tile-band driver: every band of a `width` x `height` image, top to bottom (after
+// prepare_plan). Used for whole images held in memory (eval, tests); the streaming path asks for
+// single bands through run_band as its cache needs them.
+void run_image(const Graph& g, Backend& backend, TilePlan plan, int width, int height,
+               const ReadFn& read, const BandEmitFn& emit);
 
 // Runs every tile of the band of input rows [y0, y1) across the whole width.
-void run_band(const engine::Graph& g, engine::Backend& backend, const TilePlan& plan, int width,
-              int height, int y0, int y1, const ReadFn& read, const EmitFn& emit);
+void run_band(const Graph& g, Backend& backend, const TilePlan& plan, int width, int height, int y0,
+              int y1, const ReadFn& read, const EmitFn& emit);
 
-}  // namespace hires::core
+}  // namespace hires::engine

@@ -4,8 +4,10 @@
 #include <fmt/ranges.h>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
-#include "hires/guide.hpp"
+#include "pipeline/choose.hpp"
+
 #include "hires/models.hpp"
 #include "models/builtin/builtin.hpp"
 
@@ -116,3 +118,22 @@ std::shared_ptr<Model> load_choice(const ModelChoice& choice) {
 }
 
 }  // namespace hires
+
+namespace hires::pipeline {
+
+int builtin_scale(std::string_view name) {
+  if (!has_builtin(name)) return 0;
+  const std::size_t x = name.rfind("-x");
+  if (x == std::string_view::npos) return 0;
+  const int s = std::atoi(std::string(name.substr(x + 2)).c_str());
+  return s > 0 ? s : 0;
+}
+
+std::string choice_name(const ModelChoice& choice) {
+  if (choice.model.rfind("restore-", 0) != 0) return choice.model;
+  if (choice.restore == 0.0) return "photo-" + choice.model.substr(std::string("restore-").size());
+  if (choice.restore == 1.0) return choice.model;
+  return fmt::format("{}@{:.2f}", choice.model, choice.restore);
+}
+
+}  // namespace hires::pipeline

@@ -1,0 +1,33 @@
+// Model passes as lazy libvips images: the pipeline's step between decode and the final resize.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vips/vips8>
+
+#include "engine/tiler.hpp"
+#include "hires/models.hpp"
+
+namespace hires::pipeline {
+
+struct ModelPass {
+  std::shared_ptr<Model> model;
+  engine::TilePlan plan;
+  std::string backend = "auto";
+  int threads = 0;
+};
+
+// A lazy libvips image: `in` (8/16-bit RGB) through the model, as 16-bit RGB at the model's
+// scale. Computed a band of tiles at a time (engine/tiler.hpp) when pixels are asked for, with
+// the two most recent bands cached, so memory follows the band, not the image.
+vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass);
+
+struct ModelUpscale {
+  vips::VImage image;       // 16-bit, same bands as the input, at input size * scale^passes
+  vips::VImage first_pass;  // the pass that reads the decoder (for error attribution)
+};
+// Runs `passes` model passes over the colour of `in` (grey goes through as RGB and comes back
+// grey); alpha is resized separately with Lanczos-3 (see docs/ARCHITECTURE.md) and re-attached.
+ModelUpscale upscale_with_model(const vips::VImage& in, const ModelPass& pass, int passes);
+
+}  // namespace hires::pipeline

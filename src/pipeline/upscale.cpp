@@ -1,0 +1,142 @@
+// One file through the whole path: decode -> plan_upscale -> model passes -> resize -> polish ->
+// encode.
+#include <fmt/format.h>
+#include <mutex>
+
+#include "core/methods.hpp"
+#include "hires/batch.hpp"
+#include "hires/error.hpp"
+#include "hires/guide.hpp"
+#include "hires/hires.hpp"
+#include "hires/pipeline.hpp"
+#include "io/guide_io.hpp"
+#include "io/io.hpp"
+#include "models/model.hpp"
+#include "pipeline/model_pass.hpp"
+
+namespace hires {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+}  // namespace
+
+Format output_format(const fs::path& output, Format requested) {
+  if (requested != Format::from_extension) return requested;
+  if (auto f = format_from_path(output)) return *f;
+  throw Error(ErrorKind::usage, output.string(),
+              fmt::format("cannot tell the output format from '{}'", output.extension().string()),
+              "use an extension .jpg .png .webp .tif .avif or pass -f");
+}
+
+FileResult upscale_file(const fs::path& input, const fs::path& output,
+                        const UpscaleOptions& options, const ProgressFn& progress) {
+  if (same_file(input, output)) {
+    throw Error(ErrorKind::usage, output.string(), "is the input file; refusing to overwrite it",
+                "choose another output path");
+  }
+  const Format format = output_format(output, options.encode.format);
+  if (options.threads > 0) set_threads(options.threads);
+
+  const PolishOptions& polish = options.polish;
+  const bool polish_after = polish.color_fix || polish.sharpen > 0;  // reads the input again
+  io::Decoded decoded = io::open_image(
+      input, options.limits, options.model != nullptr || options.auto_model || polish_after);
+  if (polish.denoise > 0) {
+    decoded.image = io::denoise_image(decoded.image, polish.denoise, input.string());
+  }
+  ImageFacts facts;
+  facts.name = input.string();
+  facts.size = decoded.info.size;
+  facts.has_alpha = decoded.info.has_alpha;
+  facts.bits = decoded.info.bits;
+  if (options.auto_model) {
+    facts.measures = measure(io::measure_pixels(decoded.image, kChooseSide, input.string()));
+    facts.measures->jpeg_quality = io::estimate_jpeg_quality(input);
+  }
+  const UpscalePlan plan = plan_upscale(facts, options, format);
+
+  FileResult result;
+  result.input = input;
+  result.output = output;
+  result.in_size = decoded.info.size;
+  result.out_size = plan.out;
+  result.notices = decoded.notices;
+  result.notices.insert(result.notices.end(), plan.notices.begin(), plan.notices.end());
+  result.model = plan.model;
+  result.reason = plan.choice.reason;
+  result.model_passes = plan.passes;
+
+  vips::VImage source = decoded.image;
+  vips::VImage first_pass;  // set when a model runs
+  const std::shared_ptr<Model> model = load_plan_model(plan);
+  if (model) {
+    pipeline::ModelPass pass;
+    pass.model = model;
+    int widest = decoded.info.size.width;  // the last pass reads the largest input
+    int tallest = decoded.info.size.height;
+    for (int i = 1; i < plan.passes; ++i) {
+      widest *= plan.model_scale;
+      tallest *= plan.model_scale;
+    }
+    pass.plan =
+        engine::plan_tiles(model->graph(), options.tile, options.memory_budget, widest, tallest);
+    pass.backend = options.backend;
+    pass.threads = options.threads;
+    pipeline::ModelUpscale up = pipeline::upscale_with_model(decoded.image, pass, plan.passes);
+    source = up.image;
+    first_pass = up.first_pass;
+  }
+
+  io::ResampleRequest req;
+  req.out = plan.out;
+  req.filter = core::filter_for(plan.resize);
+  req.out_type = decoded.info.bits > 8 && format_has_16bit(format) ? core::SampleType::u16
+                                                                   : core::SampleType::u8;
+  if (decoded.info.has_alpha && !format_has_alpha(format)) req.flatten = options.encode.background;
+  vips::VImage out = io::resample(source, req);
+  const vips::VImage polished =
+      io::polish_output(out, decoded.image, polish, options.encode.background);
+
+  EncodeOptions enc = options.encode;
+  enc.dpi = plan.dpi;
+  result.dpi = enc.dpi;
+  std::error_code ec;
+  if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
+  io::Encoded written;
+  try {
+    written = io::save_image(polished, output, format, enc, progress);
+  } catch (const Error& e) {
+    const bool decode_failed = io::lazy_input_failed(out) || (first_pass.get_image() != nullptr &&
+                                                              io::lazy_input_failed(first_pass));
+    if (!decode_failed) throw;
+    std::string detail = e.problem();
+    if (detail.rfind(io::kCannotWrite, 0) == 0) detail.erase(0, io::kCannotWrite.size());
+    throw Error(ErrorKind::input, input.string(),
+                "cannot decode image: " + io::strip_error_domain(detail),
+                std::string(io::kCorruptHint));
+  }
+  result.bytes = written.bytes;
+  if (written.converted_to_srgb) {
+    result.notices.push_back("converted colours to sRGB through the embedded colour profile");
+  }
+  if (options.encode.max_bytes > 0 && written.quality > 0 && written.quality < kDefaultMinQuality) {
+    result.notices.push_back(
+        fmt::format("quality {} to fit {}: JPEG blocks may show (allowed by --min-quality)",
+                    written.quality, format_bytes(options.encode.max_bytes)));
+  }
+  if (model) {
+    std::lock_guard<std::mutex> lock(model->mutex());
+    result.engine = model->backend(options.backend, options.threads).describe();
+  }
+  result.quality = written.quality;
+  return result;
+}
+
+}  // namespace hires
