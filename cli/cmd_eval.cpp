@@ -71,7 +71,7 @@ Command add_eval_command(CLI::App& app) {
     o.linear_light = a->linear_light;
     o.limit = a->limit;
     o.threads = a->threads;
-    o.backend = a->backend;
+    o.backend = hires::parse_backend("--backend", a->backend);
     o.save_dir = a->save;
     o.save_lr = a->save_lr;
     o.degrade = a->degrade;

@@ -157,11 +157,7 @@ hires::UpscaleOptions upscale_options(const UpscaleArgs& a) {
   hires::set_method(o, a.method, model_dirs(a.models_dirs), parse_restore(a.restore));
   o.tile = a.tile;
   o.memory_budget = hires::parse_bytes("--memory-budget", a.memory_budget);
-  if (a.backend != "auto" && a.backend != "cpu" && a.backend != "reference") {
-    throw Error(ErrorKind::usage, "--backend", fmt::format("'{}' is not a backend", a.backend),
-                "expected auto, cpu or reference");
-  }
-  o.backend = a.backend;
+  o.backend = hires::parse_backend("--backend", a.backend);
   o.size = size_request(a);
   if (o.model && !hires::cli::parse_sizing(a.sizing, "", "").has_value()) {
     // A model named and no size asked: the model's own scale (as realesrgan-ncnn does).
@@ -265,8 +261,8 @@ class Reporter {
           }
           if (verbose_ && !r.engine.empty()) {
             const char* policy = std::getenv("OMP_WAIT_POLICY");
-            fmt::print(stderr, "hires: engine: {} (OMP_WAIT_POLICY={})\n", r.engine,
-                       policy != nullptr ? policy : "unset");
+            fmt::print(stderr, "hires: engine: {} ({}; OMP_WAIT_POLICY={})\n", r.engine,
+                       r.engine_reason, policy != nullptr ? policy : "unset");
           }
         }
         break;

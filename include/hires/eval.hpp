@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "hires/hires.hpp"
 #include "hires/plan.hpp"
 
 namespace hires {
@@ -57,7 +58,7 @@ struct EvalOptions {
   // Classic methods filter in linear light, as `hires` upscales, when true; the protocol's
   // baseline (MATLAB's imresize) filters gamma-encoded values (false).
   bool linear_light = false;
-  std::string backend = "auto";
+  BackendKind backend = BackendKind::automatic;
   int threads = 0;
   std::uint64_t memory_budget = kDefaultMemoryBudget;  // for a model's tiles
   int limit = 0;                   // evaluate only the first `limit` images (by file name); 0 = all

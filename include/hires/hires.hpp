@@ -34,6 +34,14 @@ std::optional<Method> find_method(std::string_view text);
 // As find_method, but throws Error(usage) on anything else.
 Method parse_method(std::string_view text);
 
+// Which implementation runs a model: automatic (the fastest this machine has, unless the
+// HIRES_BACKEND environment variable forces one), cpu (oneDNN and our own kernels) or reference
+// (plain loops: the oracle the fast paths are tested against; slow).
+enum class BackendKind { automatic, cpu, reference };
+std::string_view backend_name(BackendKind b);
+// "auto|cpu|reference"; throws Error(usage) naming `option` on anything else.
+BackendKind parse_backend(std::string_view option, std::string_view text);
+
 enum class Format { from_extension, jpeg, png, webp, tiff, avif };
 
 std::string_view format_name(Format f);
@@ -92,7 +100,7 @@ struct UpscaleOptions {
   std::optional<double> restore;  // with auto_model: this restoration strength (0..1) for all
   int tile = 0;                   // model tile size in input pixels; 0 = from memory_budget
   std::uint64_t memory_budget = kDefaultMemoryBudget;  // bytes for a model's activations per tile
-  std::string backend = "auto";                        // auto | cpu | reference
+  BackendKind backend = BackendKind::automatic;
   SizeRequest size = SizeRequest::by_scale(4.0);
   EncodeOptions encode;
   Limits limits;
@@ -124,6 +132,7 @@ struct FileResult {
   std::vector<std::string> notices;  // one line each, e.g. alpha flattened
   int model_passes = 0;              // how many times the AI model ran
   std::string engine;                // which implementation ran the model, e.g. "cpu: oneDNN ..."
+  std::string engine_reason;         // why that one: "asked for", "HIRES_BACKEND=reference", ...
   std::string model;                 // the model or method that ran, e.g. "restore-x4@0.60"
   std::string reason;                // with auto_model: why that one
 };

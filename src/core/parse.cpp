@@ -167,6 +167,27 @@ Method parse_method(std::string_view text) {
               "expected nearest, bilinear, bicubic or lanczos; 'hires models' lists them");
 }
 
+std::string_view backend_name(BackendKind b) {
+  switch (b) {
+    case BackendKind::automatic:
+      return "auto";
+    case BackendKind::cpu:
+      return "cpu";
+    case BackendKind::reference:
+      return "reference";
+  }
+  return "?";
+}
+
+BackendKind parse_backend(std::string_view option, std::string_view text) {
+  const std::string t = lower(text);
+  for (BackendKind b : {BackendKind::automatic, BackendKind::cpu, BackendKind::reference}) {
+    if (t == backend_name(b)) return b;
+  }
+  throw Error(ErrorKind::usage, std::string(option), fmt::format("'{}' is not a backend", text),
+              "expected auto, cpu or reference");
+}
+
 bool format_has_alpha(Format f) {
   return f != Format::jpeg;
 }

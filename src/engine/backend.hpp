@@ -6,9 +6,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/graph.hpp"
 #include "engine/tensor.hpp"
+#include "hires/hires.hpp"
 
 namespace hires::engine {
 
@@ -36,8 +38,21 @@ struct BackendOptions {
   int threads = 0;  // 0 = all cores
 };
 
-// "reference" or "cpu" (or "auto" = cpu). HIRES_BACKEND=reference in the environment forces the
-// plain path, as a documented switch for debugging and comparison.
+// The implementations, fastest first: `automatic` takes the first of these.
+const std::vector<BackendKind>& backend_order();
+
+// Which implementation runs, and why (for `hires -v`). An explicit choice wins; `automatic`
+// takes HIRES_BACKEND from the environment when set (the one forcing switch, for debugging and
+// comparison: HIRES_BACKEND=reference runs the plain loops), else the first of backend_order().
+struct BackendChoice {
+  BackendKind kind = BackendKind::cpu;
+  std::string reason;  // "asked for", "HIRES_BACKEND=reference", "the fastest here"
+};
+BackendChoice choose_backend(BackendKind requested);
+
+std::unique_ptr<Backend> make_backend(BackendKind kind, const Graph& graph,
+                                      const BackendOptions& options);
+// As above, by name ("auto", "cpu", "reference"), for tools and tests.
 std::unique_ptr<Backend> make_backend(std::string_view name, const Graph& graph,
                                       const BackendOptions& options);
 std::unique_ptr<Backend> make_reference_backend(const Graph& graph);

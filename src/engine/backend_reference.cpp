@@ -59,14 +59,38 @@ std::unique_ptr<Backend> make_reference_backend(const Graph& graph) {
   return std::make_unique<ReferenceBackend>(graph);
 }
 
+const std::vector<BackendKind>& backend_order() {
+  static const std::vector<BackendKind> order{BackendKind::cpu, BackendKind::reference};
+  return order;
+}
+
+BackendChoice choose_backend(BackendKind requested) {
+  if (requested != BackendKind::automatic) return {requested, "asked for"};
+  const char* forced = std::getenv("HIRES_BACKEND");
+  if (forced != nullptr && *forced != '\0') {
+    const BackendKind kind = parse_backend("HIRES_BACKEND", forced);
+    if (kind != BackendKind::automatic) {
+      return {kind, fmt::format("HIRES_BACKEND={}", backend_name(kind))};
+    }
+  }
+  return {backend_order().front(), "the fastest here"};
+}
+
+std::unique_ptr<Backend> make_backend(BackendKind kind, const Graph& graph,
+                                      const BackendOptions& options) {
+  switch (choose_backend(kind).kind) {
+    case BackendKind::reference:
+      return make_reference_backend(graph);
+    case BackendKind::cpu:
+    case BackendKind::automatic:
+      break;
+  }
+  return make_cpu_backend(graph, options);
+}
+
 std::unique_ptr<Backend> make_backend(std::string_view name, const Graph& graph,
                                       const BackendOptions& options) {
-  const char* forced = std::getenv("HIRES_BACKEND");
-  if (forced != nullptr && *forced != '\0') name = forced;
-  if (name == "reference") return make_reference_backend(graph);
-  if (name == "cpu" || name == "auto" || name.empty()) return make_cpu_backend(graph, options);
-  throw Error(ErrorKind::usage, "--backend", fmt::format("'{}' is not a backend", name),
-              "expected auto, cpu or reference");
+  return make_backend(parse_backend("--backend", name.empty() ? "auto" : name), graph, options);
 }
 
 }  // namespace hires::engine

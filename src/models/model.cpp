@@ -18,12 +18,12 @@
 namespace hires {
 namespace fs = std::filesystem;
 
-engine::Backend& Model::backend(const std::string& name, int threads) {
-  if (!backend_ || backend_name_ != name) {
+engine::Backend& Model::backend(BackendKind kind, int threads) {
+  if (!backend_ || backend_kind_ != kind) {
     engine::BackendOptions o;
     o.threads = threads;
-    backend_ = engine::make_backend(name, graph_, o);
-    backend_name_ = name;
+    backend_ = engine::make_backend(kind, graph_, o);
+    backend_kind_ = kind;
   }
   return *backend_;
 }

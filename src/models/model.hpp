@@ -16,14 +16,14 @@ class Model {
   Model(ModelInfo info, engine::Graph graph) : info_(std::move(info)), graph_(std::move(graph)) {}
   const ModelInfo& info() const { return info_; }
   const engine::Graph& graph() const { return graph_; }
-  // The backend for `name` ("auto", "cpu", "reference"), made on first use.
-  engine::Backend& backend(const std::string& name, int threads);
+  // The backend for `kind` (see engine::choose_backend), made on first use.
+  engine::Backend& backend(BackendKind kind, int threads);
   std::mutex& mutex() { return mutex_; }
 
  private:
   ModelInfo info_;
   engine::Graph graph_;
-  std::string backend_name_;
+  BackendKind backend_kind_ = BackendKind::automatic;
   std::unique_ptr<engine::Backend> backend_;
   std::mutex mutex_;
 };

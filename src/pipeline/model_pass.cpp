@@ -20,12 +20,11 @@ namespace {
 // Runs the model's backend under the model's lock (backends are single-run).
 class LockedBackend final : public engine::Backend {
  public:
-  LockedBackend(Model& m, std::string name, int threads)
-      : m_(m), name_(std::move(name)), threads_(threads) {}
+  LockedBackend(Model& m, BackendKind kind, int threads) : m_(m), kind_(kind), threads_(threads) {}
   std::string_view name() const override { return "locked"; }
   engine::Tensor run(const engine::Tensor& x) override {
     std::lock_guard<std::mutex> lock(m_.mutex());
-    engine::Backend& b = m_.backend(name_, threads_);
+    engine::Backend& b = m_.backend(kind_, threads_);
     b.set_global_means(global_means_);
     engine::Tensor y = b.run(x);
     last_means_ = b.last_global_means();
@@ -35,7 +34,7 @@ class LockedBackend final : public engine::Backend {
 
  private:
   Model& m_;
-  std::string name_;
+  BackendKind kind_;
   int threads_;
 };
 

@@ -13,7 +13,7 @@ namespace hires::pipeline {
 struct ModelPass {
   std::shared_ptr<Model> model;
   engine::TilePlan plan;
-  std::string backend = "auto";
+  BackendKind backend = BackendKind::automatic;
   int threads = 0;
 };
 

@@ -134,6 +134,7 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   if (model) {
     std::lock_guard<std::mutex> lock(model->mutex());
     result.engine = model->backend(options.backend, options.threads).describe();
+    result.engine_reason = engine::choose_backend(options.backend).reason;
   }
   result.quality = written.quality;
   return result;

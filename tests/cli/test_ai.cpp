@@ -214,8 +214,38 @@ TEST(Ai, VerboseSaysWhichEngineRan) {
       run_hires({in.string(), "-o", (dir / "r.png").string(), "-m", model("srvgg_tiny_prelu_x2"),
                  "-s", "2", "-v", "--backend", "reference"});
   ASSERT_EQ(ref.exit_code, 0) << ref.err;
-  EXPECT_NE(ref.err.find("\nhires: engine: reference: plain loops"), std::string::npos) << ref.err;
+  EXPECT_NE(ref.err.find(
+                "\nhires: engine: reference: plain loops (asked for; OMP_WAIT_POLICY=passive)\n"),
+            std::string::npos)
+      << ref.err;
   EXPECT_LE(max_abs_diff(load(dir / "v.png"), load(dir / "r.png")), 2.0);
+}
+
+// HIRES_BACKEND forces the plain path for `auto` only: an explicit --backend wins, and -v says
+// which ran and why.
+TEST(Ai, ExplicitBackendWinsOverTheEnvironmentSwitch) {
+  TempDir dir;
+  const fs::path in = textured(dir, 8, 8, 3);
+  ASSERT_EQ(setenv("HIRES_BACKEND", "reference", 1), 0);
+  const auto forced = run_hires({in.string(), "-o", (dir / "f.png").string(), "-m",
+                                 model("srvgg_tiny_prelu_x2"), "-s", "2", "-v"});
+  const auto asked = run_hires({in.string(), "-o", (dir / "a.png").string(), "-m",
+                                model("srvgg_tiny_prelu_x2"), "-s", "2", "-v", "--backend", "cpu"});
+  ASSERT_EQ(setenv("HIRES_BACKEND", "gpu", 1), 0);
+  const auto bad = run_hires(
+      {in.string(), "-o", (dir / "b.png").string(), "-m", model("srvgg_tiny_prelu_x2"), "-s", "2"});
+  unsetenv("HIRES_BACKEND");
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(forced.err.find("hires: engine: reference: plain loops (HIRES_BACKEND=reference; OMP_"),
+            std::string::npos)
+      << forced.err;
+  ASSERT_EQ(asked.exit_code, 0) << asked.err;
+  EXPECT_NE(asked.err.find("hires: engine: cpu: "), std::string::npos) << asked.err;
+  EXPECT_NE(asked.err.find(" (asked for; OMP_"), std::string::npos) << asked.err;
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("HIRES_BACKEND: 'gpu' is not a backend (expected auto, cpu or reference)"),
+            std::string::npos)
+      << bad.err;
 }
 
 TEST(Ai, OpenMpThreadsWaitPassivelyUnlessTheUserChose) {
@@ -233,12 +263,13 @@ TEST(Ai, OpenMpThreadsWaitPassivelyUnlessTheUserChose) {
   unsetenv("OMP_WAIT_POLICY");
   auto r = run_hires(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("(OMP_WAIT_POLICY=passive)\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(the fastest here; OMP_WAIT_POLICY=passive)\n"), std::string::npos)
+      << r.err;
   setenv("OMP_WAIT_POLICY", "active", 1);
   r = run_hires(args);
   unsetenv("OMP_WAIT_POLICY");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("(OMP_WAIT_POLICY=active)\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("; OMP_WAIT_POLICY=active)\n"), std::string::npos) << r.err;
 }
 
 TEST(Ai, BadModelFilesGiveClearErrors) {

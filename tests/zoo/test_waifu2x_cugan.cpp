@@ -280,7 +280,7 @@ TEST(RealZoo, TilesMatchTheWholeImageWithoutSe) {
         in.at(c, y, x) = 0.5F + 0.4F * std::sin(0.3F * static_cast<float>(x + 2 * c)) *
                                     std::cos(0.23F * static_cast<float>(y));
       }
-  auto& backend = model->backend("cpu", 0);
+  auto& backend = model->backend(BackendKind::cpu, 0);
   const engine::Tensor whole = backend.run(in);
   ASSERT_EQ(whole.h, 100);
   ASSERT_EQ(whole.w, 140);
