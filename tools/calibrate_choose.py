@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fits the restoration-strength ramps of src/guide/choose.cpp on tools/calibrate_choose.sh's
+"""Fits the restoration-strength ramps of src/pipeline/choose.cpp on tools/calibrate_choose.sh's
 output: for each recipe, the PSNR gain over the photo model (strength 0) that a rule reaches,
 against the oracle (the best strength per image). Standard library only."""
 import itertools

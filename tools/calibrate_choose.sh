@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Data for the content-aware default's ramps (src/guide/choose.cpp): training images (never the
+# Data for the content-aware default's ramps (src/pipeline/choose.cpp): training images (never the
 # bench sets) degraded by each eval recipe, their check measures, and PSNR at each restoration
 # strength; then tools/calibrate_choose.py fits the ramps. Usage:
 #   tools/calibrate_choose.sh HR_DIR OUT_DIR [hires binary]
