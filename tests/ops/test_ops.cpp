@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <random>
+#include <set>
 
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
@@ -67,10 +68,14 @@ void expect_close(const Tensor& a, const Tensor& b, float tol, const std::string
   }
 }
 
+// Every implementation in engine::backend_order() against the reference loops (the oracle).
 void compare_backends(const Graph& g, const Tensor& x, float tol, const std::string& what) {
   const Tensor want = make_reference_backend(g)->run(x);
-  const Tensor got = make_cpu_backend(g, {})->run(x);
-  expect_close(got, want, tol, "cpu vs reference: " + what);
+  for (BackendKind kind : backend_order()) {
+    if (kind == BackendKind::reference) continue;
+    const Tensor got = make_backend(kind, g, {})->run(x);
+    expect_close(got, want, tol, fmt::format("{} vs reference: {}", backend_name(kind), what));
+  }
 }
 
 TEST(OpsCpu, ConvolutionParameterSweep) {
@@ -146,6 +151,81 @@ TEST(OpsCpu, LayoutAndElementwiseOps) {
     // A convolution first, so the op reads oneDNN's layout in the cpu backend.
     Graph g = chain({conv_node(c.c, c.c, 3, 1, 1, 1, true, 2), c.make()}, c.c);
     compare_backends(g, random_tensor(c.c, c.h, c.w, 4), 1e-4F, c.what);
+  }
+}
+
+// Ops that read two or more values: each input comes from its own convolution, so in the cpu
+// backend they arrive in oneDNN's layout.
+TEST(OpsCpu, MultiInputOps) {
+  struct Case {
+    const char* what;
+    OpType type;
+    int inputs;
+    bool per_channel;  // mul by a [C,1,1] value (an SE block's gate)
+  };
+  const Case cases[] = {
+      {"add", OpType::add, 2, false},
+      {"mul same shape", OpType::mul, 2, false},
+      {"mul per channel", OpType::mul, 2, true},
+      {"concat of 3", OpType::concat, 3, false},
+  };
+  for (const Case& c : cases) {
+    Graph g;
+    g.name = c.what;
+    g.in_channels = 3;
+    std::vector<int> values;
+    for (int i = 0; i < c.inputs; ++i) {
+      Node conv = conv_node(3, 4 + i, 3, 1, 1, 1, true, 20 + i);
+      if (c.type != OpType::concat) conv = conv_node(3, 6, 3, 1, 1, 1, true, 20 + i);
+      conv.inputs = {g.input};
+      conv.output = g.add_value();
+      values.push_back(conv.output);
+      g.nodes.push_back(std::move(conv));
+    }
+    if (c.per_channel) {
+      Node pool;
+      pool.type = OpType::global_avg_pool;
+      pool.name = "pool";
+      pool.inputs = {values[1]};
+      pool.output = g.add_value();
+      values[1] = pool.output;
+      g.nodes.push_back(std::move(pool));
+    }
+    Node op;
+    op.type = c.type;
+    op.name = c.what;
+    op.inputs = values;
+    op.output = g.add_value();
+    g.output = op.output;
+    g.nodes.push_back(std::move(op));
+    validate(g);
+    compare_backends(g, random_tensor(3, 9, 11, 31), 1e-4F, c.what);
+  }
+}
+
+// Each op type has a case above or in test_deconv.cpp / test_winograd.cpp: a new op without one
+// fails here.
+TEST(OpsCpu, EveryOpTypeHasACase) {
+  const std::set<OpType> covered{OpType::conv2d,
+                                 OpType::deconv2d,
+                                 OpType::relu,
+                                 OpType::leaky_relu,
+                                 OpType::prelu,
+                                 OpType::sigmoid,
+                                 OpType::add,
+                                 OpType::mul,
+                                 OpType::concat,
+                                 OpType::pixel_shuffle,
+                                 OpType::pixel_unshuffle,
+                                 OpType::upsample_nearest,
+                                 OpType::upsample_bilinear,
+                                 OpType::pad,
+                                 OpType::crop,
+                                 OpType::global_avg_pool,
+                                 OpType::scale_shift};
+  for (int t = 0; t <= static_cast<int>(OpType::scale_shift); ++t) {
+    EXPECT_TRUE(covered.count(static_cast<OpType>(t)) == 1)
+        << op_name(static_cast<OpType>(t)) << " has no backend comparison case";
   }
 }
 
