@@ -11,6 +11,7 @@ packages=(
   libdnnl-dev                    # oneDNN: CPU convolutions
   zlib1g-dev                     # deflate inside PyTorch .pth archives
   libcli11-dev nlohmann-json3-dev libfmt-dev
+  libcpp-httplib-dev libzip-dev  # the web app (hires serve): HTTP server, zip downloads
   libgtest-dev libbenchmark-dev
   clang-format clang-tidy
   python3                        # tools/check_layers.py (the floors test)

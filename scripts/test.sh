@@ -3,6 +3,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/setup.sh"
+"$root/scripts/setup-web-tests.sh"
 "$root/scripts/check-format.sh"
 cd "$root/build"
 ctest --output-on-failure -j"$(nproc)" "$@"

@@ -7,11 +7,12 @@ namespace hires {
 
 // What went wrong, which decides the CLI's exit code (usage -> 2, the rest -> 1).
 enum class ErrorKind {
-  usage,    // a bad option value or a conflicting request
-  input,    // missing, unreadable, corrupt or unsupported input
-  limit,    // a size limit was exceeded
-  output,   // the output cannot be written
-  internal  // a bug or a failure of a dependency
+  usage,     // a bad option value or a conflicting request
+  input,     // missing, unreadable, corrupt or unsupported input
+  limit,     // a size limit was exceeded
+  output,    // the output cannot be written
+  internal,  // a bug or a failure of a dependency
+  cancelled  // the caller asked the run to stop (UpscaleOptions::cancel)
 };
 
 // Every error the library throws. what() is one line: "<subject>: <problem>[ (hint)]",

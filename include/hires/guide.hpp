@@ -114,6 +114,10 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options);
 CheckResult check_file(const std::filesystem::path& path, const CheckOptions& options,
                        const Limits& limits = {});
 
+// The result as one JSON object (one line): input, size, content, findings, verdict,
+// recommendation, measures and the target when one was asked.
+std::string check_json(const std::string& input, const CheckResult& r);
+
 // ---- review: after upscaling ------------------------------------------------------------------
 
 enum class ReviewVerdict { ok, warn, fail };

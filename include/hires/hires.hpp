@@ -9,6 +9,7 @@
 // The library never prints or exits; progress and notices come back through callbacks and results.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -107,6 +108,13 @@ struct UpscaleOptions {
   bool overwrite = false;  // replace existing outputs (inputs are never replaced)
   int threads = 0;         // 0 = all cores
   PolishOptions polish;
+  // Upscale only this region of the input (in upright input pixels), at the enlargement the
+  // size request gives the whole image: a preview of what a full run makes of that region. The
+  // content-aware default still measures the whole image, so the preview runs the same model.
+  std::optional<Rect> crop;
+  // Set to true from another thread to stop a run: upscale_file then throws
+  // Error(ErrorKind::cancelled) at the next tile and writes nothing.
+  std::shared_ptr<const std::atomic<bool>> cancel;
 };
 
 // Facts of a decoded image (io::open_image reads them from the file's header).

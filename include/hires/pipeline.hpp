@@ -54,6 +54,11 @@ struct ImageFacts {
   std::optional<Measures> measures;
 };
 
+// Reads the facts of an image file: its header, and with `with_measures` the measures of its
+// centre as the content-aware default takes them (the upscale path reads them the same way).
+// Throws Error(input) for a file that cannot be decoded, Error(limit) for one over the limits.
+ImageFacts read_facts(const std::filesystem::path& path, const Limits& limits, bool with_measures);
+
 struct UpscalePlan {
   Size in;
   Size out;

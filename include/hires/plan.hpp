@@ -17,6 +17,15 @@ struct Size {
   friend bool operator==(const Size&, const Size&) = default;
 };
 
+// A rectangle of an image, in its pixels.
+struct Rect {
+  int x = 0;
+  int y = 0;
+  int width = 0;
+  int height = 0;
+  friend bool operator==(const Rect&, const Rect&) = default;
+};
+
 enum class LengthUnit { inch, cm };
 
 // "8x10in@300": the pixels needed to print 8 x 10 inches at 300 DPI.

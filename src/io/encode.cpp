@@ -138,8 +138,10 @@ fs::path temp_path_for(const fs::path& target) {
 
 struct ProgressHook {
   const ProgressFn* fn;
-  static void on_eval(VipsImage* /*image*/, VipsProgress* p, void* user) {
+  const std::atomic<bool>* cancel;
+  static void on_eval(VipsImage* image, VipsProgress* p, void* user) {
     const auto* self = static_cast<ProgressHook*>(user);
+    if (self->cancel != nullptr && self->cancel->load()) vips_image_set_kill(image, TRUE);
     if (*self->fn) (*self->fn)(p->percent / 100.0);
   }
 };
@@ -147,8 +149,9 @@ struct ProgressHook {
 // Connects `progress` to the evaluation of `im` for the lifetime of this object.
 class ProgressConnection {
  public:
-  ProgressConnection(VImage& im, const ProgressFn& progress) : im_(im), hook_{&progress} {
-    if (!progress) return;
+  ProgressConnection(VImage& im, const ProgressFn& progress, const std::atomic<bool>* cancel)
+      : im_(im), hook_{&progress, cancel} {
+    if (!progress && cancel == nullptr) return;
     vips_image_set_progress(im_.get_image(), TRUE);
     id_ = g_signal_connect(im_.get_image(), "eval", G_CALLBACK(ProgressHook::on_eval), &hook_);
   }
@@ -181,7 +184,7 @@ std::optional<VImage> converted_to_srgb(const VImage& im) {
 }  // namespace
 
 Encoded save_image(VImage image, const fs::path& path, Format format, const EncodeOptions& options,
-                   const ProgressFn& progress) {
+                   const ProgressFn& progress, const std::atomic<bool>* cancel) {
   const std::string name = path.string();
   Encoded result;
   if (options.srgb) {
@@ -214,7 +217,7 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
 
   const fs::path tmp = temp_path_for(path);
   try {
-    ProgressConnection connection(image, progress);
+    ProgressConnection connection(image, progress, cancel);
     if (options.max_bytes > 0) {
       // Render once, then search for the highest quality whose file fits.
       VImage pixels = image.copy_memory();
@@ -267,6 +270,10 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
   } catch (const VError&) {
     std::error_code ec;
     fs::remove(tmp, ec);
+    if (cancel != nullptr && cancel->load()) {
+      vips_error_clear();
+      throw Error(ErrorKind::cancelled, name, "stopped before it was written");
+    }
     throw Error(ErrorKind::output, name,
                 std::string(kCannotWrite) + take_vips_error("unknown error"));
   } catch (...) {

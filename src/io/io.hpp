@@ -1,6 +1,7 @@
 // The image I/O module: the only part of hires that includes libvips.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -91,9 +92,11 @@ struct Encoded {
 
 inline constexpr std::string_view kCannotWrite = "cannot write: ";
 
-// Writes `image` to `path` atomically (a temporary file beside it, then rename).
+// Writes `image` to `path` atomically (a temporary file beside it, then rename). When `cancel`
+// becomes true the evaluation stops, nothing is written and Error(cancelled) is thrown.
 Encoded save_image(vips::VImage image, const std::filesystem::path& path, Format format,
-                   const EncodeOptions& options, const ProgressFn& progress);
+                   const EncodeOptions& options, const ProgressFn& progress,
+                   const std::atomic<bool>* cancel = nullptr);
 
 void set_threads_impl(int threads);
 

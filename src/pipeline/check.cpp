@@ -74,6 +74,20 @@ CheckResult check_pixels(const Pixels& image, const CheckOptions& options) {
   return r;
 }
 
+ImageFacts read_facts(const std::filesystem::path& path, const Limits& limits, bool with_measures) {
+  const io::Decoded decoded = io::open_image(path, limits);
+  ImageFacts facts;
+  facts.name = path.string();
+  facts.size = decoded.info.size;
+  facts.has_alpha = decoded.info.has_alpha;
+  facts.bits = decoded.info.bits;
+  if (with_measures) {
+    facts.measures = measure(io::measure_pixels(decoded.image, kChooseSide, facts.name));
+    facts.measures->jpeg_quality = io::estimate_jpeg_quality(path);
+  }
+  return facts;
+}
+
 CheckResult check_file(const std::filesystem::path& path, const CheckOptions& options,
                        const Limits& limits) {
   CheckOptions o = options;

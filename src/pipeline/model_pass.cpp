@@ -50,6 +50,7 @@ struct PassState {
   std::unique_ptr<LockedBackend> backend;
   int in_w = 0, in_h = 0;
   bool in_u16 = false;
+  std::shared_ptr<const std::atomic<bool>> cancel;
   std::mutex cache_mutex;
   std::list<std::shared_ptr<const Band>> cache;  // most recent first, at most 2
 };
@@ -83,7 +84,12 @@ std::shared_ptr<const Band> compute_band(PassState& st, const io::LazyInput& inp
   band->pixels.resize(static_cast<std::size_t>(y1 - y0) * s * band->width * 3);
   engine::run_band(
       g, *st.backend, st.plan, st.in_w, st.in_h, y0, y1,
-      [&](const core::Rect& r) { return to_tensor(input.read(r), st.in_u16); },
+      [&](const core::Rect& r) {
+        if (st.cancel && st.cancel->load()) {
+          throw Error(ErrorKind::cancelled, "model pass", "stopped");
+        }
+        return to_tensor(input.read(r), st.in_u16);
+      },
       [&](const engine::Tensor& out, int src_y, int src_x, int rows, int cols, int dst_x) {
         for (int y = 0; y < rows; ++y) {
           std::uint16_t* dst =
@@ -155,6 +161,7 @@ vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
   st->in_w = in.width();
   st->in_h = in.height();
   st->in_u16 = in.format() == VIPS_FORMAT_USHORT;
+  st->cancel = pass.cancel;
   vips::VImage src = in;
   if (engine::needs_global_means(g, st->plan, in.width(), in.height())) {
     // SE nets on several tiles: a first pass over the tiles gives the global means every tile

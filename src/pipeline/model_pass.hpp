@@ -1,6 +1,7 @@
 // Model passes as lazy libvips images: the pipeline's step between decode and the final resize.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vips/vips8>
@@ -15,6 +16,8 @@ struct ModelPass {
   engine::TilePlan plan;
   BackendKind backend = BackendKind::automatic;
   int threads = 0;
+  // When it becomes true, the next tile fails the image (UpscaleOptions::cancel).
+  std::shared_ptr<const std::atomic<bool>> cancel;
 };
 
 // A lazy libvips image: `in` (8/16-bit RGB) through the model, as 16-bit RGB at the model's

@@ -60,7 +60,28 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
     facts.measures = measure(io::measure_pixels(decoded.image, kChooseSide, input.string()));
     facts.measures->jpeg_quality = io::estimate_jpeg_quality(input);
   }
-  const UpscalePlan plan = plan_upscale(facts, options, format);
+  UpscalePlan plan = plan_upscale(facts, options, format);
+  if (options.crop) {
+    // A preview: the region at the enlargement the whole image gets.
+    const Rect r = *options.crop;
+    if (r.width <= 0 || r.height <= 0 || r.x < 0 || r.y < 0 ||
+        r.x + std::int64_t{r.width} > facts.size.width ||
+        r.y + std::int64_t{r.height} > facts.size.height) {
+      throw Error(ErrorKind::usage, "crop",
+                  fmt::format("{}x{} at {},{} is not inside the {}x{} image", r.width, r.height,
+                              r.x, r.y, facts.size.width, facts.size.height));
+    }
+    decoded.image = decoded.image.extract_area(r.x, r.y, r.width, r.height);
+    decoded.info.size = {r.width, r.height};
+    facts.size = decoded.info.size;
+    UpscaleOptions part = options;
+    part.size = SizeRequest::by_scale(plan.scale);
+    part.encode.dpi = plan.dpi;
+    plan = plan_upscale(facts, part, format);
+  }
+  if (options.cancel && options.cancel->load()) {
+    throw Error(ErrorKind::cancelled, input.string(), "stopped before it started");
+  }
 
   FileResult result;
   result.input = input;
@@ -89,6 +110,7 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
         engine::plan_tiles(model->graph(), options.tile, options.memory_budget, widest, tallest);
     pass.backend = options.backend;
     pass.threads = options.threads;
+    pass.cancel = options.cancel;
     pipeline::ModelUpscale up = pipeline::upscale_with_model(decoded.image, pass, plan.passes);
     source = up.image;
     first_pass = up.first_pass;
@@ -111,8 +133,9 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
   io::Encoded written;
   try {
-    written = io::save_image(polished, output, format, enc, progress);
+    written = io::save_image(polished, output, format, enc, progress, options.cancel.get());
   } catch (const Error& e) {
+    if (e.kind() == ErrorKind::cancelled) throw;
     const bool decode_failed = io::lazy_input_failed(out) || (first_pass.get_image() != nullptr &&
                                                               io::lazy_input_failed(first_pass));
     if (!decode_failed) throw;

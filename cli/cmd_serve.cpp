@@ -1,0 +1,128 @@
+// `hires serve`: the local web app (server/serve.hpp). Prints the address to open, serves until
+// Ctrl+C (SIGINT) or SIGTERM, then deletes everything it stored.
+#include <fmt/format.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "commands.hpp"
+#include "hires/error.hpp"
+#include "hires/models.hpp"
+#include "hires/plan.hpp"
+#include "serve.hpp"
+
+extern char** environ;
+
+namespace hires::cli {
+namespace {
+
+struct ServeArgs {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  bool open = false;
+  std::vector<std::string> models_dirs;
+  std::string max_upload = "200M";
+  double max_pixels_mp = 268.435456;
+  double max_output_pixels_mp = 1073.741824;
+  int jobs = 1;
+  int ttl_minutes = 60;
+  int threads = 0;
+};
+
+// Opens the page in the desktop's browser (xdg-open), when there is one.
+void open_browser(const std::string& url) {
+  pid_t pid = 0;
+  std::string program = "xdg-open";
+  std::vector<char*> argv{program.data(), const_cast<char*>(url.c_str()), nullptr};
+  if (posix_spawnp(&pid, "xdg-open", nullptr, nullptr, argv.data(), environ) != 0) {
+    fmt::print(stderr, "hires: cannot start a browser (xdg-open); open the address yourself\n");
+  }
+}
+
+int run_serve(const ServeArgs& a) {
+  server::ServeOptions o;
+  o.host = a.host;
+  o.port = a.port;
+  o.model_dirs.assign(a.models_dirs.begin(), a.models_dirs.end());
+  for (auto& d : default_model_dirs()) o.model_dirs.push_back(d);
+  o.max_upload_bytes = parse_bytes("--max-upload", a.max_upload);
+  o.limits.max_input_pixels = static_cast<std::uint64_t>(a.max_pixels_mp * 1e6);
+  o.limits.max_output_pixels = static_cast<std::uint64_t>(a.max_output_pixels_mp * 1e6);
+  o.jobs = a.jobs;
+  o.ttl = std::chrono::minutes(a.ttl_minutes);
+  o.threads = a.threads;
+
+  // SIGINT and SIGTERM end the server through one thread that waits for them, so that the
+  // store is deleted on the normal path (destructors), never from a signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  server::Service service(o);
+  service.bind();
+  fmt::print("hires: serving {}\n", service.url());
+  fmt::print(
+      "hires: open that address (it carries the access token); Ctrl+C stops and deletes "
+      "the uploads\n");
+  std::fflush(stdout);
+  if (a.host != "127.0.0.1" && a.host != "localhost" && a.host != "::1") {
+    fmt::print(stderr,
+               "hires: warning: listening on {}: anyone on the network who has the "
+               "address with its token can use this app\n",
+               a.host);
+  }
+  if (a.open) open_browser(service.url());
+  std::thread waiter([&service, stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    service.stop();
+  });
+  service.run();
+  // Ended by something else than a signal: wake the waiter so it can be joined.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  return 0;
+}
+
+}  // namespace
+
+Command add_serve_command(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Start the web app: drop images, preview models on a crop, compare, download");
+  cmd->add_option("--port", args->port, "Port (0 = any free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--host", args->host,
+                  "Address to listen on; anything but 127.0.0.1 exposes the app to the network "
+                  "(the access token still guards it)")
+      ->capture_default_str();
+  cmd->add_flag("--open", args->open, "Open the page in the browser");
+  cmd->add_option("--models-dir", args->models_dirs, "Folder with model files (repeatable)");
+  cmd->add_option("--max-upload", args->max_upload, "Largest upload, e.g. 50M")
+      ->capture_default_str();
+  cmd->add_option("--max-pixels", args->max_pixels_mp, "Largest input in megapixels")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-output-pixels", args->max_output_pixels_mp, "Largest output in megapixels")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--jobs", args->jobs, "Full runs at once; the rest wait in the queue")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  cmd->add_option("--ttl", args->ttl_minutes, "Minutes an unused upload and its results are kept")
+      ->check(CLI::Range(1, 10080))
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Worker threads per job (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+  return {cmd, [args] { return run_serve(*args); }};
+}
+
+}  // namespace hires::cli
