@@ -225,6 +225,31 @@ TEST(Serve, CancelStopsARunAndKeepsNoResult) {
   }
 }
 
+TEST(Serve, RunsQueueBeyondJobsAndAPreviewStillGoesThrough) {
+  TempDir tmp, work;
+  ServerProcess server(tmp.path(), {"--jobs", "1", "--threads", "1"});
+  auto c = server.client();
+  const std::string big = upload(c, write_pattern(work, "big.png", 1000, 800), "big.png");
+  const std::string small = upload(c, write_pattern(work, "small.png", 32, 32), "small.png");
+  const json slow = {{"options", {{"model", "photo-x4"}}}};
+  const std::string first = body_of(c.Post(("/api/images/" + big + "/run").c_str(), slow.dump(),
+                                           "application/json"))["job"];
+  const std::string second = body_of(c.Post(("/api/images/" + small + "/run").c_str(),
+                                            slow.dump(), "application/json"))["job"];
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(body_of(c.Get(("/api/jobs/" + first).c_str()))["state"], "running");
+  EXPECT_EQ(body_of(c.Get(("/api/jobs/" + second).c_str()))["state"], "queued");
+  // A preview has its own lane: it finishes while the run goes on.
+  const json preview = {{"variants", {{{"model", "lanczos"}}}},
+                        {"rect", {{"x", 0}, {"y", 0}, {"width", 32}, {"height", 32}}}};
+  const std::string p = body_of(c.Post(("/api/images/" + small + "/preview").c_str(),
+                                       preview.dump(), "application/json"))["job"];
+  EXPECT_EQ(wait_for_job(c, p, std::chrono::seconds(30))["state"], "done");
+  EXPECT_EQ(body_of(c.Get(("/api/jobs/" + first).c_str()))["state"], "running");
+  c.Delete(("/api/jobs/" + first).c_str());
+  EXPECT_EQ(wait_for_job(c, second)["state"], "done");
+}
+
 TEST(Serve, DownloadAllIsAZipOfTheResults) {
   TempDir tmp, work;
   ServerProcess server(tmp.path());
