@@ -30,9 +30,28 @@ struct ServeArgs {
   double max_pixels_mp = 268.435456;
   double max_output_pixels_mp = 1073.741824;
   int jobs = 1;
-  int ttl_minutes = 60;
+  std::string ttl = "1h";
   int threads = 0;
 };
+
+// "90s", "30m", "2h", "1d", or plain minutes: "45".
+std::chrono::seconds parse_duration(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  const std::string unit = end != nullptr ? std::string(end) : std::string();
+  double seconds_per = 0;
+  if (unit.empty() || unit == "m") seconds_per = 60;
+  if (unit == "s") seconds_per = 1;
+  if (unit == "h") seconds_per = 3600;
+  if (unit == "d") seconds_per = 86400;
+  const double s = v * seconds_per;
+  if (end == text.c_str() || seconds_per == 0 || !(s >= 1 && s <= 30 * 86400.0)) {
+    throw Error(ErrorKind::usage, option,
+                fmt::format("'{}' is not a duration from 1s to 30d", text),
+                "e.g. 90s, 30m, 2h; a plain number is minutes");
+  }
+  return std::chrono::seconds(static_cast<long long>(s));
+}
 
 // Opens the page in the desktop's browser (xdg-open), when there is one.
 void open_browser(const std::string& url) {
@@ -54,7 +73,7 @@ int run_serve(const ServeArgs& a) {
   o.limits.max_input_pixels = static_cast<std::uint64_t>(a.max_pixels_mp * 1e6);
   o.limits.max_output_pixels = static_cast<std::uint64_t>(a.max_output_pixels_mp * 1e6);
   o.jobs = a.jobs;
-  o.ttl = std::chrono::minutes(a.ttl_minutes);
+  o.ttl = parse_duration("--ttl", a.ttl);
   o.threads = a.threads;
 
   // SIGINT and SIGTERM end the server through one thread that waits for them, so that the
@@ -117,8 +136,8 @@ Command add_serve_command(CLI::App& app) {
   cmd->add_option("--jobs", args->jobs, "Full runs at once; the rest wait in the queue")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  cmd->add_option("--ttl", args->ttl_minutes, "Minutes an unused upload and its results are kept")
-      ->check(CLI::Range(1, 10080))
+  cmd->add_option("--ttl", args->ttl,
+                  "How long an unused upload and its results are kept, e.g. 90s, 30m, 2h")
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Worker threads per job (0 = all cores)")
       ->check(CLI::Range(0, 1024));

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
 
@@ -101,7 +102,10 @@ struct Service::State {
 
   void sweep_until_stopped() {
     std::unique_lock<std::mutex> lock(mutex);
-    while (!stop_sweeping.wait_for(lock, std::chrono::seconds(30), [this] { return stopping; })) {
+    // Often enough that nothing outlives its TTL by more than half of it (at most 30 s).
+    const auto every =
+        std::clamp(options.ttl / 2, std::chrono::seconds(1), std::chrono::seconds(30));
+    while (!stop_sweeping.wait_for(lock, every, [this] { return stopping; })) {
       lock.unlock();
       jobs.forget_older_than(options.ttl);
       store.sweep();

@@ -232,10 +232,10 @@ TEST(Serve, RunsQueueBeyondJobsAndAPreviewStillGoesThrough) {
   const std::string big = upload(c, write_pattern(work, "big.png", 1000, 800), "big.png");
   const std::string small = upload(c, write_pattern(work, "small.png", 32, 32), "small.png");
   const json slow = {{"options", {{"model", "photo-x4"}}}};
-  const std::string first = body_of(c.Post(("/api/images/" + big + "/run").c_str(), slow.dump(),
-                                           "application/json"))["job"];
-  const std::string second = body_of(c.Post(("/api/images/" + small + "/run").c_str(),
-                                            slow.dump(), "application/json"))["job"];
+  const std::string first = body_of(
+      c.Post(("/api/images/" + big + "/run").c_str(), slow.dump(), "application/json"))["job"];
+  const std::string second = body_of(
+      c.Post(("/api/images/" + small + "/run").c_str(), slow.dump(), "application/json"))["job"];
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(body_of(c.Get(("/api/jobs/" + first).c_str()))["state"], "running");
   EXPECT_EQ(body_of(c.Get(("/api/jobs/" + second).c_str()))["state"], "queued");
@@ -290,6 +290,23 @@ TEST(Serve, TwentyUploadsAtOnceFinishWithBoundedMemory) {
   std::cout << "[ info ] 20 concurrent 1000x1000 uploads: server peak RSS " << peak << " MB\n";
   // At most two decodes at once: far below 20 images' worth of float pixels (20 x 12 MB).
   EXPECT_LT(peak, 400.0);
+}
+
+TEST(Serve, UploadsUnusedForTheTtlAreDeleted) {
+  TempDir tmp, work;
+  ServerProcess server(tmp.path(), {"--ttl", "2s"});
+  auto c = server.client();
+  const std::string id = upload(c, write_pattern(work, "p.png", 16, 16), "p.png");
+  ASSERT_EQ(id.size(), 32U);
+  EXPECT_GT(files_under(tmp.path()), 0U);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  const auto r = c.Get(("/api/images/" + id).c_str());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(body_of(r)["error"], "no such image (it expired or was removed): upload it again");
+  EXPECT_EQ(files_under(tmp.path()), 0U);
+  EXPECT_EQ(run_hires({"serve", "--ttl", "soon"}).err,
+            "hires: error: --ttl: 'soon' is not a duration from 1s to 30d (e.g. 90s, 30m, 2h; a "
+            "plain number is minutes)\n");
 }
 
 TEST(Serve, StoppingDeletesEverythingItStored) {

@@ -105,6 +105,14 @@ try {
   assert.equal(r.status, 0, String(r.stderr));
   assert.ok(readFileSync(got).equals(readFileSync(cli)), 'the download is byte for byte the CLI output');
 
+  step('review heat map over the comparison');
+  await page.click('#review');
+  await page.waitForFunction(() => /^Review: (ok|warn|fail)$/.test(document.querySelector('#status').textContent));
+  await page.check('#overlay');
+  await page.waitForFunction(() => { const h = document.querySelector('#heat'); return !h.hidden && h.complete && h.naturalWidth > 0; });
+  assert.equal(await page.$eval('#heat', (h) => h.naturalWidth), 480, 'the heat map covers the result');
+  assert.match(await page.textContent('#findings'), /Resemblance \d+\.\d dB PSNR/);
+
   step('keyboard and labels');
   const unlabelled = await page.$$eval('input:not([type=hidden]), select', (els) =>
     els.filter((e) => !e.closest('label') && !e.labels?.length && !e.getAttribute('aria-label') &&
