@@ -1,11 +1,82 @@
 #include "engine/tiler.hpp"
 
+#include <malloc.h>
 #include <algorithm>
+
 #include <cmath>
+#include <vector>
 
 #include "engine/ops_reference.hpp"
 
 namespace hires::engine {
+
+double peak_floats_per_pixel(const Graph& g) {
+  struct Shape {
+    double channels = 0;
+    double area = 0;  // pixels per input pixel
+    double floats() const { return channels * area; }
+  };
+  std::vector<Shape> shapes(static_cast<std::size_t>(g.num_values));
+  shapes[g.input] = {static_cast<double>(g.in_channels), 1.0};
+  std::vector<int> last(static_cast<std::size_t>(g.num_values), -1);
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    for (int v : g.nodes[i].inputs) last[v] = static_cast<int>(i);
+  }
+  // The tile as read and padded, beside the value the graph starts from.
+  double live = 2.0 * g.in_channels;
+  double peak = live;
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    const Shape in = n.inputs.empty() ? Shape{} : shapes[n.inputs[0]];
+    Shape out = in;
+    double work = 0;
+    const double f2 = static_cast<double>(n.factor) * n.factor;
+    switch (n.type) {
+      case OpType::conv2d:
+      case OpType::deconv2d: {
+        const double s2 = static_cast<double>(n.stride) * n.stride;
+        out = {static_cast<double>(n.out_channels),
+               n.type == OpType::conv2d ? in.area / s2 : in.area * s2};
+        // Winograd F(4,3) works on 6x6 tiles per 4x4 outputs (2.25x both sides); other convs
+        // reorder their input and output once.
+        const double copies = n.kernel == 3 && n.stride == 1 ? 2.25 : 1.0;
+        work = copies * (in.floats() + out.floats());
+        break;
+      }
+      case OpType::pixel_shuffle:
+        out = {in.channels / f2, in.area * f2};
+        break;
+      case OpType::pixel_unshuffle:
+        out = {in.channels * f2, in.area / f2};
+        break;
+      case OpType::upsample_nearest:
+      case OpType::upsample_bilinear:
+        out = {in.channels, in.area * f2};
+        break;
+      case OpType::global_avg_pool:
+        out = {in.channels, 0.0};
+        break;
+      case OpType::concat:
+        out.channels = 0;
+        for (int v : n.inputs) out.channels += shapes[v].channels;
+        break;
+      default:
+        break;
+    }
+    shapes[n.output] = out;
+    const bool unary = n.type == OpType::relu || n.type == OpType::leaky_relu ||
+                       n.type == OpType::prelu || n.type == OpType::scale_shift;
+    if (unary && last[n.inputs[0]] == static_cast<int>(i) && n.inputs[0] != g.output) {
+      continue;  // done in place (or fused into the conv before it): nothing new is alive
+    }
+    peak = std::max(peak, live + out.floats() + work);
+    live += out.floats();
+    for (int v : n.inputs) {
+      if (last[v] == static_cast<int>(i) && v != g.output) live -= shapes[v].floats();
+    }
+  }
+  return peak;
+}
 
 TilePlan plan_tiles(const Graph& g, int requested, std::uint64_t memory_budget, int width,
                     int height) {
@@ -24,12 +95,8 @@ TilePlan plan_tiles(const Graph& g, int requested, std::uint64_t memory_budget, 
     p.band = round_down(std::clamp(band_rows, 1, p.tile));
     return p;
   }
-  int channels = 3;
-  for (const auto& n : g.nodes) {
-    if (n.type == OpType::conv2d) channels = std::max({channels, n.out_channels, n.in_channels});
-  }
-  // About three live activations of `channels` channels, plus the output at scale^2.
-  const double per_pixel = 4.0 * (3.0 * channels + 3.0 * g.scale * g.scale * 2.0);
+  // The graph's peak, in bytes per input pixel of the tile with its context.
+  const double per_pixel = 4.0 * peak_floats_per_pixel(g);
   const double side = std::sqrt(half / per_pixel);
   const int tile = static_cast<int>(side) - 2 * p.context;
   // Nets with global pooling (SE blocks) average over their tile, not the whole image: they get
@@ -77,6 +144,10 @@ void for_each_tile(const TilePlan& plan, int width, int height, int y0, int y1, 
     // Nets that fold pixels (pixel_unshuffle) need sides that are multiples of m: replicate the
     // far edges, as full-image inference would have to as well.
     fn(x0, x1, cx0, cy0, pad_to_multiple(read({cx0, cy0, cx1 - cx0, cy1 - cy0}), m));
+    // Hand the tile's freed activations back to the system: glibc keeps freed blocks in its
+    // per-thread arenas, and over the tiles of a band they added up to several budgets of RSS
+    // (Real-CUGAN at --memory-budget 128M: 466 MB before, see docs/BENCHMARKS.md).
+    malloc_trim(0);
   }
 }
 }  // namespace

@@ -37,6 +37,13 @@ struct TilePlan {
 TilePlan plan_tiles(const Graph& g, int requested, std::uint64_t memory_budget, int width,
                     int height = 0);
 
+// Floats per input pixel a run of `g` holds at its peak: the values alive at once (the backends
+// free each after its last use), with each value's channels and size relative to the input
+// (strided convs, pixel (un)shuffles, upsampling), plus the working copies of the op that runs
+// (a 3x3 conv's Winograd transforms, layout reorders) and the tile's own input. What plan_tiles
+// sizes tiles by; a U-Net with skip connections holds far more than a plain chain.
+double peak_floats_per_pixel(const Graph& g);
+
 // Receives one tile's output: `out` is the net's output for the tile with its context; the core
 // to keep is rows [src_y, src_y + rows) and columns [src_x, src_x + cols) of it, which belong at
 // column dst_x of the band's output (row 0 of the band).

@@ -174,8 +174,10 @@ TEST(TinyCugan, WholeImageTileIsExact) {
   // With tiles at least as large as the image, the tiler runs the net once on the whole image.
   const auto model = load_model_file(kZoo / "realcugan_tiny_x2.param");
   const engine::Graph& g = model->graph();
-  const engine::TilePlan plan = engine::plan_tiles(g, 0, 1ULL << 30, 40);
-  EXPECT_GE(plan.tile, 1024);
+  const engine::TilePlan plan = engine::plan_tiles(g, 0, 1ULL << 30, 40, 40);
+  EXPECT_GE(plan.tile, 40);
+  EXPECT_GE(plan.band, 40);
+  EXPECT_FALSE(engine::needs_global_means(g, plan, 40, 40));
   EXPECT_EQ(plan.tile % 2, 0);
   EXPECT_EQ(plan.band % 2, 0);
 }
