@@ -38,7 +38,8 @@ int generate(VipsRegion* out, void* seq, void* /*a*/, void* b, gboolean* /*stop*
       st->input_failed = true;
       throw ReadFailed{};
     }
-    return InputRegion{VIPS_REGION_ADDR(ir, rect.left, rect.top), VIPS_REGION_LSKIP(ir), rect};
+    return InputRegion{VIPS_REGION_ADDR(ir, rect.left, rect.top),
+                       static_cast<std::ptrdiff_t>(VIPS_REGION_LSKIP(ir)), rect};
   });
   try {
     st->fill(input, {r.left, r.top, r.width, r.height}, VIPS_REGION_ADDR(out, r.left, r.top),

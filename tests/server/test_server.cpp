@@ -236,7 +236,10 @@ TEST(Serve, RunsQueueBeyondJobsAndAPreviewStillGoesThrough) {
       c.Post(("/api/images/" + big + "/run").c_str(), slow.dump(), "application/json"))["job"];
   const std::string second = body_of(
       c.Post(("/api/images/" + small + "/run").c_str(), slow.dump(), "application/json"))["job"];
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int i = 0; i < 300 && body_of(c.Get(("/api/jobs/" + first).c_str()))["state"] != "running";
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_EQ(body_of(c.Get(("/api/jobs/" + first).c_str()))["state"], "running");
   EXPECT_EQ(body_of(c.Get(("/api/jobs/" + second).c_str()))["state"], "queued");
   // A preview has its own lane: it finishes while the run goes on.

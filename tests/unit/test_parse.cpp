@@ -74,3 +74,19 @@ TEST(Parse, MethodFormatColour) {
 
 }  // namespace
 }  // namespace hires
+
+// Found by fuzz/fuzz_options: an option value with a newline made a two-line error, and text
+// from files could carry terminal escapes. Every error is one line with control characters shown.
+TEST(Errors, AreOneLineWithControlCharactersEscaped) {
+  try {
+    (void)hires::parse_scale("--scale", "8x1=in\n\x1b[31mred");
+    FAIL() << "no error";
+  } catch (const hires::Error& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("8x1=in\\n\\x1b[31mred"), std::string::npos) << e.what();
+  }
+  const hires::Error e(hires::ErrorKind::input, "a\tb.png", "bad\rline", "try\x7f");
+  EXPECT_STREQ(e.what(), "a\\tb.png: bad\\rline (try\\x7f)");
+  EXPECT_EQ(e.subject(), "a\\tb.png");
+  EXPECT_EQ(e.problem(), "bad\\rline");
+}
