@@ -169,8 +169,8 @@ int run_shard_command(const RunArgs& a) {
           {"taken_over", s.taken_over}});
   } else if (!a.quiet || s.failed > 0) {
     fmt::print(stderr,
-               "hires: shard {}: {} items: {} done, {} skipped, {} failed now; {} recorded "
-               "before; {} left to another worker\n",
+               "hires: shard {}: {} items: {} done, {} skipped, {} failed by this run; {} recorded "
+               "by earlier or other runs; {} left to another worker\n",
                shard, s.items, s.done, s.skipped, s.failed, s.resumed, s.busy);
   }
   // Failed items are results, recorded in the log: the shard is complete (a scheduler that

@@ -134,7 +134,7 @@ int env_int(const std::function<const char*(const char*)>& getenv, const char* n
 }  // namespace
 
 std::string manifest_path_text(const fs::path& p, const fs::path& base) {
-  if (p.is_absolute()) return p.string();
+  if (p.empty() || p.is_absolute()) return p.string();
   const fs::path rel = fs::absolute(p).lexically_normal().lexically_relative(base);
   return rel.empty() ? fs::absolute(p).lexically_normal().string() : rel.string();
 }
