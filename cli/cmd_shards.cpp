@@ -63,9 +63,10 @@ int run_plan(const PlanArgs& a, const CLI::App& cmd) {
           {"options", m.options}});
   } else if (!a.up.quiet) {
     fmt::print(stderr,
-               "hires: planned {} images into {} ({} skipped, {} unreadable); estimated {:.1f} "
-               "worker-hours\n",
-               m.items.size(), a.manifest, skipped, unreadable, cost / 3600);
+               "hires: planned {} images into {} ({} skipped, {} unreadable); estimated work: {}\n",
+               m.items.size(), a.manifest, skipped, unreadable,
+               cost >= 3600 ? fmt::format("{:.1f} worker-hours", cost / 3600)
+                            : fmt::format("{:.0f} worker-seconds", cost));
   }
   for (const ManifestItem& it : m.items) {
     if (!it.problem.empty() && !a.up.quiet && !a.up.json) {

@@ -23,10 +23,13 @@ using ordered = nlohmann::ordered_json;
 
 namespace {
 
-// Measured on the 2-core machine of docs/SCALE.md: decode + Lanczos resize + PNG encode per
-// output megapixel, and a model pass per input megapixel and parameter.
-constexpr double kSecondsPerOutputMegapixel = 0.25;
-constexpr double kSecondsPerInputMegapixelParameter = 1.6e-5;
+// Fitted to bench/shard_throughput.sh on the 2-core machine of docs/SCALE.md (2026-12-03): a
+// fixed part per image, decode + resize + encode per output megapixel (Lanczos: 0.73 s for
+// 512x512 -> 2048x2048, 2.75 s for 1600x1200 -> 6400x4800, process start included), and a model
+// pass per input megapixel and parameter (photo-x4, 89k parameters: 15.4 s per input megapixel).
+constexpr double kSecondsPerImage = 0.05;
+constexpr double kSecondsPerOutputMegapixel = 0.08;
+constexpr double kSecondsPerInputMegapixelParameter = 1.7e-4;
 
 std::string utc_now() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -141,7 +144,7 @@ std::string manifest_path_text(const fs::path& p, const fs::path& base) {
 
 double estimate_cost(const UpscalePlan& plan, std::uint64_t model_parameters) {
   const double out_mp = static_cast<double>(plan.out.width) * plan.out.height / 1e6;
-  double cost = out_mp * kSecondsPerOutputMegapixel;
+  double cost = kSecondsPerImage + out_mp * kSecondsPerOutputMegapixel;
   double pass_mp = static_cast<double>(plan.in.width) * plan.in.height / 1e6;
   for (int i = 0; i < plan.passes && model_parameters > 0; ++i) {
     cost += pass_mp * static_cast<double>(model_parameters) * kSecondsPerInputMegapixelParameter;
