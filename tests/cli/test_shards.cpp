@@ -263,6 +263,26 @@ TEST_F(Shards, TheSameShardTwiceAtOnceRunsEachItemOnce) {
   expect_complete();
 }
 
+TEST_F(Shards, ShardAutoReadsKubernetesAndSlurm) {
+  const std::vector<std::string> args = run_args("auto");
+  Worker slurm(args,
+               {{"SLURM_ARRAY_TASK_ID", "12"},
+                {"SLURM_ARRAY_TASK_MIN", "10"},
+                {"SLURM_ARRAY_TASK_COUNT", "3"}},
+               dir_.path(), "slurm");
+  EXPECT_EQ(slurm.wait(), 0) << slurm.err();
+  EXPECT_EQ(json_event(slurm.out(), "summary")["shard"], "2/3") << slurm.out();
+  EXPECT_TRUE(fs::exists(log_of(2, 3)));
+  Worker k8s(args, {{"JOB_COMPLETION_INDEX", "1"}}, dir_.path(), "k8s");
+  EXPECT_EQ(k8s.wait(), 2);
+  EXPECT_TRUE(contains(k8s.err(), "JOB_COMPLETION_INDEX is set but not the number of shards"))
+      << k8s.err();
+  Worker counted(args, {{"JOB_COMPLETION_INDEX", "1"}, {"HIRES_SHARD_COUNT", "3"}}, dir_.path(),
+                 "counted");
+  EXPECT_EQ(counted.wait(), 0) << counted.err();
+  EXPECT_EQ(json_event(counted.out(), "summary")["shard"], "1/3") << counted.out();
+}
+
 TEST_F(Shards, ClearErrorsForBadShardsAndManifests) {
   RunResult r = run_hires(run_args("3/3"));
   EXPECT_EQ(r.exit_code, 2);
