@@ -76,7 +76,7 @@ int run_presets(bool as_json) {
 
 std::vector<std::string> expand_preset(std::vector<std::string> args) {
   std::reverse(args.begin(), args.end());  // CLI11 hands the arguments reversed
-  if (args.empty() || args.front() != "upscale") {
+  if (args.empty() || (args.front() != "upscale" && args.front() != "plan")) {
     std::reverse(args.begin(), args.end());
     return args;
   }
