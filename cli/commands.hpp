@@ -39,5 +39,6 @@ Command add_presets_command(CLI::App& app);  // cli/cmd_presets.cpp
 std::vector<std::string> expand_preset(std::vector<std::string> args);
 Command add_eval_command(CLI::App& app);   // cli/cmd_eval.cpp
 Command add_serve_command(CLI::App& app);  // cli/cmd_serve.cpp
+Command add_video_command(CLI::App& app);  // cli/cmd_video.cpp
 
 }  // namespace hires::cli

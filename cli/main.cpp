@@ -432,8 +432,8 @@ std::vector<std::string> with_default_command(int argc, char** argv) {
 
 const std::vector<const char*>& hires::cli::command_names() {
   // Keep in step with the sub-commands registered in run().
-  static const std::vector<const char*> names{"upscale", "models",  "eval", "check",
-                                              "review",  "presets", "serve"};
+  static const std::vector<const char*> names{"upscale", "models",  "eval",  "check",
+                                              "review",  "presets", "serve", "video"};
   return names;
 }
 
@@ -458,9 +458,9 @@ int run(int argc, char** argv) {
 
   // Further sub-commands (see cli/commands.hpp): one line each.
   std::vector<hires::cli::Command> commands{
-      hires::cli::add_eval_command(app), hires::cli::add_check_command(app),
+      hires::cli::add_eval_command(app),   hires::cli::add_check_command(app),
       hires::cli::add_review_command(app), hires::cli::add_presets_command(app),
-      hires::cli::add_serve_command(app)};
+      hires::cli::add_serve_command(app),  hires::cli::add_video_command(app)};
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());
