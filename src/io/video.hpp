@@ -99,6 +99,7 @@ class VideoOutput {
   // The encoder that runs ("libx264") and what changed on the way (10-bit kept or not).
   const std::string& encoder() const;
   const std::vector<std::string>& notices() const;
+  int copied_streams() const;  // the streams copied that this container can hold
   // Encodes one frame (pts from the input) and muxes the copied packets read so far.
   void write(const VideoFrame& frame);
   // Flushes the encoder, muxes the remaining copied packets and writes the trailer.

@@ -2,6 +2,7 @@
 // (audio, subtitles: packet for packet), its colour tags, rotation and container metadata.
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "hires/error.hpp"
@@ -182,7 +183,10 @@ VideoOutput::VideoOutput(const std::filesystem::path& path,
   if (!ffv1) av_dict_set_int(&opts, "crf", settings.crf, 0);
   if (d.encoder == "libx265") av_dict_set(&opts, "x265-params", "log-level=error", 0);
   if (d.encoder == "libaom-av1") av_dict_set(&opts, "cpu-used", "6", 0);
-  if (d.encoder == "libsvtav1") av_dict_set(&opts, "preset", "8", 0);
+  if (d.encoder == "libsvtav1") {
+    av_dict_set(&opts, "preset", "8", 0);
+    setenv("SVT_LOG", "1", 0);  // SVT-AV1 logs on stderr itself: errors only, unless asked
+  }
   if (d.encoder == "libvpx-vp9") av_dict_set(&opts, "row-mt", "1", 0);
   if (ffv1) av_dict_set(&opts, "slices", "4", 0);
   const int r = avcodec_open2(d.enc, codec, &opts);
@@ -267,6 +271,9 @@ const std::string& VideoOutput::encoder() const {
 }
 const std::vector<std::string>& VideoOutput::notices() const {
   return impl_->notices;
+}
+int VideoOutput::copied_streams() const {
+  return static_cast<int>(impl_->out->nb_streams) - 1;
 }
 
 void VideoOutput::Impl::mux_copied() {

@@ -211,6 +211,7 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
   try {
     out = std::make_unique<io::VideoOutput>(temp, output, in, settings);
     result.encoder = out->encoder();
+    result.copied_streams = out->copied_streams();
     result.notices.insert(result.notices.end(), out->notices().begin(), out->notices().end());
     reader = std::thread([&] {
       try {
