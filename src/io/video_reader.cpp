@@ -159,8 +159,12 @@ VideoInput::VideoInput(const std::filesystem::path& path, const VideoRange& rang
     }
   }
 
-  // The range, in microseconds from the file's own start.
-  const std::int64_t base = d.format->start_time != AV_NOPTS_VALUE ? d.format->start_time : 0;
+  // The range, in microseconds.
+  // Time 0 is the first video frame's (as a player shows it; audio may start a little earlier).
+  const std::int64_t base = st->start_time != AV_NOPTS_VALUE
+                                ? av_rescale_q(st->start_time, st->time_base, AV_TIME_BASE_Q)
+                            : d.format->start_time != AV_NOPTS_VALUE ? d.format->start_time
+                                                                     : 0;
   double total = 0;
   if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
     total = static_cast<double>(st->duration) * av_q2d(st->time_base);

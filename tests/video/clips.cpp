@@ -6,6 +6,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
 }
 
 #include <cmath>
@@ -46,7 +47,7 @@ void make_clip(const std::filesystem::path& path, const ClipSpec& spec) {
   AVCodecContext* ve = avcodec_alloc_context3(vc);
   ve->width = spec.width;
   ve->height = spec.height;
-  ve->pix_fmt = AV_PIX_FMT_YUV420P;
+  ve->pix_fmt = spec.ten_bit ? AV_PIX_FMT_YUV420P10 : AV_PIX_FMT_YUV420P;
   ve->time_base = spec.vfr ? AVRational{1, 1000} : AVRational{1, spec.fps};
   ve->framerate = {spec.fps, 1};
   ve->gop_size = 6;
@@ -118,17 +119,25 @@ void make_clip(const std::filesystem::path& path, const ClipSpec& spec) {
     check(av_frame_make_writable(f), "writable");
     const int sx = (i * 3) % std::max(1, spec.width - 12),
               sy = (i * 2) % std::max(1, spec.height - 12);
+    // 8-bit values; 10-bit planes get them times 4 (plus a low-bit ramp that 8 bits lose).
+    const auto put = [&](int plane, int x, int y, int v) {
+      if (spec.ten_bit) {
+        auto* row = reinterpret_cast<uint16_t*>(f->data[plane] + y * f->linesize[plane]);
+        row[x] = static_cast<uint16_t>(v * 4 + (x & 3));
+      } else {
+        f->data[plane][y * f->linesize[plane] + x] = static_cast<uint8_t>(v);
+      }
+    };
     for (int y = 0; y < spec.height; ++y) {
       for (int x = 0; x < spec.width; ++x) {
         const bool in_square = x >= sx && x < sx + 12 && y >= sy && y < sy + 12;
-        f->data[0][y * f->linesize[0] + x] = static_cast<uint8_t>(
-            in_square ? 220 : 30 + (x * 150 / spec.width) + (y * 30 / spec.height));
+        put(0, x, y, in_square ? 220 : 30 + (x * 150 / spec.width) + (y * 30 / spec.height));
       }
     }
     for (int y = 0; y < spec.height / 2; ++y) {
       for (int x = 0; x < spec.width / 2; ++x) {
-        f->data[1][y * f->linesize[1] + x] = static_cast<uint8_t>(108 + (y * 80 / spec.height));
-        f->data[2][y * f->linesize[2] + x] = static_cast<uint8_t>(148 - (x * 80 / spec.width));
+        put(1, x, y, 108 + (y * 80 / spec.height));
+        put(2, x, y, 148 - (x * 80 / spec.width));
       }
     }
     f->pts = pts;
@@ -215,6 +224,10 @@ ClipProbe probe_clip(const std::filesystem::path& path) {
     s.type =
         av_get_media_type_string(p->codec_type) ? av_get_media_type_string(p->codec_type) : "?";
     s.codec = avcodec_get_name(p->codec_id);
+    if (p->codec_type == AVMEDIA_TYPE_VIDEO) {
+      const char* pf = av_get_pix_fmt_name(static_cast<AVPixelFormat>(p->format));
+      s.pixel_format = pf != nullptr ? pf : "";
+    }
     s.width = p->width;
     s.height = p->height;
     s.sar_num = p->sample_aspect_ratio.num;

@@ -23,6 +23,7 @@ struct ClipSpec {
   bool bt709 = true;                // colour tags BT.709, limited range
   bool metadata = true;             // title and creation_time
   int sar_num = 1, sar_den = 1;     // sample aspect ratio
+  bool ten_bit = false;             // yuv420p10 (with ffv1 or libx264)
 };
 
 // Writes a clip of a moving square over gradients; the container comes from the extension.
@@ -31,6 +32,7 @@ void make_clip(const std::filesystem::path& path, const ClipSpec& spec);
 struct StreamProbe {
   std::string type;  // "video", "audio", "subtitle"
   std::string codec;
+  std::string pixel_format;  // video: "yuv420p10le"
   int width = 0, height = 0;
   int sar_num = 0, sar_den = 1;
   int primaries = 0, transfer = 0, matrix = 0, range = 0;

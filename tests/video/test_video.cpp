@@ -191,6 +191,59 @@ TEST(Video, AFrameMatchesTheImagePath) {
   }
 }
 
+TEST(Video, TenBitStaysTenBit) {
+  TempDir dir;
+  ClipSpec spec;
+  spec.encoder = "ffv1";
+  spec.ten_bit = true;
+  spec.frames = 4;
+  const fs::path in = dir / "in10.mkv", out = dir / "out10.mkv";
+  make_clip(in, spec);
+  const io::VideoFrame f = first_frame(in);
+  EXPECT_TRUE(f.u16);  // decoded as 16-bit RGB
+  const auto r = run_hires({"video", in.string(), "-o", out.string(), "-m", "lanczos", "-s", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const ClipProbe b = probe_clip(out);
+  ASSERT_TRUE(b.first("video"));
+  EXPECT_EQ(b.first("video")->pixel_format, "yuv420p10le");
+  EXPECT_EQ(b.frame_times.size(), 4u);
+}
+
+TEST(Video, StartAndDurationCutTheClipAndItsAudio) {
+  TempDir dir;
+  ClipSpec spec;
+  spec.frames = 24;
+  spec.audio_tracks = 1;
+  spec.encoder = "ffv1";  // every frame a key frame
+  const fs::path in = dir / "in.mkv", out = dir / "out.mkv";
+  make_clip(in, spec);
+  const auto r = run_hires({"video", in.string(), "-o", out.string(), "-m", "lanczos", "-s", "2",
+                            "--start", "0.5", "--duration", "0.25"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const ClipProbe a = probe_clip(in), b = probe_clip(out);
+  ASSERT_EQ(b.frame_times.size(), 6u);  // 12/24 s .. 17/24 s
+  EXPECT_NEAR(b.frame_times[0], 0.0, 0.0011);
+  EXPECT_NEAR(b.frame_times[5], 5.0 / 24, 0.0011);
+  // The audio packets of that range, unchanged, shifted by the start. Times count from the
+  // first video frame (Matroska delays the video by the AAC encoder's priming).
+  const double t0 = a.frame_times.at(0);
+  std::vector<std::string> want;
+  double first_kept = -1;
+  const StreamProbe* aa = a.first("audio");
+  ASSERT_TRUE(aa);
+  for (std::size_t i = 0; i < aa->packets.size(); ++i) {
+    const double t = aa->packet_times[i] - t0;
+    if (t >= 0.5 - 1e-6 && t < 0.75 - 1e-6) {
+      if (want.empty()) first_kept = aa->packet_times[i];
+      want.push_back(aa->packets[i]);
+    }
+  }
+  ASSERT_TRUE(b.first("audio"));
+  EXPECT_FALSE(want.empty());
+  EXPECT_TRUE(b.first("audio")->packets == want);
+  EXPECT_NEAR(b.first("audio")->packet_times[0], first_kept - (t0 + 0.5), 0.0011);
+}
+
 TEST(Video, BadInputsGiveOneClearLine) {
   TempDir dir;
   const fs::path out = dir / "out.mp4";
