@@ -78,8 +78,7 @@ VideoInput::VideoInput(const std::filesystem::path& path, const VideoRange& rang
                 "the file is truncated, corrupt or not a video");
   }
   const std::string demuxer = d.format->iformat->name;
-  if (demuxer == "image2" || demuxer.find("_pipe") != std::string::npos ||
-      (d.format->iformat->flags & AVFMT_NOTIMESTAMPS) != 0) {
+  if (demuxer == "image2" || demuxer.find("_pipe") != std::string::npos) {
     throw Error(ErrorKind::input, d.name, "is an image, not a video",
                 "upscale still images with hires IMAGE");
   }

@@ -230,7 +230,15 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
         io::VideoFrame f;
         while (decoded.pop(f)) {
           io::VideoFrame up;
-          upscale_frame(f, path, options.upscale.polish, up);
+          try {
+            upscale_frame(f, path, options.upscale.polish, up);
+          } catch (const vips::VError& e) {
+            if (cancelled()) throw;
+            std::string text = e.what();
+            text = text.substr(0, text.find('\n'));
+            throw Error(ErrorKind::internal, input.string(),
+                        fmt::format("cannot upscale frame {}: {}", f.index + 1, text));
+          }
           if (!upscaled.push(std::move(up))) break;
         }
         upscaled.close();
