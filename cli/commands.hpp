@@ -42,5 +42,6 @@ Command add_serve_command(CLI::App& app);   // cli/cmd_serve.cpp
 Command add_plan_command(CLI::App& app);    // cli/cmd_shards.cpp
 Command add_run_command(CLI::App& app);     // cli/cmd_shards.cpp
 Command add_report_command(CLI::App& app);  // cli/cmd_shards.cpp
+Command add_video_command(CLI::App& app);   // cli/cmd_video.cpp
 
 }  // namespace hires::cli

@@ -276,8 +276,9 @@ std::vector<std::string> with_default_command(int argc, char** argv) {
 
 const std::vector<const char*>& hires::cli::command_names() {
   // Keep in step with the sub-commands registered in run().
-  static const std::vector<const char*> names{"upscale", "models", "eval", "check", "review",
-                                              "presets", "serve",  "plan", "run",   "report"};
+  static const std::vector<const char*> names{"upscale", "models",  "eval",  "check",
+                                              "review",  "presets", "serve", "plan",
+                                              "run",     "report",  "video"};
   return names;
 }
 
@@ -305,7 +306,8 @@ int run(int argc, char** argv) {
       hires::cli::add_eval_command(app),   hires::cli::add_check_command(app),
       hires::cli::add_review_command(app), hires::cli::add_presets_command(app),
       hires::cli::add_serve_command(app),  hires::cli::add_plan_command(app),
-      hires::cli::add_run_command(app),    hires::cli::add_report_command(app)};
+      hires::cli::add_run_command(app),    hires::cli::add_report_command(app),
+      hires::cli::add_video_command(app)};
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());

@@ -10,6 +10,7 @@ packages=(
   libvips-dev libvips-tools      # image I/O, ICC, EXIF (and `vips` for the benchmark)
   libdnnl-dev                    # oneDNN: CPU convolutions
   zlib1g-dev                     # deflate inside PyTorch .pth archives
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # hires video (FFmpeg's libraries)
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libcpp-httplib-dev libzip-dev  # the web app (hires serve): HTTP server, zip downloads
   libgtest-dev libbenchmark-dev

@@ -111,8 +111,7 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool
   }
   if (const std::string video = video_container(path); !video.empty()) {
     throw Error(ErrorKind::input, name, fmt::format("is a video ({}), not an image", video),
-                "hires upscales still images: extract the frames first (ffmpeg -i VIDEO "
-                "frames/%06d.png), then hires frames/ -o big/");
+                fmt::format("upscale videos with hires video {} -o OUT.mp4", name));
   }
   const char* loader = vips_foreign_find_load(name.c_str());
   if (loader == nullptr) {

@@ -8,6 +8,8 @@
 
 #include "engine/tiler.hpp"
 #include "hires/models.hpp"
+#include "hires/pipeline.hpp"
+#include "io/io.hpp"
 
 namespace hires::pipeline {
 
@@ -32,5 +34,23 @@ struct ModelUpscale {
 // Runs `passes` model passes over the colour of `in` (grey goes through as RGB and comes back
 // grey); alpha is resized separately with Lanczos-3 (see docs/ARCHITECTURE.md) and re-attached.
 ModelUpscale upscale_with_model(const vips::VImage& in, const ModelPass& pass, int passes);
+
+// A plan's pixel path, prepared once (model loaded, tiles planned for plan.in) and run on any
+// image of that size: the model passes, then the exact resize to plan.out
+// (src/pipeline/pixels.cpp).
+struct PixelPath {
+  std::shared_ptr<Model> model;  // nullptr: the resize only
+  ModelPass pass;
+  int passes = 0;
+  io::ResampleRequest resample;
+};
+PixelPath prepare_pixels(const UpscalePlan& plan, const UpscaleOptions& options,
+                         core::SampleType out_type, std::optional<Rgb> flatten = {});
+
+struct PixelResult {
+  vips::VImage image;       // lazy, plan.out
+  vips::VImage first_pass;  // set when a model runs (for error attribution)
+};
+PixelResult upscale_pixels(const vips::VImage& in, const PixelPath& path);
 
 }  // namespace hires::pipeline

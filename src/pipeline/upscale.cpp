@@ -94,35 +94,16 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   result.reason = plan.choice.reason;
   result.model_passes = plan.passes;
 
-  vips::VImage source = decoded.image;
-  vips::VImage first_pass;  // set when a model runs
-  const std::shared_ptr<Model> model = load_plan_model(plan);
-  if (model) {
-    pipeline::ModelPass pass;
-    pass.model = model;
-    int widest = decoded.info.size.width;  // the last pass reads the largest input
-    int tallest = decoded.info.size.height;
-    for (int i = 1; i < plan.passes; ++i) {
-      widest *= plan.model_scale;
-      tallest *= plan.model_scale;
-    }
-    pass.plan =
-        engine::plan_tiles(model->graph(), options.tile, options.memory_budget, widest, tallest);
-    pass.backend = options.backend;
-    pass.threads = options.threads;
-    pass.cancel = options.cancel;
-    pipeline::ModelUpscale up = pipeline::upscale_with_model(decoded.image, pass, plan.passes);
-    source = up.image;
-    first_pass = up.first_pass;
-  }
-
-  io::ResampleRequest req;
-  req.out = plan.out;
-  req.filter = core::filter_for(plan.resize);
-  req.out_type = decoded.info.bits > 8 && format_has_16bit(format) ? core::SampleType::u16
-                                                                   : core::SampleType::u8;
-  if (decoded.info.has_alpha && !format_has_alpha(format)) req.flatten = options.encode.background;
-  vips::VImage out = io::resample(source, req);
+  const core::SampleType out_type = decoded.info.bits > 8 && format_has_16bit(format)
+                                        ? core::SampleType::u16
+                                        : core::SampleType::u8;
+  std::optional<Rgb> flatten;
+  if (decoded.info.has_alpha && !format_has_alpha(format)) flatten = options.encode.background;
+  const pipeline::PixelPath path = pipeline::prepare_pixels(plan, options, out_type, flatten);
+  const std::shared_ptr<Model>& model = path.model;
+  const pipeline::PixelResult pixels = pipeline::upscale_pixels(decoded.image, path);
+  const vips::VImage& out = pixels.image;
+  const vips::VImage& first_pass = pixels.first_pass;
   const vips::VImage polished =
       io::polish_output(out, decoded.image, polish, options.encode.background);
 

@@ -114,7 +114,8 @@ TEST(RoughEdges, AVideoIsSaidToBeAVideo) {
     const auto r = run_hires({file.string(), "-o", (dir / "x.png").string()});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("hires: error: " + file.string() + ": is a video (" + kind +
-                         "), not an image (hires upscales still images: extract the frames first"),
+                         "), not an image (upscale videos with hires video " + file.string() +
+                         " -o OUT.mp4)"),
               std::string::npos)
         << r.err;
   }

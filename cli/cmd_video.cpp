@@ -1,0 +1,208 @@
+// `hires video IN -o OUT`: a clip through the image path, frame by frame (include/hires/video.hpp).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "hires/error.hpp"
+#include "hires/models.hpp"
+#include "hires/pipeline.hpp"
+#include "hires/video.hpp"
+#include "sizing.hpp"
+
+namespace hires::cli {
+namespace {
+
+using nlohmann::json;
+
+struct VideoArgs {
+  std::string input, output;
+  SizingArgs sizing;
+  std::string method, restore, codec = "h264", start, duration;
+  std::string memory_budget = "1G", backend = "auto";
+  std::vector<std::string> models_dirs;
+  int crf = 18, threads = 0, tile = 0;
+  bool overwrite = false, json = false, quiet = false;
+};
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int /*signal*/) {
+  g_stop.store(true);
+}
+
+// "90", "1.5", "1:30", "0:01:30.5" -> seconds.
+double parse_time(const std::string& option, const std::string& text) {
+  double total = 0;
+  std::size_t pos = 0;
+  int parts = 0;
+  while (true) {
+    const std::size_t colon = text.find(':', pos);
+    const std::string part = text.substr(pos, colon == std::string::npos ? colon : colon - pos);
+    char* end = nullptr;
+    const double v = std::strtod(part.c_str(), &end);
+    if (part.empty() || end != part.c_str() + part.size() || !(v >= 0) || ++parts > 3) {
+      throw Error(ErrorKind::usage, option, fmt::format("'{}' is not a time", text),
+                  "seconds (90, 1.5) or [h:]m:s (1:30)");
+    }
+    total = total * 60 + v;
+    if (colon == std::string::npos) break;
+    pos = colon + 1;
+  }
+  return total;
+}
+
+std::string clock_text(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+                   : fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+void emit(const json& j) {
+  std::cout << j.dump() << '\n' << std::flush;
+}
+
+int run_video(const VideoArgs& a) {
+  VideoOptions o;
+  std::vector<std::filesystem::path> dirs(a.models_dirs.begin(), a.models_dirs.end());
+  for (auto& d : default_model_dirs()) dirs.push_back(d);
+  std::optional<double> restore;
+  if (!a.restore.empty()) {
+    char* end = nullptr;
+    const double v = std::strtod(a.restore.c_str(), &end);
+    if (end == a.restore.c_str() || *end != '\0' || !(v >= 0.0 && v <= 1.0)) {
+      throw Error(ErrorKind::usage, "--restore",
+                  fmt::format("'{}' is not a strength from 0 to 1", a.restore));
+    }
+    restore = v;
+  }
+  set_method(o.upscale, a.method, dirs, restore);
+  const std::optional<SizeRequest> size =
+      parse_sizing(a.sizing, "conflict: choose one sizing option",
+                   "--scale, --width, --height, --fit or --long-edge");
+  o.upscale.size = size.value_or(SizeRequest::by_scale(2.0));
+  if (o.upscale.model && !size) {
+    o.upscale.size = SizeRequest::by_scale(model_info(*o.upscale.model).scale);
+  }
+  o.upscale.tile = a.tile;
+  o.upscale.memory_budget = parse_bytes("--memory-budget", a.memory_budget);
+  o.upscale.backend = parse_backend("--backend", a.backend);
+  o.upscale.threads = a.threads;
+  o.codec = parse_video_codec("--codec", a.codec);
+  o.crf = a.crf;
+  if (!a.start.empty()) o.start = parse_time("--start", a.start);
+  if (!a.duration.empty()) o.duration = parse_time("--duration", a.duration);
+  o.overwrite = a.overwrite;
+  o.upscale.cancel = std::shared_ptr<const std::atomic<bool>>(&g_stop, [](auto*) {});
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+
+  const bool bar = !a.json && !a.quiet && isatty(STDERR_FILENO) != 0;
+  if (a.json) emit({{"event", "start"}, {"input", a.input}, {"output", a.output}});
+  auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  bool drawn = false;
+  const auto on_progress = [&](const VideoProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(250)) return;
+    last = now;
+    const double fps = p.seconds > 0 ? p.frames / p.seconds : 0;
+    const double eta = fps > 0 && p.total > p.frames ? (p.total - p.frames) / fps : 0;
+    if (a.json) {
+      emit({{"event", "progress"},
+            {"input", a.input},
+            {"frames", p.frames},
+            {"total", p.total},
+            {"fps", fps},
+            {"eta", eta}});
+    } else if (bar) {
+      fmt::print(stderr, "\r\033[K{}: frame {}/{}  {:.2f} frames/s  ETA {}", a.input, p.frames,
+                 p.total, fps, clock_text(eta));
+      drawn = true;
+    }
+  };
+  try {
+    const VideoResult r = upscale_video(a.input, a.output, o, on_progress);
+    if (drawn) fmt::print(stderr, "\r\033[K");
+    if (a.json) {
+      emit({{"event", "done"},
+            {"input", a.input},
+            {"output", a.output},
+            {"in", {{"width", r.in_size.width}, {"height", r.in_size.height}}},
+            {"out", {{"width", r.out_size.width}, {"height", r.out_size.height}}},
+            {"frames", r.frames},
+            {"copied_streams", r.copied_streams},
+            {"model", r.model},
+            {"model_passes", r.model_passes},
+            {"encoder", r.encoder},
+            {"bytes", r.bytes},
+            {"seconds", r.seconds},
+            {"fps", r.seconds > 0 ? r.frames / r.seconds : 0},
+            {"notices", r.notices}});
+    } else if (!a.quiet) {
+      for (const auto& n : r.notices) fmt::print(stderr, "hires: notice: {}: {}\n", a.input, n);
+      fmt::print(stderr,
+                 "{} -> {} ({}x{} -> {}x{}, {} frames, {}, {}, {} copied stream{}, {}, {:.1f}s, "
+                 "{:.2f} frames/s)\n",
+                 a.input, a.output, r.in_size.width, r.in_size.height, r.out_size.width,
+                 r.out_size.height, r.frames, r.model, r.encoder, r.copied_streams,
+                 r.copied_streams == 1 ? "" : "s", format_bytes(r.bytes), r.seconds,
+                 r.seconds > 0 ? r.frames / r.seconds : 0);
+    }
+    return 0;
+  } catch (const Error& e) {
+    if (drawn) fmt::print(stderr, "\r\033[K");
+    if (a.json) emit({{"event", "error"}, {"input", a.input}, {"message", e.what()}});
+    if (e.kind() == ErrorKind::cancelled) {
+      fmt::print(stderr, "hires: stopped: {}\n", e.what());
+      return 130;
+    }
+    throw;
+  }
+}
+
+}  // namespace
+
+Command add_video_command(CLI::App& app) {
+  auto a = std::make_shared<VideoArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "video", "Upscale a video clip: audio, subtitles, timing, rotation and colour tags kept");
+  cmd->add_option("input", a->input, "Video file (mp4, mkv, webm, mov, ...)")->required();
+  cmd->add_option("-o,--output", a->output, "Output video; its extension picks the container")
+      ->required();
+  add_sizing_options(*cmd->add_option_group("sizing", "Choose one (default --scale 2)"), a->sizing,
+                     SizingFor::upscale);
+  cmd->add_option("-m,--method", a->method,
+                  "lanczos | bicubic | bilinear | nearest, or an AI model as for images "
+                  "(default: chosen from the first frame)");
+  cmd->add_option("--models-dir", a->models_dirs, "Folder with model files (repeatable)");
+  cmd->add_option("--restore", a->restore, "Clean-up strength 0..1, as for images");
+  cmd->add_option("--codec", a->codec, "h264 | h265 | vp9 | av1 | ffv1 (lossless)")
+      ->capture_default_str();
+  cmd->add_option("--crf", a->crf, "Quality of the lossy codecs, lower is better")
+      ->check(CLI::Range(0, 63))
+      ->capture_default_str();
+  cmd->add_option("--start", a->start, "Start at this time (seconds or [h:]m:s)");
+  cmd->add_option("--duration", a->duration, "Only this long (seconds or [h:]m:s)");
+  cmd->add_flag("--overwrite", a->overwrite, "Replace an existing output (never the input)");
+  cmd->add_flag("--json", a->json, "One JSON object per event on stdout");
+  cmd->add_flag("--quiet", a->quiet, "Print errors only");
+  cmd->add_option("--threads", a->threads, "Worker threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("-t,--tile", a->tile, "Model tile size in pixels (0 = from --memory-budget)")
+      ->check(CLI::Range(0, 8192));
+  cmd->add_option("--memory-budget", a->memory_budget, "Memory for a model tile, e.g. 512M, 2G")
+      ->capture_default_str();
+  cmd->add_option("--backend", a->backend, "auto | cpu | reference")->capture_default_str();
+  return {cmd, [a] { return run_video(*a); }};
+}
+
+}  // namespace hires::cli

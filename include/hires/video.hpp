@@ -1,0 +1,63 @@
+// `hires video`: a clip through the same plan and model passes as an image, frame by frame,
+// with its audio and subtitle streams, timing, rotation and colour tags kept.
+//
+//   hires::VideoOptions opt;
+//   opt.upscale.size = hires::SizeRequest::by_scale(2);
+//   hires::VideoResult r = hires::upscale_video("in.mp4", "out.mp4", opt, nullptr);
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hires/hires.hpp"
+
+namespace hires {
+
+// --codec: h264 (libx264), h265 (libx265), vp9 (libvpx-vp9), av1 (libsvtav1 or libaom-av1),
+// ffv1 (lossless). Throws Error(usage) for another word.
+enum class VideoCodecChoice { h264, h265, vp9, av1, ffv1 };
+VideoCodecChoice parse_video_codec(const std::string& option, const std::string& text);
+
+struct VideoOptions {
+  // Sizing, model, restore, tiles, memory, threads and `cancel`, as for images. The size is
+  // planned once from the first frame; encode options other than these do not apply.
+  UpscaleOptions upscale;
+  VideoCodecChoice codec = VideoCodecChoice::h264;
+  int crf = 18;                    // quality of the lossy encoders, lower is better
+  double start = 0;                // seconds into the clip
+  std::optional<double> duration;  // seconds from the start
+  bool overwrite = false;          // replace an existing output (never the input)
+  int queue = 4;                   // frames between decode, upscale and encode
+};
+
+struct VideoProgress {
+  std::int64_t frames = 0;  // written so far
+  std::int64_t total = 0;   // expected (an estimate), 0 when unknown
+  double seconds = 0;       // since the start
+};
+using VideoProgressFn = std::function<void(const VideoProgress&)>;
+
+struct VideoResult {
+  std::filesystem::path input, output;
+  Size in_size, out_size;
+  std::int64_t frames = 0;
+  int copied_streams = 0;  // audio and subtitle streams copied packet for packet
+  std::string model;       // the plan's model or method
+  int model_passes = 0;
+  std::string encoder;  // "libx264"
+  std::uint64_t bytes = 0;
+  double seconds = 0;
+  std::vector<std::string> notices;
+};
+
+// Upscales the clip `input` to `output` (written beside it under a temporary name and renamed
+// at the end; removed when anything fails or `cancel` is set). Throws Error: input (not a
+// video, no decoder, corrupt), usage (bad options, existing output), output, cancelled.
+VideoResult upscale_video(const std::filesystem::path& input, const std::filesystem::path& output,
+                          const VideoOptions& options, const VideoProgressFn& progress);
+
+}  // namespace hires

@@ -1,0 +1,294 @@
+// A clip through the image path: decode (io::VideoInput) -> plan_upscale once, from the first
+// frame -> per frame the same model passes and exact resize as an image (upscale_pixels) ->
+// encode (io::VideoOutput), three threads with bounded queues between them.
+#include "hires/video.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "hires/error.hpp"
+#include "hires/guide.hpp"
+#include "hires/pipeline.hpp"
+#include "io/guide_io.hpp"
+#include "io/io.hpp"
+#include "io/video.hpp"
+#include "pipeline/model_pass.hpp"
+
+namespace hires {
+namespace fs = std::filesystem;
+
+namespace {
+
+// A queue of at most `capacity` items; close() ends it for the consumer after the last item,
+// abort() ends it at once for both sides.
+template <typename T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(std::size_t capacity) : capacity_(capacity) {}
+  bool push(T item) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return aborted_ || items_.size() < capacity_; });
+    if (aborted_) return false;
+    items_.push_back(std::move(item));
+    changed_.notify_all();
+    return true;
+  }
+  bool pop(T& item) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return aborted_ || closed_ || !items_.empty(); });
+    if (aborted_ || items_.empty()) return false;
+    item = std::move(items_.front());
+    items_.pop_front();
+    changed_.notify_all();
+    return true;
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    changed_.notify_all();
+  }
+  void abort() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    aborted_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<T> items_;
+  bool closed_ = false;
+  bool aborted_ = false;
+};
+
+io::VideoCodec io_codec(VideoCodecChoice c) {
+  switch (c) {
+    case VideoCodecChoice::h265:
+      return io::VideoCodec::h265;
+    case VideoCodecChoice::vp9:
+      return io::VideoCodec::vp9;
+    case VideoCodecChoice::av1:
+      return io::VideoCodec::av1;
+    case VideoCodecChoice::ffv1:
+      return io::VideoCodec::ffv1;
+    default:
+      return io::VideoCodec::h264;
+  }
+}
+
+vips::VImage frame_image(io::VideoFrame& f) {
+  io::ensure_vips();
+  vips::VImage img =
+      vips::VImage::new_from_memory(f.pixels.data(), f.pixels.size(), f.width, f.height, 3,
+                                    f.u16 ? VIPS_FORMAT_USHORT : VIPS_FORMAT_UCHAR);
+  return img.copy(vips::VImage::option()->set(
+      "interpretation", f.u16 ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB));
+}
+
+// Runs the pixel path over one frame and renders it into `out`.
+void upscale_frame(io::VideoFrame& in, const pipeline::PixelPath& path, const PolishOptions& polish,
+                   io::VideoFrame& out) {
+  const vips::VImage source = frame_image(in);
+  vips::VImage img = pipeline::upscale_pixels(source, path).image;
+  img = io::polish_output(img, source, polish, Rgb{});
+  std::size_t size = 0;
+  void* data = img.write_to_memory(&size);
+  const auto* bytes = static_cast<const std::uint8_t*>(data);
+  out.pixels.assign(bytes, bytes + size);
+  g_free(data);
+  out.width = img.width();
+  out.height = img.height();
+  out.u16 = img.format() == VIPS_FORMAT_USHORT;
+  out.pts = in.pts;
+  out.index = in.index;
+}
+
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+}  // namespace
+
+VideoCodecChoice parse_video_codec(const std::string& option, const std::string& text) {
+  if (text == "h264" || text == "avc" || text == "x264") return VideoCodecChoice::h264;
+  if (text == "h265" || text == "hevc" || text == "x265") return VideoCodecChoice::h265;
+  if (text == "vp9") return VideoCodecChoice::vp9;
+  if (text == "av1") return VideoCodecChoice::av1;
+  if (text == "ffv1") return VideoCodecChoice::ffv1;
+  throw Error(ErrorKind::usage, option, fmt::format("unknown codec '{}'", text),
+              "h264, h265, vp9, av1 or ffv1");
+}
+
+VideoResult upscale_video(const fs::path& input, const fs::path& output,
+                          const VideoOptions& options, const VideoProgressFn& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto cancelled = [&] { return options.upscale.cancel && options.upscale.cancel->load(); };
+  if (same_file(input, output)) {
+    throw Error(ErrorKind::usage, output.string(), "is the input file; refusing to overwrite it",
+                "choose another output path");
+  }
+  std::error_code ec;
+  if (fs::exists(output, ec) && !options.overwrite) {
+    throw Error(ErrorKind::usage, output.string(), "exists", "pass --overwrite to replace it");
+  }
+  if (options.crf < 0 || options.crf > 63) {
+    throw Error(ErrorKind::usage, "--crf", fmt::format("{} is not from 0 to 63", options.crf));
+  }
+  if (options.upscale.threads > 0) set_threads(options.upscale.threads);
+  io::VideoInput in(input, io::VideoRange{options.start, options.duration});
+  const io::VideoInputInfo& info = in.info();
+
+  VideoResult result;
+  result.input = input;
+  result.output = output;
+  result.in_size = info.size;
+  result.copied_streams = info.copied_streams;
+  result.notices = info.notices;
+
+  io::VideoFrame first;
+  if (!in.next(first)) {
+    throw Error(
+        ErrorKind::input, input.string(),
+        options.start > 0 || options.duration ? "no frames in the chosen range" : "has no frames",
+        std::string(io::kCorruptHint));
+  }
+  // The one plan, from the first frame's facts, as for an image.
+  ImageFacts facts;
+  facts.name = input.string();
+  facts.size = info.size;
+  facts.bits = first.u16 ? 16 : 8;
+  if (options.upscale.auto_model) {
+    facts.measures = measure(io::measure_pixels(frame_image(first), kChooseSide, facts.name));
+  }
+  UpscalePlan plan = plan_upscale(facts, options.upscale, Format::png);
+  result.notices.insert(result.notices.end(), plan.notices.begin(), plan.notices.end());
+  if (options.codec != VideoCodecChoice::ffv1 && (plan.out.width % 2 || plan.out.height % 2)) {
+    const Size was = plan.out;
+    plan.out.width += plan.out.width % 2;
+    plan.out.height += plan.out.height % 2;
+    result.notices.push_back(fmt::format("{}x{} made {}x{}: 4:2:0 video needs even sizes",
+                                         was.width, was.height, plan.out.width, plan.out.height));
+  }
+  result.out_size = plan.out;
+  result.model = plan.model;
+  result.model_passes = plan.passes;
+  const pipeline::PixelPath path = pipeline::prepare_pixels(
+      plan, options.upscale, first.u16 ? core::SampleType::u16 : core::SampleType::u8);
+
+  if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
+  const fs::path temp =
+      output.parent_path() / fmt::format(".{}.hires-{}.tmp", output.filename().string(), getpid());
+  io::VideoOutputSettings settings;
+  settings.codec = io_codec(options.codec);
+  settings.crf = options.crf;
+  settings.size = plan.out;
+  settings.u16 = first.u16;
+
+  const std::size_t depth = static_cast<std::size_t>(std::max(1, options.queue));
+  BoundedQueue<io::VideoFrame> decoded(depth), upscaled(depth);
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  const auto fail = [&](std::exception_ptr e) {
+    {
+      std::lock_guard<std::mutex> lock(failure_mutex);
+      if (!failure) failure = e;
+    }
+    decoded.abort();
+    upscaled.abort();
+  };
+  std::thread reader, worker;
+  std::unique_ptr<io::VideoOutput> out;
+  try {
+    out = std::make_unique<io::VideoOutput>(temp, output, in, settings);
+    result.encoder = out->encoder();
+    result.copied_streams = out->copied_streams();
+    result.notices.insert(result.notices.end(), out->notices().begin(), out->notices().end());
+    reader = std::thread([&] {
+      try {
+        io::VideoFrame f = std::move(first);
+        do {
+          if (cancelled() || !decoded.push(std::move(f))) break;
+          f = io::VideoFrame{};
+        } while (in.next(f));
+        decoded.close();
+      } catch (...) {
+        fail(std::current_exception());
+      }
+    });
+    worker = std::thread([&] {
+      try {
+        io::VideoFrame f;
+        while (decoded.pop(f)) {
+          io::VideoFrame up;
+          try {
+            upscale_frame(f, path, options.upscale.polish, up);
+          } catch (const vips::VError& e) {
+            if (cancelled()) throw;
+            std::string text = e.what();
+            text = text.substr(0, text.find('\n'));
+            throw Error(ErrorKind::internal, input.string(),
+                        fmt::format("cannot upscale frame {}: {}", f.index + 1, text));
+          }
+          if (!upscaled.push(std::move(up))) break;
+        }
+        upscaled.close();
+      } catch (...) {
+        fail(std::current_exception());
+      }
+    });
+    io::VideoFrame f;
+    VideoProgress p;
+    p.total = info.frames;
+    while (upscaled.pop(f)) {
+      if (cancelled()) break;
+      out->write(f);
+      ++result.frames;
+      if (progress) {
+        p.frames = result.frames;
+        p.total = std::max(p.total, p.frames);
+        p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        progress(p);
+      }
+    }
+    decoded.abort();
+    upscaled.abort();
+    reader.join();
+    worker.join();
+    if (failure) std::rethrow_exception(failure);
+    if (cancelled()) {
+      throw Error(ErrorKind::cancelled, input.string(),
+                  fmt::format("stopped after {} frames; nothing was written", result.frames));
+    }
+    out->finish();
+    out.reset();
+    fs::rename(temp, output);
+  } catch (...) {
+    decoded.abort();
+    upscaled.abort();
+    if (reader.joinable()) reader.join();
+    if (worker.joinable()) worker.join();
+    out.reset();
+    fs::remove(temp, ec);
+    if (cancelled()) {
+      throw Error(ErrorKind::cancelled, input.string(),
+                  fmt::format("stopped after {} frames; nothing was written", result.frames));
+    }
+    if (failure) std::rethrow_exception(failure);
+    throw;
+  }
+  result.bytes = fs::file_size(output, ec);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace hires
