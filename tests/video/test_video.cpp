@@ -66,6 +66,7 @@ TEST(Video, Mp4KeepsSizeFramesAudioRotationColourAndMetadata) {
   const auto r =
       run_hires({"video", in.string(), "-o", out.string(), "-m", "lanczos", "-s", "2", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(json_event(r.out, "start").is_null()) << r.out;
   const nlohmann::json done = json_event(r.out, "done");
   ASSERT_FALSE(done.is_null()) << r.out;
   EXPECT_EQ(done["frames"], 12);
