@@ -256,8 +256,26 @@ bool holder_dead(const std::string& holder) {
   return j.value("host", std::string()) == host_name() && !process_alive(j.value("pid", 0L));
 }
 
+fs::path claim_path(const fs::path& output) {
+  return output.parent_path() / ("." + output.filename().string() + ".hires-claim");
+}
+
+// A worker killed after recording an item and before removing its claim leaves the claim of a
+// finished item: removed when nobody holds it.
+void remove_stale_claim(const fs::path& output) {
+  const fs::path path = claim_path(output);
+  Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;
+  struct stat held {};
+  struct stat now {};
+  if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &now) == 0 &&
+      held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
+    ::unlink(path.c_str());
+  }
+}
+
 ClaimOutcome acquire_claim(const fs::path& output) {
-  const fs::path path = output.parent_path() / ("." + output.filename().string() + ".hires-claim");
+  const fs::path path = claim_path(output);
   const std::string me =
       json{{"pid", static_cast<long>(::getpid())}, {"host", host_name()}, {"since", utc_time()}}
           .dump() +
@@ -424,6 +442,7 @@ ShardSummary run_shard(const fs::path& manifest_path, const Manifest& manifest, 
     const std::size_t item = mine[p];
     if (finished(states[item], run.retry_failed)) {
       ++summary.resumed;
+      remove_stale_claim(manifest.items[item].output);
       continue;
     }
     if (!attempt(p, item)) busy.emplace_back(p, item);
