@@ -1,6 +1,7 @@
 // One file through the whole path: decode -> plan_upscale -> model passes -> resize -> polish ->
 // encode.
 #include <fmt/format.h>
+#include <algorithm>
 #include <mutex>
 
 #include "core/methods.hpp"
@@ -73,6 +74,22 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   result.reason = plan.choice.reason;
   result.model_passes = plan.passes;
 
+  // Progress from two sources, whichever is further: the model's tiles (from the first one) and
+  // the rows the encoder has written. Reported only when it moves on, never backwards.
+  std::mutex progress_mutex;
+  double shown = -1;
+  ProgressFn report;
+  if (progress) {
+    report = [&](double f) {
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      f = std::clamp(f, 0.0, 1.0);
+      if (f < shown + 0.001 && !(f >= 1.0 && shown < 1.0)) return;
+      shown = f;
+      progress(f);
+    };
+  }
+  std::shared_ptr<pipeline::TileProgress> tiles;
+
   vips::VImage source = decoded.image;
   vips::VImage first_pass;  // set when a model runs
   const std::shared_ptr<Model> model = load_plan_model(plan);
@@ -89,6 +106,10 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
         engine::plan_tiles(model->graph(), options.tile, options.memory_budget, widest, tallest);
     pass.backend = options.backend;
     pass.threads = options.threads;
+    if (report) {
+      tiles = std::make_shared<pipeline::TileProgress>(report);
+      pass.progress = tiles;
+    }
     pipeline::ModelUpscale up = pipeline::upscale_with_model(decoded.image, pass, plan.passes);
     source = up.image;
     first_pass = up.first_pass;
@@ -111,8 +132,10 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
   io::Encoded written;
   try {
-    written = io::save_image(polished, output, format, enc, progress);
+    written = io::save_image(polished, output, format, enc, report);
+    if (tiles) tiles->stop();
   } catch (const Error& e) {
+    if (tiles) tiles->stop();
     const bool decode_failed = io::lazy_input_failed(out) || (first_pass.get_image() != nullptr &&
                                                               io::lazy_input_failed(first_pass));
     if (!decode_failed) throw;
