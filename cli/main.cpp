@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "hires/hires.hpp"
 #include "hires/models.hpp"
 #include "hires/pipeline.hpp"
+#include "parse_errors.hpp"
 #include "progress.hpp"
 #include "sizing.hpp"
 #include "upscale_args.hpp"
@@ -53,6 +55,7 @@ class Reporter {
     const std::string out = e.job->output.string();
     switch (e.type) {
       case T::start:
+        last_fraction_ = -1;
         if (json_)
           emit({{"event", "start"},
                 {"input", in},
@@ -61,10 +64,24 @@ class Reporter {
                 {"total", e.total}});
         bar_.start(e.total > 1 ? fmt::format("[{}/{}] {}", e.index + 1, e.total, in) : in);
         break;
-      case T::progress:
-        if (json_) emit({{"event", "progress"}, {"input", in}, {"fraction", e.fraction}});
-        bar_.update(e.fraction);
+      case T::progress: {
+        // Whole thousandths, each at most once: a repeat says nothing new.
+        const double fraction = std::round(e.fraction * 1000.0) / 1000.0;
+        if (fraction <= last_fraction_) break;
+        last_fraction_ = fraction;
+        const double overall =
+            e.total > 0 ? (static_cast<double>(e.index) + fraction) / static_cast<double>(e.total)
+                        : fraction;
+        if (json_) {
+          json j{{"event", "progress"},  {"input", in},
+                 {"fraction", fraction}, {"index", e.index + 1},
+                 {"total", e.total},     {"overall", std::round(overall * 1000.0) / 1000.0}};
+          if (const auto eta = bar_.batch_eta(overall)) j["eta_seconds"] = std::round(*eta);
+          emit(j);
+        }
+        bar_.update(fraction, e.total > 1 ? overall : -1.0);
         break;
+      }
       case T::done: {
         bar_.clear();
         const hires::FileResult& r = *e.result;
@@ -156,6 +173,7 @@ class Reporter {
   bool json_;
   bool quiet_;
   bool verbose_;
+  double last_fraction_ = -1;  // of the current job's progress events
   hires::cli::ProgressBar bar_;
 };
 
@@ -327,7 +345,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "hires: error: {}\nRun 'hires --help' for usage.\n", e.what());
+    fmt::print(stderr, "hires: error: {}\n", hires::cli::reword_parse_error(e));
     return kExitUsage;
   }
 

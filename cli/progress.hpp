@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace hires::cli {
@@ -10,7 +11,12 @@ class ProgressBar {
  public:
   explicit ProgressBar(bool enabled) : enabled_(enabled) {}
   void start(std::string label);
-  void update(double fraction);
+  // `fraction` of the current file; `overall` of the whole batch (< 0: a single file), which then
+  // sets the ETA.
+  void update(double fraction, double overall = -1.0);
+  // Seconds left for the batch, from the time since the first start and the `overall` fraction
+  // done; none before there is enough to go on.
+  std::optional<double> batch_eta(double overall) const;
   void clear();  // erases the line so that other output can follow
 
  private:
@@ -18,6 +24,7 @@ class ProgressBar {
   bool drawn_ = false;
   std::string label_;
   std::chrono::steady_clock::time_point t0_;
+  std::optional<std::chrono::steady_clock::time_point> batch_t0_;
   std::chrono::steady_clock::time_point last_;
 };
 

@@ -134,7 +134,7 @@ UpscaleOptions upscale_options(const UpscaleArgs& a) {
   o.encode.strip = a.strip;
   o.encode.srgb = a.srgb;
   if (!a.dpi.empty()) {
-    const double dpi = hires::parse_scale("--dpi", a.dpi);
+    const double dpi = hires::parse_dpi("--dpi", a.dpi);
     if (!a.sizing.print.empty()) {
       throw Error(ErrorKind::usage, "--dpi and --print", "conflict: --print already sets the DPI");
     }

@@ -30,7 +30,8 @@ struct BatchRequest {
 // its output path: one file input and a non-folder `output` -> that path; otherwise `output` is a
 // folder that mirrors the input tree. Without `output`, each result goes beside its input as
 // NAME-hires.EXT. Throws Error(usage) for requests that cannot be planned (missing inputs are
-// kept as jobs and fail when run, so that a batch reports them and goes on).
+// kept as jobs and fail when run, so that a batch reports them and goes on). An input that is no
+// file but holds wildcards (a quoted "*.png") is expanded; one that matches nothing throws.
 std::vector<Job> plan_jobs(const BatchRequest& request);
 
 // Checks what can be checked before any work starts: every output has a format we write, and a

@@ -41,12 +41,12 @@ struct Pixels {
 
 enum class FindingKind { small, blur, blocky, banding, noise, dark, bright, halftone };
 enum class Severity { info, warn, bad };
-enum class Content { photo, art, text };
+enum class Content { photo, art, text, pixel_art };
 enum class CheckVerdict { good, care, poor, not_needed };
 
 std::string_view finding_kind_name(FindingKind k);  // "small", "blur", ..., "halftone"
 std::string_view severity_name(Severity s);         // "info", "warn", "bad"
-std::string_view content_name(Content c);           // "photo", "art", "text"
+std::string_view content_name(Content c);           // "photo", "art", "text", "pixel art"
 std::string_view verdict_name(CheckVerdict v);      // "good", "care", "poor", "not_needed"
 std::string_view verdict_label(CheckVerdict v);     // "good candidate", "usable with care", ...
 
@@ -76,6 +76,8 @@ struct Measures {
 };
 Measures measure(const Pixels& image);
 Content classify_content(const Measures& m);
+// Sprites and icons drawn from a few exact colours, or art enlarged with nearest neighbour.
+bool is_pixel_art(const Measures& m);
 
 struct Finding {
   FindingKind kind = FindingKind::small;

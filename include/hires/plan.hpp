@@ -70,6 +70,8 @@ int model_passes(double scale, int model_scale);
 // Parsers for the textual forms used by the CLI and, later, the web app. All throw Error(usage)
 // naming `option` and the offending text.
 double parse_scale(std::string_view option, std::string_view text);
+// A DPI value (resolution metadata): finite, from 1 to 65535 (what TIFF and JPEG can store).
+double parse_dpi(std::string_view option, std::string_view text);
 int parse_pixels(std::string_view option, std::string_view text);           // "1920"
 Size parse_box(std::string_view option, std::string_view text);             // "1920x1080"
 PrintSpec parse_print(std::string_view option, std::string_view text);      // "8x10in@300"

@@ -53,6 +53,12 @@ double parse_scale(std::string_view option, std::string_view text) {
   return *v;
 }
 
+double parse_dpi(std::string_view option, std::string_view text) {
+  auto v = to_double(text);
+  if (!v || *v < 1 || *v > 65535) bad(option, text, "a DPI from 1 to 65535, like 300");
+  return *v;
+}
+
 int parse_pixels(std::string_view option, std::string_view text) {
   auto v = to_int(text);
   if (!v || *v <= 0) bad(option, text, "a whole number of pixels above 0, like 1920");

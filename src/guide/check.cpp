@@ -56,6 +56,8 @@ std::string_view content_name(Content c) {
       return "art";
     case Content::text:
       return "text";
+    case Content::pixel_art:
+      return "pixel art";
   }
   return "?";
 }
@@ -115,6 +117,40 @@ Severity grade(double v, double warn, double bad, bool higher_is_worse = true) {
   if (higher_is_worse)
     return v >= bad ? Severity::bad : v >= warn ? Severity::warn : Severity::info;
   return v <= bad ? Severity::bad : v <= warn ? Severity::warn : Severity::info;
+}
+
+// Pixel art is small, hard-edged and blocky by design: those are its nature, not defects, and
+// nearest neighbour by whole numbers enlarges it without loss.
+void soften_for_pixel_art(std::vector<Finding>& findings, const Measures& m, Size size) {
+  for (Finding& f : findings) {
+    switch (f.kind) {
+      case FindingKind::small:
+        f.severity = Severity::info;
+        f.message = fmt::format(
+            "{}x{} pixel art: nearest neighbour by a whole number (-m nearest -s 4) keeps every "
+            "pixel crisp",
+            size.width, size.height);
+        break;
+      case FindingKind::noise:
+        f.severity = Severity::info;
+        f.message = "hard colour edges of pixel art, not noise";
+        break;
+      case FindingKind::blocky:
+        f.severity = Severity::info;
+        f.message = m.staircase_block > 1
+                        ? fmt::format(
+                              "pixel art already enlarged in {}x{} blocks: scale by whole numbers "
+                              "with -m nearest",
+                              m.staircase_block, m.staircase_block)
+                        : "pixel art: scale by whole numbers with -m nearest";
+        break;
+      case FindingKind::blur:
+        f.severity = Severity::info;
+        break;
+      default:
+        break;
+    }
+  }
 }
 
 std::vector<Finding> findings_for(const Measures& m, Content content, Size size) {
@@ -210,6 +246,7 @@ std::vector<Finding> findings_for(const Measures& m, Content content, Size size)
                           m.halftone_period);
     out.push_back(f);
   }
+  if (content == Content::pixel_art) soften_for_pixel_art(out, m, size);
   return out;
 }
 

@@ -447,9 +447,25 @@ Measures measure(const Pixels& image) {
   return m;
 }
 
+// Pixel art: drawn from a few exact colours (no blended edge pixels), many pixels equal to their
+// neighbour, and small (sprites, icons).
+constexpr double kPixelArtColours = 0.97;  // share of pixels in the 32 commonest exact colours
+constexpr double kPixelArtFlat = 0.3;
+constexpr int kPixelArtMaxSide = 512;
+
+bool is_pixel_art(const Measures& m) {
+  // Native sprites, or art already enlarged with nearest neighbour (staircases) — not the flat
+  // 8x8 blocks of a heavily compressed JPEG, which come with many colours.
+  const bool few_colours = m.top32_colour_share >= kPixelArtColours;
+  const bool jpeg_blocks = m.staircase_block % 8 == 0 && !few_colours;
+  return (few_colours && m.flat_fraction >= kPixelArtFlat && m.min_side <= kPixelArtMaxSide) ||
+         (m.staircase_block > 0 && !jpeg_blocks);
+}
+
 Content classify_content(const Measures& m) {
   // Text and graphics: mostly two tones (paper and ink) with large flat areas.
   if (m.top2_luma_share >= 0.75 && m.flat_fraction >= 0.50) return Content::text;
+  if (is_pixel_art(m)) return Content::pixel_art;
   // Art and anime: flat fills with crisp edges rather than the continuous texture of
   // photographs (a blurred photo has smooth areas too, but no crisp edges).
   // Flat black or white (a clipped sky, a dark background) is not a fill: only mid-tones count.

@@ -134,7 +134,9 @@ fs::path write_review_report(const fs::path& dir, const fs::path& original,
 body{{font-family:sans-serif;margin:1.5em;background:#fafafa;color:#222}}
 .verdict{{font-size:1.4em;font-weight:bold}} .ok{{color:#186a18}} .warn{{color:#a66300}} .fail{{color:#b00}}
 .pair{{display:flex;gap:1em;flex-wrap:wrap}} figure{{margin:0}} img{{max-width:100%;border:1px solid #ccc}}
-.side img{{width:48vw;max-width:800px}} .orig{{image-rendering:pixelated}}
+.side{{flex-wrap:nowrap}} .side figure{{flex:1 1 0;min-width:0;max-width:800px}}
+.side img{{width:100%}} .orig{{image-rendering:pixelated}}
+@media (max-width:899px){{.side{{flex-wrap:wrap}} .side figure{{flex-basis:100%}}}}
 table{{border-collapse:collapse}} td{{padding:2px 10px}}
 </style></head><body>
 <h1>hires review</h1>

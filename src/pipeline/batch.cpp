@@ -2,6 +2,7 @@
 #include "hires/batch.hpp"
 
 #include <fmt/format.h>
+#include <glob.h>
 #include <sys/stat.h>
 #include <algorithm>
 #include <chrono>
@@ -71,6 +72,42 @@ fs::path canonical_key(const fs::path& p) {
   return ec ? fs::absolute(p) : c;
 }
 
+// An input that is no file but holds wildcards (`hires "*.png"`, quoted so that the shell left it)
+// is expanded here as the shell would have; one that matches nothing is an error.
+std::vector<fs::path> expand_patterns(const std::vector<fs::path>& inputs) {
+  std::vector<fs::path> out;
+  for (const fs::path& in : inputs) {
+    const std::string text = in.string();
+    std::error_code ec;
+    if (fs::exists(in, ec) || text.find_first_of("*?[") == std::string::npos) {
+      out.push_back(in);
+      continue;
+    }
+    glob_t found{};
+    const int rc = ::glob(text.c_str(), 0, nullptr, &found);
+    std::vector<fs::path> matches;
+    if (rc == 0) {
+      for (std::size_t i = 0; i < found.gl_pathc; ++i) matches.emplace_back(found.gl_pathv[i]);
+    }
+    globfree(&found);
+    if (matches.empty()) {
+      throw Error(ErrorKind::input, "", fmt::format("no file matches {}", text),
+                  "check the pattern and the folder");
+    }
+    out.insert(out.end(), matches.begin(), matches.end());  // glob sorts them
+  }
+  return out;
+}
+
+// True when a folder holds images only in its sub-folders (so -r would find them).
+bool images_below(const std::vector<fs::path>& inputs) {
+  std::error_code ec;
+  for (const fs::path& in : inputs) {
+    if (fs::is_directory(in, ec) && !images_in(in, true).empty()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool is_image_path(const fs::path& path) {
@@ -79,8 +116,10 @@ bool is_image_path(const fs::path& path) {
   return exts.count(lower_ext(path)) != 0;
 }
 
-std::vector<Job> plan_jobs(const BatchRequest& req) {
-  if (req.inputs.empty()) throw Error(ErrorKind::usage, "INPUT", "no input given");
+std::vector<Job> plan_jobs(const BatchRequest& request) {
+  if (request.inputs.empty()) throw Error(ErrorKind::usage, "INPUT", "no input given");
+  BatchRequest req = request;
+  req.inputs = expand_patterns(request.inputs);
   std::error_code ec;
   const bool many = req.inputs.size() > 1 ||
                     std::any_of(req.inputs.begin(), req.inputs.end(),
@@ -120,9 +159,10 @@ std::vector<Job> plan_jobs(const BatchRequest& req) {
     }
   }
   if (jobs.empty()) {
+    const bool hint_r = !req.recursive && images_below(req.inputs);
     throw Error(ErrorKind::usage, req.inputs.front().string(), "no images found",
-                req.recursive ? "hires reads .jpg .png .webp .tif .gif .heic .avif"
-                              : "pass -r to look inside sub-folders");
+                hint_r ? "its sub-folders hold images: pass -r to look inside them"
+                       : "hires reads .jpg .png .webp .tif .gif .heic .avif");
   }
 
   // Results of an earlier run beside their originals (`hires *.png` twice) are not inputs.

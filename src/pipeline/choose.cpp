@@ -23,11 +23,6 @@ constexpr double kAliasFrom = 1.22, kAliasFull = 1.32;  // fine detail: aliasing
 constexpr double kSoftFrom = 0.95, kSoftFull = 0.85;    // fine detail: smoothed by blur or JPEG
 constexpr double kQualityFrom = 92, kQualityFull = 55;  // a JPEG file's saved quality
 constexpr double kMinStrength = 0.1;                    // below: the photo model as it is
-// Pixel art: drawn from a few exact colours (no blended edge pixels), many pixels equal to their
-// neighbour, and small (sprites, icons).
-constexpr double kPixelArtColours = 0.97;  // share of pixels in the 32 commonest exact colours
-constexpr double kPixelArtFlat = 0.3;
-constexpr int kPixelArtMaxSide = 512;
 
 double ramp(double v, double from, double full) {
   return std::clamp((v - from) / (full - from), 0.0, 1.0);
@@ -56,13 +51,7 @@ double restore_strength(const Measures& m) {
 ModelChoice choose_model(const Measures& m, double scale, std::optional<double> restore) {
   ModelChoice c;
   const std::string suffix = scale <= 2.0 ? "x2" : "x4";
-  // Native sprites, or art already enlarged with nearest neighbour (staircases) — not the flat
-  // 8x8 blocks of a heavily compressed JPEG, which come with many colours.
-  const bool few_colours = m.top32_colour_share >= kPixelArtColours;
-  const bool jpeg_blocks = m.staircase_block % 8 == 0 && !few_colours;
-  const bool pixel_art =
-      (few_colours && m.flat_fraction >= kPixelArtFlat && m.min_side <= kPixelArtMaxSide) ||
-      (m.staircase_block > 0 && !jpeg_blocks);
+  const bool pixel_art = is_pixel_art(m);
   if (!restore && pixel_art) {
     c.model = "nearest";
     c.reason = m.staircase_block > 0

@@ -2,6 +2,7 @@
 // tiles at a time and kept in a small cache, so the encoder downstream streams and memory follows
 // the band, not the image.
 #include <fmt/format.h>
+#include <algorithm>
 #include <atomic>
 #include <list>
 #include <memory>
@@ -46,6 +47,7 @@ struct Band {
 
 struct PassState {
   std::shared_ptr<Model> model;
+  std::shared_ptr<TileProgress> progress;
   engine::TilePlan plan;
   std::unique_ptr<LockedBackend> backend;
   int in_w = 0, in_h = 0;
@@ -104,6 +106,7 @@ std::shared_ptr<const Band> compute_band(PassState& st, const io::LazyInput& inp
             }
           }
         }
+        if (st.progress) st.progress->add_done(static_cast<double>(rows) * cols / (s * s));
       });
   return band;
 }
@@ -143,6 +146,22 @@ void fill(PassState& st, const io::LazyInput& input, const core::Rect& r, std::u
 
 }  // namespace
 
+void TileProgress::add_total(double pixels) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  total_ += pixels;
+}
+
+void TileProgress::add_done(double pixels) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  done_ += pixels;
+  if (report_ && total_ > 0) report_(std::min(1.0, done_ / total_));
+}
+
+void TileProgress::stop() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  report_ = nullptr;
+}
+
 vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
   const auto& g = pass.model->graph();
   if (in.bands() != 3 || (in.format() != VIPS_FORMAT_UCHAR && in.format() != VIPS_FORMAT_USHORT)) {
@@ -156,6 +175,8 @@ vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
   }
   auto st = std::make_shared<PassState>();
   st->model = pass.model;
+  st->progress = pass.progress;
+  if (st->progress) st->progress->add_total(static_cast<double>(in.width()) * in.height());
   st->plan = pass.plan;
   st->backend = std::make_unique<LockedBackend>(*pass.model, pass.backend, pass.threads);
   st->in_w = in.width();

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vips/vips8>
 
@@ -13,6 +15,22 @@
 
 namespace hires::pipeline {
 
+// Model work done over every pass of one job, counted in input pixels through the net and
+// reported as a fraction after each tile (the first band of tiles can be a large share of a job,
+// long before any output row is written).
+class TileProgress {
+ public:
+  explicit TileProgress(std::function<void(double)> report) : report_(std::move(report)) {}
+  void add_total(double pixels);
+  void add_done(double pixels);  // from any thread
+  void stop();                   // no reports after this (the job is over)
+
+ private:
+  std::mutex mutex_;
+  std::function<void(double)> report_;
+  double total_ = 0, done_ = 0;
+};
+
 struct ModelPass {
   std::shared_ptr<Model> model;
   engine::TilePlan plan;
@@ -20,6 +38,7 @@ struct ModelPass {
   int threads = 0;
   // When it becomes true, the next tile fails the image (UpscaleOptions::cancel).
   std::shared_ptr<const std::atomic<bool>> cancel;
+  std::shared_ptr<TileProgress> progress;  // optional
 };
 
 // A lazy libvips image: `in` (8/16-bit RGB) through the model, as 16-bit RGB at the model's

@@ -1,6 +1,7 @@
 // One file through the whole path: decode -> plan_upscale -> model passes -> resize -> polish ->
 // encode.
 #include <fmt/format.h>
+#include <algorithm>
 #include <mutex>
 
 #include "core/methods.hpp"
@@ -94,12 +95,32 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   result.reason = plan.choice.reason;
   result.model_passes = plan.passes;
 
+  // Progress from two sources, whichever is further: the model's tiles (from the first one) and
+  // the rows the encoder has written. Reported only when it moves on, never backwards.
+  std::mutex progress_mutex;
+  double shown = -1;
+  ProgressFn report;
+  if (progress) {
+    report = [&](double f) {
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      f = std::clamp(f, 0.0, 1.0);
+      if (f < shown + 0.001 && !(f >= 1.0 && shown < 1.0)) return;
+      shown = f;
+      progress(f);
+    };
+  }
+  std::shared_ptr<pipeline::TileProgress> tiles;
+
   const core::SampleType out_type = decoded.info.bits > 8 && format_has_16bit(format)
                                         ? core::SampleType::u16
                                         : core::SampleType::u8;
   std::optional<Rgb> flatten;
   if (decoded.info.has_alpha && !format_has_alpha(format)) flatten = options.encode.background;
-  const pipeline::PixelPath path = pipeline::prepare_pixels(plan, options, out_type, flatten);
+  pipeline::PixelPath path = pipeline::prepare_pixels(plan, options, out_type, flatten);
+  if (path.model && report) {
+    tiles = std::make_shared<pipeline::TileProgress>(report);
+    path.pass.progress = tiles;
+  }
   const std::shared_ptr<Model>& model = path.model;
   const pipeline::PixelResult pixels = pipeline::upscale_pixels(decoded.image, path);
   const vips::VImage& out = pixels.image;
@@ -114,8 +135,10 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
   io::Encoded written;
   try {
-    written = io::save_image(polished, output, format, enc, progress, options.cancel.get());
+    written = io::save_image(polished, output, format, enc, report, options.cancel.get());
+    if (tiles) tiles->stop();
   } catch (const Error& e) {
+    if (tiles) tiles->stop();
     if (e.kind() == ErrorKind::cancelled) throw;
     const bool decode_failed = io::lazy_input_failed(out) || (first_pass.get_image() != nullptr &&
                                                               io::lazy_input_failed(first_pass));

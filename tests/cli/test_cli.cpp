@@ -157,7 +157,11 @@ TEST_F(Cli, UnknownOptionIsAUsageError) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "hires: error: ")) << r.err;
   EXPECT_TRUE(contains(r.err, "--frobnicate")) << r.err;
-  EXPECT_TRUE(has_line(r.err, "Run 'hires --help' for usage.")) << r.err;
+  EXPECT_TRUE(has_line(r.err,
+                       "hires: error: --frobnicate: unknown option (hires --help lists "
+                       "the options)"))
+      << r.err;
+  EXPECT_EQ(split_lines(r.err).size(), 1U) << r.err;
   EXPECT_FALSE(fs::exists(out));
   expect_input_unchanged();
 }

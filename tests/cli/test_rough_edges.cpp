@@ -1,7 +1,10 @@
 // Rough edges a new user hit (the pipeline issue's list): each gets its exact behaviour here.
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "support/test_support.hpp"
@@ -147,6 +150,164 @@ TEST(RoughEdges, DoneLineNamesTheModelWithoutPassEs) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err.find("pass(es)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("photo-x2 (1 pass)"), std::string::npos) << r.err;
+}
+
+// Exactly one line on stderr, and that line.
+void expect_one_line(const test::RunResult& r, const std::string& line) {
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, line + "\n");
+}
+
+TEST(RoughEdges, ParseErrorsAreOneLineNamingOptionValueAndExpectation) {
+  TempDir dir;
+  const std::string a = small_png(dir, "a.png").string();
+  expect_one_line(run_hires({a, "--denoise", "9"}),
+                  "hires: error: --denoise 9: expected a whole number from 0 to 3");
+  expect_one_line(run_hires({a, "--sharpen", "9"}),
+                  "hires: error: --sharpen 9: expected a number from 0 to 5");
+  expect_one_line(run_hires({a, "--max-pixels", "-1"}),
+                  "hires: error: --max-pixels -1: expected a number above 0");
+  expect_one_line(run_hires({"upscale"}),
+                  "hires: error: no input given: name one or more images or folders, e.g. hires "
+                  "photo.jpg");
+  expect_one_line(run_hires({a, "--frobnicate"}),
+                  "hires: error: --frobnicate: unknown option (hires --help lists the options)");
+  expect_one_line(run_hires({a, "--tile"}), "hires: error: --tile: expects a value after it");
+  expect_one_line(run_hires({a, "--restore", "9"}),
+                  "hires: error: --restore: '9' is not a strength from 0 to 1 (0 keeps the photo "
+                  "model's faithful look, 1 cleans up fully, e.g. --restore 0.5)");
+}
+
+TEST(RoughEdges, DpiHasItsOwnExampleAndRange) {
+  TempDir dir;
+  const std::string a = small_png(dir, "a.png").string();
+  for (const char* bad : {"abc", "0", "70000", "inf", "nan", "-3"}) {
+    expect_one_line(run_hires({a, "--dpi", bad}),
+                    std::string("hires: error: --dpi: '") + bad +
+                        "' is not valid (expected a DPI from 1 to 65535, like 300)");
+  }
+  const auto ok = run_hires({a, "-m", "lanczos", "-s", "2", "--dpi", "300", "--json"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(test::json_event(ok.out, "done")["dpi"], 300.0);
+}
+
+TEST(RoughEdges, RecursiveHintOnlyWhenSubFoldersHoldImages) {
+  TempDir dir;
+  const fs::path top = dir / "top";
+  fs::create_directories(top / "empty-sub");
+  const auto none = run_hires({top.string(), "-o", (dir / "out").string()});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.err,
+            "hires: error: " + top.string() +
+                ": no images found (hires reads .jpg .png .webp .tif .gif .heic .avif)\n");
+  fs::create_directories(top / "sub");
+  small_png(dir, "top/sub/a.png");
+  const auto below = run_hires({top.string(), "-o", (dir / "out").string()});
+  EXPECT_EQ(below.exit_code, 2);
+  EXPECT_EQ(below.err, "hires: error: " + top.string() +
+                           ": no images found (its sub-folders hold images: pass -r to look "
+                           "inside them)\n");
+}
+
+TEST(RoughEdges, AQuotedGlobIsExpanded) {
+  TempDir dir;
+  small_png(dir, "a.png");
+  small_png(dir, "b.png");
+  const fs::path out = dir / "out";
+  const std::string pattern = (dir / "*.png").string();
+  const auto r = run_hires({pattern, "-o", out.string() + "/", "-m", "lanczos", "-s", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(test::load(out / "a.png").width(), 16);
+  EXPECT_EQ(test::load(out / "b.png").width(), 16);
+  const std::string nothing = (dir / "*.gif").string();
+  const auto none = run_hires({nothing, "-o", out.string() + "/", "-m", "lanczos"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_EQ(none.err,
+            "hires: error: no file matches " + nothing + " (check the pattern and the folder)\n");
+}
+
+// A sprite: blocks of 2x2 pixels from five exact colours, the way pixel art is drawn.
+vips::VImage sprite(int side) {
+  test::init_vips();
+  static const unsigned char colours[5][3] = {
+      {20, 20, 30}, {240, 200, 40}, {200, 40, 40}, {60, 160, 220}, {250, 250, 250}};
+  std::vector<unsigned char> px(static_cast<std::size_t>(side) * side * 3);
+  unsigned seed = 7;
+  for (int y = 0; y < side; y += 2) {
+    for (int x = 0; x < side; x += 2) {
+      seed = seed * 1103515245U + 12345U;
+      const unsigned char* c = colours[(seed >> 16) % 5];
+      for (int dy = 0; dy < 2 && y + dy < side; ++dy) {
+        for (int dx = 0; dx < 2 && x + dx < side; ++dx) {
+          std::copy(c, c + 3, &px[(static_cast<std::size_t>(y + dy) * side + x + dx) * 3]);
+        }
+      }
+    }
+  }
+  return vips::VImage::new_from_memory(px.data(), px.size(), side, side, 3, VIPS_FORMAT_UCHAR)
+      .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB))
+      .copy_memory();
+}
+
+TEST(RoughEdges, PixelArtIsPixelArtNotNoiseOrJpegBlocks) {
+  TempDir dir;
+  const fs::path small = dir / "sprite.png", big = dir / "sprite-2x.png";
+  sprite(16).pngsave(small.c_str());
+  sprite(48)
+      .resize(2.0, vips::VImage::option()->set("kernel", VIPS_KERNEL_NEAREST))
+      .pngsave(big.c_str());
+  for (const fs::path& p : {small, big}) {
+    const auto r = run_hires({"check", p.string(), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["content"], "pixel art") << r.out;
+    EXPECT_EQ(j["recommendation"]["model"], "nearest") << r.out;
+    for (const auto& f : j["findings"]) {
+      EXPECT_EQ(f["severity"], "info") << f.dump();
+      EXPECT_EQ(f["message"].get<std::string>().find("JPEG"), std::string::npos) << f.dump();
+      EXPECT_EQ(f["message"].get<std::string>().find("noise of"), std::string::npos) << f.dump();
+    }
+    const auto text = run_hires({"check", p.string()});
+    EXPECT_NE(text.out.find("pixel art"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("nearest"), std::string::npos) << text.out;
+  }
+}
+
+TEST(RoughEdges, ProgressFromTheFirstTileWithoutRepeatsAndOverall) {
+  TempDir dir;
+  test::init_vips();
+  const fs::path a = dir / "a.png", b = dir / "b.png";
+  test::pattern_image(96, 64, 3, false).pngsave(a.c_str());
+  test::pattern_image(96, 64, 3, false).pngsave(b.c_str());
+  const auto r = run_hires({a.string(), b.string(), "-o", (dir / "out").string(), "-m", "photo-x2",
+                            "-t", "32", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::vector<double>> fractions;
+  std::vector<double> overall;
+  std::set<std::string> seen;
+  for (const auto& e : events(r.out)) {
+    if (e["event"] != "progress") continue;
+    EXPECT_TRUE(seen.insert(e.dump()).second) << "repeated: " << e.dump();
+    fractions[e["input"]].push_back(e["fraction"]);
+    overall.push_back(e["overall"]);
+    EXPECT_EQ(e["total"], 2);
+  }
+  ASSERT_EQ(fractions.size(), 2U);
+  for (const auto& [input, f] : fractions) {
+    // 3 x 2 tiles of 32 px: the model's tiles move the fraction before any row is written.
+    int inside = 0;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      if (i > 0) {
+        EXPECT_GT(f[i], f[i - 1]) << input;
+      }
+      if (f[i] > 0.0 && f[i] < 0.5) ++inside;
+    }
+    EXPECT_GE(inside, 2) << input;
+    EXPECT_DOUBLE_EQ(f.back(), 1.0) << input;
+  }
+  EXPECT_TRUE(std::is_sorted(overall.begin(), overall.end()));
+  EXPECT_DOUBLE_EQ(overall.back(), 1.0);
+  EXPECT_LE(overall.front(), 0.5);
 }
 
 }  // namespace

@@ -136,6 +136,12 @@ TEST(ReviewCli, LanczosUpscaleIsOkAndTheReportIsWritten) {
   EXPECT_NE(html.find("heatmap.png"), std::string::npos);
   EXPECT_NE(html.find(">ok<"), std::string::npos);
   EXPECT_EQ(html.find("http"), std::string::npos);  // offline: nothing fetched
+  // Side by side at any window of 900 px or more: the two figures share the row (no fixed
+  // 48vw widths that wrapped below ~1700 px); only narrower windows stack them.
+  EXPECT_NE(html.find(".side{flex-wrap:nowrap}"), std::string::npos);
+  EXPECT_NE(html.find(".side figure{flex:1 1 0;min-width:0"), std::string::npos);
+  EXPECT_NE(html.find("@media (max-width:899px){.side{flex-wrap:wrap}"), std::string::npos);
+  EXPECT_EQ(html.find("vw"), std::string::npos);
   EXPECT_TRUE(fs::exists(report / "heatmap.png"));
   EXPECT_TRUE(fs::exists(report / "original.png"));
   EXPECT_TRUE(fs::exists(report / "upscaled.png"));
