@@ -91,9 +91,10 @@ struct Encoded {
 
 inline constexpr std::string_view kCannotWrite = "cannot write: ";
 
-// Writes `image` to `path` atomically (a temporary file beside it, then rename).
+// Writes `image` to `path` atomically (io::TempFile: a temporary file beside it, then a rename
+// that replaces an existing regular file only when `replace`).
 Encoded save_image(vips::VImage image, const std::filesystem::path& path, Format format,
-                   const EncodeOptions& options, const ProgressFn& progress);
+                   const EncodeOptions& options, const ProgressFn& progress, bool replace);
 
 void set_threads_impl(int threads);
 

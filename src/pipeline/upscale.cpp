@@ -111,7 +111,7 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
   io::Encoded written;
   try {
-    written = io::save_image(polished, output, format, enc, progress);
+    written = io::save_image(polished, output, format, enc, progress, options.overwrite);
   } catch (const Error& e) {
     const bool decode_failed = io::lazy_input_failed(out) || (first_pass.get_image() != nullptr &&
                                                               io::lazy_input_failed(first_pass));
