@@ -184,11 +184,6 @@ void validate(const Graph& g) {
   if (g.output < 0 || g.output >= g.num_values || !defined[g.output]) {
     throw Error(ErrorKind::internal, g.name, "graph output is never computed");
   }
-  if (channels[g.output] != g.out_channels) {
-    throw Error(ErrorKind::input, fmt::format("model '{}'", g.name),
-                fmt::format("the graph computes {} output channels, but the model declares {}",
-                            channels[g.output], g.out_channels));
-  }
 }
 
 int estimate_receptive_radius(const Graph& g) {
