@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
+#include "json_line.hpp"
 #include "sizing.hpp"
 
 namespace hires::cli {
@@ -21,7 +22,7 @@ struct CheckArgs {
   std::vector<std::string> inputs;
   SizingArgs target;
   bool json = false;
-  double max_pixels_mp = 268.435456;
+  std::string max_pixels_mp = "268.435456";
 };
 
 std::string format_value(const Finding& f) {
@@ -59,7 +60,7 @@ int run_check(const CheckArgs& a) {
   options.target = parse_sizing(a.target, "conflict: choose one target size");
   if (options.target) (void)plan_size({1000, 1000}, *options.target);  // validate early
   Limits limits;
-  limits.max_input_pixels = static_cast<std::uint64_t>(a.max_pixels_mp * 1e6);
+  limits.max_input_pixels = hires::cli::megapixels("--max-pixels", a.max_pixels_mp);
   int failed = 0;
   for (const auto& input : a.inputs) {
     try {
@@ -73,7 +74,7 @@ int run_check(const CheckArgs& a) {
       if (e.kind() == ErrorKind::usage) throw;
       ++failed;
       if (a.json) {
-        std::cout << json{{"input", input}, {"error", e.what()}}.dump() << '\n' << std::flush;
+        std::cout << json_line(json{{"input", input}, {"error", e.what()}}) << '\n' << std::flush;
       }
       fmt::print(stderr, "hires: error: {}\n", e.what());
     }
@@ -92,8 +93,7 @@ Command add_check_command(CLI::App& app) {
   add_sizing_options(*cmd->add_option_group("target", "What the image is for (default: 4x)"),
                      args->target, SizingFor::check);
   cmd->add_flag("--json", args->json, "One JSON object per image on stdout");
-  cmd->add_option("--max-pixels", args->max_pixels_mp, "Largest input in megapixels")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-pixels", args->max_pixels_mp, "Largest input in megapixels");
   return {cmd, [args] { return run_check(*args); }};
 }
 

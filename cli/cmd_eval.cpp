@@ -11,6 +11,7 @@
 #include "hires/error.hpp"
 #include "hires/eval.hpp"
 #include "hires/models.hpp"
+#include "json_line.hpp"
 
 namespace hires::cli {
 
@@ -91,7 +92,7 @@ Command add_eval_command(CLI::App& app) {
                          {"width", im.size.width}, {"height", im.size.height},
                          {"psnr", im.psnr},        {"ssim", im.ssim},
                          {"seconds", im.seconds},  {"method", im.method}};
-        std::cout << j.dump() << '\n' << std::flush;
+        std::cout << json_line(j) << '\n' << std::flush;
       } else {
         fmt::print("{:<28} {:>5}x{:<5} {:7.3f} dB  {:.4f}  {:6.2f}s  {}\n",
                    im.file.filename().string(), im.size.width, im.size.height, im.psnr, im.ssim,
@@ -103,7 +104,7 @@ Command add_eval_command(CLI::App& app) {
       nlohmann::json j{{"event", "summary"},        {"method", r.method},   {"scale", r.scale},
                        {"images", r.images.size()}, {"psnr", r.mean_psnr},  {"ssim", r.mean_ssim},
                        {"seconds", r.mean_seconds}, {"degrade", a->degrade}};
-      std::cout << j.dump() << '\n';
+      std::cout << json_line(j) << '\n';
     } else {
       fmt::print("{} x{} ({}) on {} images: PSNR-Y {:.3f} dB, SSIM-Y {:.4f}, {:.2f}s per image\n",
                  r.method, r.scale, a->degrade, r.images.size(), r.mean_psnr, r.mean_ssim,

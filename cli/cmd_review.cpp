@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
+#include "json_line.hpp"
 
 namespace hires::cli {
 namespace {
@@ -45,7 +46,7 @@ int print_review(const std::string& original, const std::string& upscaled, const
            {"reasons", r.reasons},
            {"regions", regions}};
     if (!report.empty()) j["report"] = report;
-    std::cout << j.dump() << '\n' << std::flush;
+    std::cout << json_line(j) << '\n' << std::flush;
   } else {
     fmt::print("{} -> {}: {}\n", original, upscaled, review_verdict_name(r.verdict));
     fmt::print("  resemblance  PSNR {:.2f} dB, SSIM {:.4f}\n", r.resemblance_psnr,

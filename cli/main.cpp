@@ -21,6 +21,7 @@
 #include "hires/hires.hpp"
 #include "hires/models.hpp"
 #include "hires/pipeline.hpp"
+#include "json_line.hpp"
 #include "parse_errors.hpp"
 #include "progress.hpp"
 #include "sizing.hpp"
@@ -169,7 +170,7 @@ class Reporter {
   }
 
  private:
-  static void emit(const json& j) { std::cout << j.dump() << '\n' << std::flush; }
+  static void emit(const json& j) { std::cout << hires::cli::json_line(j) << '\n' << std::flush; }
   bool json_;
   bool quiet_;
   bool verbose_;

@@ -53,4 +53,8 @@ std::optional<SizeRequest> parse_sizing(const SizingArgs& a, std::string_view co
   return std::nullopt;
 }
 
+std::uint64_t megapixels(std::string_view option, std::string_view text) {
+  return static_cast<std::uint64_t>(parse_number(option, text, 0, 1e9, true) * 1e6);
+}
+
 }  // namespace hires::cli

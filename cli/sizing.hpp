@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,5 +28,8 @@ void add_sizing_options(CLI::Option_group& group, SizingArgs& args, SizingFor pu
 // parse errors for a bad value.
 std::optional<SizeRequest> parse_sizing(const SizingArgs& args, std::string_view conflict,
                                         std::string_view hint = {});
+
+// --max-pixels / --max-output-pixels: megapixels above 0 and at most 1e9, as pixels.
+std::uint64_t megapixels(std::string_view option, std::string_view text);
 
 }  // namespace hires::cli

@@ -83,10 +83,8 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
   cmd.add_flag("--quiet", a.quiet, "Print errors only");
   cmd.add_flag("-v,--verbose", a.verbose, "Also say which engine implementation ran");
   cmd.add_option("--max-pixels", a.max_pixels_mp, "Largest input in megapixels")
-      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd.add_option("--max-output-pixels", a.max_output_pixels_mp, "Largest output in megapixels")
-      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd.add_option("--threads", a.threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
@@ -99,8 +97,8 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
                  "Classical edge-preserving filter before upscaling, 0 (off) to 3 (--restore is "
                  "the recommended clean-up)")
       ->check(CLI::Range(0, 3));
-  cmd.add_option("--sharpen", a.sharpen, "Unsharp mask after upscaling (linear light), e.g. 0.5")
-      ->check(CLI::Range(0.0, 5.0));
+  cmd.add_option("--sharpen", a.sharpen,
+                 "Unsharp mask after upscaling (linear light), 0 to 5, e.g. 0.5");
   cmd.add_option("--preset", a.preset,
                  "Named option bundle (hires presets lists them); your own options win");
   cmd.add_flag("--review", a.review, "Review each result against its input (see hires review)");
@@ -141,14 +139,15 @@ UpscaleOptions upscale_options(const UpscaleArgs& a) {
     o.encode.dpi = dpi;
   }
   o.encode.background = hires::parse_color(a.background);
-  o.limits.max_input_pixels = static_cast<std::uint64_t>(a.max_pixels_mp * 1e6);
-  o.limits.max_output_pixels = static_cast<std::uint64_t>(a.max_output_pixels_mp * 1e6);
+  o.limits.max_input_pixels = hires::cli::megapixels("--max-pixels", a.max_pixels_mp);
+  o.limits.max_output_pixels =
+      hires::cli::megapixels("--max-output-pixels", a.max_output_pixels_mp);
   o.overwrite = a.overwrite;
   o.threads = a.threads;
   if (!a.preset.empty()) (void)hires::find_preset(a.preset);  // known ones were expanded
   o.polish.color_fix = a.color_fix;
   o.polish.denoise = a.denoise;
-  o.polish.sharpen = a.sharpen;
+  o.polish.sharpen = hires::parse_number("--sharpen", a.sharpen, 0, 5);
   return o;
 }
 

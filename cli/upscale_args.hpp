@@ -26,8 +26,8 @@ struct UpscaleArgs {
   bool strip = false, srgb = false, recursive = false, overwrite = false, json = false,
        quiet = false;
   bool verbose = false;
-  double max_pixels_mp = 268.435456;
-  double max_output_pixels_mp = 1073.741824;
+  std::string max_pixels_mp = "268.435456";
+  std::string max_output_pixels_mp = "1073.741824";
   int threads = 0;
   std::vector<std::string> models_dirs;
   int tile = 0;
@@ -35,7 +35,7 @@ struct UpscaleArgs {
   std::string backend = "auto";
   bool color_fix = false, review = false;
   int denoise = 0;
-  double sharpen = 0;
+  std::string sharpen = "0";
   std::string preset;
   std::string restore;
 };

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace hires {
 
@@ -16,7 +17,12 @@ enum class ErrorKind {
 };
 
 // Every error the library throws. what() is one line: "<subject>: <problem>[ (hint)]",
-// where subject is the file or the option the problem is about.
+// where subject is the file or the option the problem is about, passed through printable().
+// `text` safe to print: bytes that are not valid UTF-8 become "\xNN", and so do control
+// characters (C0, DEL, and C1 as "\u0080".."\u009f") unless `keep_controls` — names read from
+// files (tensor and layer names, file names) may carry terminal escape sequences.
+std::string printable(std::string_view text, bool keep_controls = false);
+
 class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, std::string subject, std::string problem, std::string hint = {});

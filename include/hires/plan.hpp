@@ -76,6 +76,12 @@ int parse_pixels(std::string_view option, std::string_view text);           // "
 Size parse_box(std::string_view option, std::string_view text);             // "1920x1080"
 PrintSpec parse_print(std::string_view option, std::string_view text);      // "8x10in@300"
 std::uint64_t parse_bytes(std::string_view option, std::string_view text);  // "150K", "2M"
-std::string format_bytes(std::uint64_t bytes);                              // "150 KB"
+// A finite number in [min, max] ((min, max] when `above_min`); nan, inf and out-of-range values
+// are refused with the range in the hint.
+double parse_number(std::string_view option, std::string_view text, double min, double max,
+                    bool above_min = false);
+inline constexpr double kMaxDpi = 65535;  // JPEG's density field is 16 bits
+double parse_dpi(std::string_view option, std::string_view text);  // "300": above 0, at most 1e5
+std::string format_bytes(std::uint64_t bytes);                     // "150 KB"
 
 }  // namespace hires

@@ -53,9 +53,22 @@ double parse_scale(std::string_view option, std::string_view text) {
   return *v;
 }
 
+double parse_number(std::string_view option, std::string_view text, double min, double max,
+                    bool above_min) {
+  const auto v = to_double(text);
+  if (!v || *v < min || *v > max || (above_min && *v == min)) {
+    bad(option, text,
+        above_min ? fmt::format("a number above {:g} and at most {:g}", min, max)
+                  : fmt::format("a number from {:g} to {:g}", min, max));
+  }
+  return *v;
+}
+
 double parse_dpi(std::string_view option, std::string_view text) {
-  auto v = to_double(text);
-  if (!v || *v < 1 || *v > 65535) bad(option, text, "a DPI from 1 to 65535, like 300");
+  const auto v = to_double(text);
+  if (!v || *v < 1 || *v > kMaxDpi) {
+    bad(option, text, fmt::format("a DPI from 1 to {:g}, like 300", kMaxDpi));
+  }
   return *v;
 }
 
@@ -97,6 +110,7 @@ PrintSpec parse_print(std::string_view option, std::string_view text) {
   auto h = to_double(dims.substr(x + 1));
   auto dpi = to_double(std::string_view(t).substr(at + 1));
   if (!w || !h || !dpi || *w <= 0 || *h <= 0 || *dpi <= 0) bad(option, text, expected);
+  if (*dpi > kMaxDpi) bad(option, text, fmt::format("a DPI of at most {:g}", kMaxDpi));
   p.width = *w;
   p.height = *h;
   p.dpi = *dpi;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/checked.hpp"
 #include "hires/error.hpp"
 
 namespace hires::engine {
@@ -52,6 +53,9 @@ namespace {
               fmt::format("node '{}' ({}): {}", n.name, op_name(n.type), what));
 }
 
+constexpr std::int64_t kMaxGraphChannels = std::int64_t{1} << 20;
+constexpr int kMaxFactor = 64;
+
 std::size_t expected_inputs(OpType t) {
   switch (t) {
     case OpType::add:
@@ -63,6 +67,62 @@ std::size_t expected_inputs(OpType t) {
       return 1;
   }
 }
+// The channel count of n's output from its inputs', checking that each parameter (weights,
+// slopes, factors) fits the channels the node sees: a PReLU with fewer slopes than channels would
+// read past its slopes.
+std::int64_t output_channels(const Graph& g, const Node& n,
+                             const std::vector<std::int64_t>& channels) {
+  const std::int64_t c = channels[n.inputs[0]];
+  auto bad = [&](const std::string& what) {
+    throw Error(ErrorKind::input, fmt::format("model '{}'", g.name),
+                fmt::format("node '{}' ({}): {}", n.name, op_name(n.type), what),
+                "the model file is inconsistent");
+  };
+  switch (n.type) {
+    case OpType::conv2d:
+    case OpType::deconv2d:
+      if (c != n.in_channels) {
+        bad(fmt::format("expects {} input channels but its input has {}", n.in_channels, c));
+      }
+      if (n.out_channels < 1) bad(fmt::format("has {} output channels", n.out_channels));
+      return n.out_channels;
+    case OpType::prelu:
+      if (n.slopes.size() != 1 && n.slopes.size() != static_cast<std::size_t>(c)) {
+        bad(fmt::format("has {} slopes but its input has {} channels", n.slopes.size(), c));
+      }
+      return c;
+    case OpType::add:
+    case OpType::mul:
+      if (channels[n.inputs[1]] != c) {
+        bad(fmt::format("inputs differ in channels ({} and {})", c, channels[n.inputs[1]]));
+      }
+      return c;
+    case OpType::concat: {
+      std::int64_t sum = 0;
+      for (const int v : n.inputs) {
+        const auto next = core::checked_add(sum, channels[v]);
+        if (!next || *next > kMaxGraphChannels) bad("its channel count overflows");
+        sum = *next;
+      }
+      return sum;
+    }
+    case OpType::pixel_shuffle:
+    case OpType::pixel_unshuffle: {
+      if (n.factor < 1 || n.factor > kMaxFactor) {
+        bad(fmt::format("factor {} is out of range (1 to {})", n.factor, kMaxFactor));
+      }
+      const std::int64_t f2 = static_cast<std::int64_t>(n.factor) * n.factor;
+      if (n.type == OpType::pixel_shuffle) {
+        if (c % f2 != 0) bad(fmt::format("{} channels are not divisible by {}", c, f2));
+        return c / f2;
+      }
+      if (c * f2 > kMaxGraphChannels) bad("its channel count overflows");
+      return c * f2;
+    }
+    default:
+      return c;
+  }
+}
 }  // namespace
 
 void validate(const Graph& g) {
@@ -71,6 +131,8 @@ void validate(const Graph& g) {
     throw Error(ErrorKind::internal, g.name, "graph input is not a value");
   }
   defined[g.input] = true;
+  std::vector<std::int64_t> channels(static_cast<std::size_t>(g.num_values), 0);
+  channels[g.input] = g.in_channels;
   for (const Node& n : g.nodes) {
     const std::size_t want = expected_inputs(n.type);
     if (want != 0 && n.inputs.size() != want) {
@@ -84,6 +146,7 @@ void validate(const Graph& g) {
     }
     if (n.output < 0 || n.output >= g.num_values) fail(g, n, "writes no valid value");
     defined[n.output] = true;
+    channels[n.output] = output_channels(g, n, channels);
     if (n.type == OpType::conv2d) {
       if (n.kernel < 1 || n.stride < 1 || n.groups < 1 || n.in_channels % n.groups != 0 ||
           n.out_channels % n.groups != 0) {

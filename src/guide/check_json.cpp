@@ -52,7 +52,7 @@ std::string check_json(const std::string& input, const CheckResult& r) {
     j["target"] = {{"width", r.target->width}, {"height", r.target->height}};
     j["scale"] = r.scale;
   }
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace hires

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "hires/guide.hpp"
+#include "io/atomic_file.hpp"
 #include "io/guide_io.hpp"
 
 namespace hires {
@@ -77,17 +78,53 @@ Pixels heat_image(const Pixels& original, const Pixels& heat) {
   return nearest(out, original.width * k, original.height * k);
 }
 
+// Marks a folder as a hires review report: only such a folder (or a new or empty one) is written.
+constexpr const char* kReportMarker = "hires-review.txt";
+
+// Creates `dir` or checks that it may be written: a report never replaces a file that is not its
+// own (inputs above all).
+void prepare_report_folder(const fs::path& dir, const std::vector<fs::path>& inputs) {
+  std::error_code ec;
+  const fs::path marker = dir / kReportMarker;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) {
+      throw Error(ErrorKind::output, dir.string(), "exists and is not a folder",
+                  "give --report a new folder name");
+    }
+    const bool empty = fs::is_empty(dir, ec);
+    if (!empty && !fs::is_regular_file(marker, ec)) {
+      throw Error(ErrorKind::output, dir.string(),
+                  fmt::format("is a folder with other files in it, not a hires report (no {})",
+                              kReportMarker),
+                  "give --report a new or empty folder: the report never writes over other files");
+    }
+    for (const fs::path& in : inputs) {
+      if (fs::equivalent(in.parent_path().empty() ? "." : in.parent_path(), dir, ec)) {
+        throw Error(ErrorKind::output, dir.string(), "holds an input of the review",
+                    "give --report a new folder");
+      }
+    }
+  } else {
+    fs::create_directories(dir, ec);
+    if (ec) {
+      throw Error(ErrorKind::output, dir.string(),
+                  "cannot create the report folder: " + ec.message());
+    }
+  }
+  io::TempFile temp(marker);
+  std::ofstream f(temp.path());
+  f << "This folder holds a report of `hires review`; a later --report may replace its files.\n";
+  f.close();
+  if (!f) throw Error(ErrorKind::output, marker.string(), "cannot write the report");
+  temp.publish(true);
+}
+
 }  // namespace
 
 fs::path write_review_report(const fs::path& dir, const fs::path& original,
                              const fs::path& upscaled, const ReviewResult& result,
                              const Limits& limits) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    throw Error(ErrorKind::output, dir.string(),
-                "cannot create the report folder: " + ec.message());
-  }
+  prepare_report_folder(dir, {original, upscaled});
   const Pixels o = io::load_pixels(original, limits);
   Limits big = limits;
   big.max_input_pixels = std::max(limits.max_input_pixels, limits.max_output_pixels);
@@ -126,7 +163,8 @@ fs::path write_review_report(const fs::path& dir, const fs::path& original,
   if (reasons.empty()) reasons = "<li>no problems found</li>\n";
 
   const fs::path page = dir / "index.html";
-  std::ofstream f(page);
+  io::TempFile temp(page);
+  std::ofstream f(temp.path());
   f << fmt::format(
       R"(<!doctype html>
 <html lang=en><head><meta charset=utf-8><title>hires review: {title}</title>
@@ -169,7 +207,9 @@ ringing and over-sharpening along edges.</p>
       fmt::arg("psnr", result.resemblance_psnr), fmt::arg("ssim", result.resemblance_ssim),
       fmt::arg("artifacts", result.artifact_fraction), fmt::arg("colour", result.color_shift),
       fmt::arg("crops", crops.empty() ? "<p>none</p>" : crops));
+  f.close();
   if (!f) throw Error(ErrorKind::output, page.string(), "cannot write the report");
+  temp.publish(true);
   return page;
 }
 

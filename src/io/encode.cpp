@@ -7,6 +7,7 @@
 #include <vips/vips8>
 
 #include "hires/error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/io.hpp"
 
 namespace hires::io {
@@ -129,13 +130,6 @@ std::vector<std::uint8_t> encode_buffer(VImage& im, Format f, int quality) {
   return bytes;
 }
 
-fs::path temp_path_for(const fs::path& target) {
-  static std::atomic<unsigned> counter{0};
-  const std::string name = fmt::format(".{}.hires-{}-{}.tmp{}", target.filename().string(),
-                                       getpid(), counter++, target.extension().string());
-  return target.parent_path() / name;
-}
-
 struct ProgressHook {
   const ProgressFn* fn;
   const std::atomic<bool>* cancel;
@@ -184,8 +178,9 @@ std::optional<VImage> converted_to_srgb(const VImage& im) {
 }  // namespace
 
 Encoded save_image(VImage image, const fs::path& path, Format format, const EncodeOptions& options,
-                   const ProgressFn& progress, const std::atomic<bool>* cancel) {
+                   const ProgressFn& progress, bool replace, const std::atomic<bool>* cancel) {
   const std::string name = path.string();
+  check_output_target(path);
   Encoded result;
   if (options.srgb) {
     try {
@@ -215,7 +210,8 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
                 "use jpg, webp or avif");
   }
 
-  const fs::path tmp = temp_path_for(path);
+  TempFile temp(path);
+  const fs::path& tmp = temp.path();
   try {
     ProgressConnection connection(image, progress, cancel);
     if (options.max_bytes > 0) {
@@ -261,25 +257,16 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
       write_file(image, tmp.string(), format, quality);
       result.quality = is_lossy(format) ? quality : 0;
     }
+    temp.publish(replace);
     std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec)
-      throw Error(ErrorKind::output, name,
-                  "cannot move the finished file in place: " + ec.message());
-    result.bytes = fs::file_size(path);
+    result.bytes = fs::file_size(path, ec);
   } catch (const VError&) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
     if (cancel != nullptr && cancel->load()) {
       vips_error_clear();
       throw Error(ErrorKind::cancelled, name, "stopped before it was written");
     }
     throw Error(ErrorKind::output, name,
                 std::string(kCannotWrite) + take_vips_error("unknown error"));
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw;
   }
   return result;
 }

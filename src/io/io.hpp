@@ -92,10 +92,11 @@ struct Encoded {
 
 inline constexpr std::string_view kCannotWrite = "cannot write: ";
 
-// Writes `image` to `path` atomically (a temporary file beside it, then rename). When `cancel`
-// becomes true the evaluation stops, nothing is written and Error(cancelled) is thrown.
+// Writes `image` to `path` atomically (io::TempFile: a temporary file beside it, then a rename
+// that replaces an existing regular file only when `replace`). When `cancel` becomes true the
+// evaluation stops, nothing is written and Error(cancelled) is thrown.
 Encoded save_image(vips::VImage image, const std::filesystem::path& path, Format format,
-                   const EncodeOptions& options, const ProgressFn& progress,
+                   const EncodeOptions& options, const ProgressFn& progress, bool replace,
                    const std::atomic<bool>* cancel = nullptr);
 
 void set_threads_impl(int threads);

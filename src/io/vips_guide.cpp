@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "io/atomic_file.hpp"
 #include "io/guide_io.hpp"
 #include "io/io.hpp"
 
@@ -140,7 +141,9 @@ void save_png(const Pixels& pixels, const std::filesystem::path& path) {
     im = im.copy(VImage::option()->set("interpretation", pixels.channels >= 3
                                                              ? VIPS_INTERPRETATION_sRGB
                                                              : VIPS_INTERPRETATION_B_W));
-    im.write_to_file(path.c_str());
+    TempFile temp(path);
+    im.write_to_file(temp.path().c_str());
+    temp.publish(true);
   } catch (const VError&) {
     throw Error(ErrorKind::output, path.string(),
                 "cannot write: " + strip_error_domain(take_vips_error("unknown error")));

@@ -8,6 +8,7 @@
 #include <vips/vips8>
 
 #include "hires/error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/io.hpp"
 
 namespace hires::io {
@@ -109,6 +110,7 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool
   if (std::filesystem::is_directory(path, ec)) {
     throw Error(ErrorKind::input, name, "is a folder, not an image", "pass -r to process folders");
   }
+  check_input_file(path);  // a FIFO or /dev/zero would wait or read forever
   if (const std::string video = video_container(path); !video.empty()) {
     throw Error(ErrorKind::input, name, fmt::format("is a video ({}), not an image", video),
                 fmt::format("upscale videos with hires video {} -o OUT.mp4", name));

@@ -101,7 +101,7 @@ std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
     }
   }
   std::optional<models::SrvggConfig> cfg;
-  if (arch.empty() || arch == "srvgg") cfg = models::detect_srvgg(lookup);
+  if (arch.empty() || arch == "srvgg") cfg = models::detect_srvgg(lookup, path.filename().string());
   if (arch.empty() && cfg) arch = "srvgg";
   if (arch != "srvgg" || !cfg) {
     std::string found;
@@ -150,7 +150,7 @@ std::shared_ptr<Model> load_pth_model(const fs::path& path) {
     info.architecture = "rrdbnet";
     return make_model(std::move(info), models::build_rrdbnet(*rc, lookup, source));
   }
-  if (const auto sc = models::detect_srvgg(lookup)) {
+  if (const auto sc = models::detect_srvgg(lookup, source)) {
     info.architecture = "srvgg";
     return make_model(std::move(info), models::build_srvgg(*sc, lookup, source));
   }

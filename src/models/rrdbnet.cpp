@@ -251,9 +251,9 @@ std::optional<RrdbConfig> detect_sequential(const WeightLookup& w, const std::st
   }
   RrdbConfig c;
   c.names = RrdbNames::sequential;
-  c.num_feat = static_cast<int>(first->shape[0]);
-  c.in_ch = static_cast<int>(first->shape[1]);
-  c.num_grow_ch = static_cast<int>(block->shape[0]);
+  c.num_feat = channel_count(*first, 0, "model.0.weight", source);
+  c.in_ch = channel_count(*first, 1, "model.0.weight", source);
+  c.num_grow_ch = channel_count(*block, 0, "model.1.sub.0.RDB1.conv1.0.weight", source);
   c.num_block = 0;
   while (w(fmt::format("model.1.sub.{}.RDB1.conv1.0.weight", c.num_block))) ++c.num_block;
   const std::string trunk = fmt::format("model.1.sub.{}.weight", c.num_block);
@@ -297,7 +297,7 @@ std::optional<RrdbConfig> detect_sequential(const WeightLookup& w, const std::st
     throw fail(fmt::format("'model.{}.weight' is [{}]", 3 * n + 4, fmt::join(last->shape, ",")),
                "expected a 4-D convolution weight");
   }
-  c.out_ch = static_cast<int>(last->shape[0]);
+  c.out_ch = channel_count(*last, 0, fmt::format("model.{}.weight", 3 * n + 4), source);
   return c;
 }
 
@@ -315,9 +315,9 @@ std::optional<RrdbConfig> detect_rrdbnet(const WeightLookup& weights, const std:
       last->shape.size() != 4) {
     return std::nullopt;
   }
-  c.num_feat = static_cast<int>(first->shape[0]);
-  c.num_grow_ch = static_cast<int>(grow->shape[0]);
-  c.out_ch = static_cast<int>(last->shape[0]);
+  c.num_feat = channel_count(*first, 0, "conv_first.weight", source);
+  c.num_grow_ch = channel_count(*grow, 0, "body.0.rdb1.conv1.weight", source);
+  c.out_ch = channel_count(*last, 0, "conv_last.weight", source);
   const auto in = first->shape[1];
   if (c.out_ch < 1) return std::nullopt;
   if (in == c.out_ch) {

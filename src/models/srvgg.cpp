@@ -159,12 +159,25 @@ Graph build_srvgg_random(const SrvggConfig& c, unsigned seed) {
   return build_srvgg(c, lookup, fmt::format("srvgg-random-{}", seed));
 }
 
-std::optional<SrvggConfig> detect_srvgg(const WeightLookup& weights) {
+int channel_count(const WeightView& w, std::size_t dim, const std::string& name,
+                  const std::string& source) {
+  const std::int64_t d = dim < w.shape.size() ? w.shape[dim] : 0;
+  if (d < 1 || d > kMaxChannels) {
+    throw Error(
+        ErrorKind::input,
+        source.empty() ? fmt::format("tensor '{}'", name) : fmt::format("model '{}'", source),
+        fmt::format("tensor '{}' is {}: {} channels", name, shape_text(w.shape), d),
+        fmt::format("expected 1 to {} channels", kMaxChannels));
+  }
+  return static_cast<int>(d);
+}
+
+std::optional<SrvggConfig> detect_srvgg(const WeightLookup& weights, const std::string& source) {
   const auto first = weights("body.0.weight");
   if (!first || first->shape.size() != 4 || first->shape[2] != 3) return std::nullopt;
   SrvggConfig c;
-  c.num_feat = static_cast<int>(first->shape[0]);
-  c.in_ch = static_cast<int>(first->shape[1]);
+  c.num_feat = channel_count(*first, 0, "body.0.weight", source);
+  c.in_ch = channel_count(*first, 1, "body.0.weight", source);
   const auto slope = weights("body.1.weight");
   c.act = slope ? "prelu" : "leakyrelu";
   // Convolutions sit at even indices; count them until one is missing.
@@ -173,7 +186,7 @@ std::optional<SrvggConfig> detect_srvgg(const WeightLookup& weights) {
   c.num_conv = last / 2 - 1;
   const auto tail = weights(fmt::format("body.{}.weight", last));
   if (!tail || tail->shape.size() != 4 || c.num_conv < 0) return std::nullopt;
-  const auto out = static_cast<int>(tail->shape[0]);
+  const int out = channel_count(*tail, 0, fmt::format("body.{}.weight", last), source);
   c.out_ch = c.in_ch;
   const int s2 = out / c.out_ch;
   const int s = static_cast<int>(std::lround(std::sqrt(static_cast<double>(s2))));

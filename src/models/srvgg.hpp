@@ -39,6 +39,16 @@ engine::Graph build_srvgg(const SrvggConfig& config, const WeightLookup& weights
 engine::Graph build_srvgg_random(const SrvggConfig& config, unsigned seed);
 
 // Reads the configuration back from tensor shapes (body.0.weight, the last conv, PReLU slopes).
-std::optional<SrvggConfig> detect_srvgg(const WeightLookup& weights);
+// Throws Error(input) naming `source` when a channel count is outside 1..kMaxChannels.
+std::optional<SrvggConfig> detect_srvgg(const WeightLookup& weights,
+                                        const std::string& source = {});
+
+// Largest channel count a model tensor may declare.
+inline constexpr std::int64_t kMaxChannels = 65536;
+
+// Dimension `dim` of tensor `name` as a channel count; throws Error(input) naming `source` and the
+// tensor when it is outside 1..kMaxChannels (a zero or a 2^32 that would wrap to 0 in an int).
+int channel_count(const WeightView& w, std::size_t dim, const std::string& name,
+                  const std::string& source);
 
 }  // namespace hires::models

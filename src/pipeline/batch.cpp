@@ -11,6 +11,7 @@
 #include <set>
 
 #include "hires/error.hpp"
+#include "io/atomic_file.hpp"
 
 namespace hires {
 namespace fs = std::filesystem;
@@ -42,28 +43,41 @@ fs::path sibling_output(const fs::path& input, Format format) {
   return input.parent_path() / (name.stem().string() + "-hires" + ext);
 }
 
-std::vector<fs::path> images_in(const fs::path& dir, bool recursive) {
+// Identity of an existing file (device, inode): catches hard links and every other spelling.
+std::optional<std::pair<dev_t, ino_t>> file_id(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return std::nullopt;
+  return std::pair{st.st_dev, st.st_ino};
+}
+
+// The images in `dir` (and below with `recursive`), leaving out hires' own temp files and the
+// folder `skip` (the output folder, when it lies inside the input tree: so a command can be run
+// again without taking its earlier results as inputs).
+std::vector<fs::path> images_in(const fs::path& dir, bool recursive,
+                                const std::optional<fs::path>& skip) {
   std::vector<fs::path> files;
   std::error_code ec;
+  const auto skip_id = skip ? file_id(*skip) : std::nullopt;
   auto add = [&](const fs::directory_entry& e) {
-    if (e.is_regular_file(ec) && is_image_path(e.path())) files.push_back(e.path());
+    if (e.is_regular_file(ec) && is_image_path(e.path()) &&
+        !io::is_temp_name(e.path().filename().string())) {
+      files.push_back(e.path());
+    }
   };
   if (recursive) {
-    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (skip_id && it->is_directory(ec) && file_id(it->path()) == skip_id) {
+        it.disable_recursion_pending();
+        continue;
+      }
       add(*it);
+    }
   } else {
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) add(*it);
   }
   if (ec) throw Error(ErrorKind::input, dir.string(), "cannot list folder: " + ec.message());
   std::sort(files.begin(), files.end());
   return files;
-}
-
-// Identity of an existing file (device, inode): catches hard links and every other spelling.
-std::optional<std::pair<dev_t, ino_t>> file_id(const fs::path& p) {
-  struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) return std::nullopt;
-  return std::pair{st.st_dev, st.st_ino};
 }
 
 fs::path canonical_key(const fs::path& p) {
@@ -103,7 +117,7 @@ std::vector<fs::path> expand_patterns(const std::vector<fs::path>& inputs) {
 bool images_below(const std::vector<fs::path>& inputs) {
   std::error_code ec;
   for (const fs::path& in : inputs) {
-    if (fs::is_directory(in, ec) && !images_in(in, true).empty()) return true;
+    if (fs::is_directory(in, ec) && !images_in(in, true, std::nullopt).empty()) return true;
   }
   return false;
 }
@@ -147,7 +161,7 @@ std::vector<Job> plan_jobs(const BatchRequest& request) {
         throw Error(ErrorKind::usage, in.string(), "is a folder; its outputs need a place",
                     "pass -o FOLDER");
       }
-      for (const fs::path& f : images_in(in, req.recursive)) {
+      for (const fs::path& f : images_in(in, req.recursive, req.output)) {
         jobs.push_back({f, *req.output / output_name(fs::relative(f, in), req.format), {}});
       }
     } else if (!req.output) {

@@ -135,7 +135,8 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
   io::Encoded written;
   try {
-    written = io::save_image(polished, output, format, enc, report, options.cancel.get());
+    written = io::save_image(polished, output, format, enc, report, options.overwrite,
+                             options.cancel.get());
     if (tiles) tiles->stop();
   } catch (const Error& e) {
     if (tiles) tiles->stop();

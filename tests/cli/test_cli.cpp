@@ -141,6 +141,31 @@ TEST_F(Cli, DpiWithPrintConflicts) {
                      "hires: error: --dpi and --print: conflict: --print already sets the DPI");
 }
 
+// nan once switched the limits off and was accepted as a sharpen amount; 1e308 DPI printed GLib
+// warnings and wrote 1 DPI. Every number option refuses nan, inf and out-of-range values in one
+// line naming the option and the range.
+TEST_F(Cli, NumberOptionsRefuseNanInfAndOutOfRange) {
+  const std::string mp = "(expected a number above 0 and at most 1e+09)";
+  for (const std::string v : {"nan", "inf", "-1", "0", "-nan", "1e10"}) {
+    expect_usage_error({"--max-pixels", v},
+                       "hires: error: --max-pixels: '" + v + "' is not valid " + mp);
+    expect_usage_error({"--max-output-pixels", v},
+                       "hires: error: --max-output-pixels: '" + v + "' is not valid " + mp);
+  }
+  for (const std::string v : {"nan", "inf", "-0.5", "5.5"}) {
+    expect_usage_error({"--sharpen", v}, "hires: error: --sharpen: '" + v +
+                                             "' is not valid (expected a number from 0 to 5)");
+  }
+  for (const std::string v : {"1e308", "inf", "nan", "-300", "0", "100001"}) {
+    expect_usage_error(
+        {"--dpi", v},
+        "hires: error: --dpi: '" + v + "' is not valid (expected a DPI from 1 to 65535, like 300)");
+  }
+  expect_usage_error({"--print", "8x10in@1e308"},
+                     "hires: error: --print: '8x10in@1e308' is not valid (expected a DPI of at "
+                     "most 65535)");
+}
+
 // The message quotes what was typed: `--width 0`, not the "0x0" box it is checked as.
 TEST_F(Cli, WidthZeroIsAUsageErrorQuotingTheValueGiven) {
   const fs::path out = dir_ / "out.png";

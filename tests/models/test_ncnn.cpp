@@ -1,5 +1,6 @@
 // Tests for the ncnn model reader: small .param/.bin files written on the fly, and (when ../shared
 // is present) the third-party ncnn models.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -681,6 +682,43 @@ TEST(NcnnShared, Waifu2xAndRealCuganLoad) {
     std::cout << "[ info     ] " << c.stem << ": " << outcome << "\n";
     EXPECT_EQ(outcome, c.outcome) << c.stem;
   }
+}
+
+}  // namespace
+
+namespace {
+
+// A PReLU with 2 slopes before a convolution that reads 3 channels: the reader cannot tell the
+// channel count at the PReLU, so engine::validate catches it (both backends once read past the
+// slopes).
+TEST(NcnnHostile, PreluWithFewerSlopesThanChannelsIsAClearError) {
+  TempDir dir;
+  const Files f = write_model(dir,
+                              {"Input in 0 1 data", "PReLU pr 1 1 data p 0=2",
+                               "Convolution conv 1 1 p out 0=3 1=1 5=1 6=9"},
+                              Bin().raw({0.1F, 0.2F}).fp32(ramp(9, 0, 1)).raw({0, 0, 0}));
+  const Error e = error_of([&] { load(f); });
+  EXPECT_EQ(e.kind(), ErrorKind::input);
+  EXPECT_EQ(std::string(e.what()),
+            "model 'model': node 'pr' (prelu): has 2 slopes but its input has 3 channels (the "
+            "model file is inconsistent)");
+}
+
+// A chain of Concat layers doubles the channel count each time: past 2^40 it is an error naming
+// the layer, not a signed overflow.
+TEST(NcnnHostile, ConcatChainOverflowIsAClearError) {
+  TempDir dir;
+  std::vector<std::string> layers = {"Input in 0 1 c0"};
+  for (int i = 0; i < 70; ++i) {
+    layers.push_back(fmt::format("Split s{} 1 2 c{} a{} b{}", i, i, i, i));
+    layers.push_back(fmt::format("Concat k{} 2 1 a{} b{} c{}", i, i, i, i + 1));
+  }
+  const Files f = write_model(dir, layers, Bin());
+  const Error e = error_of([&] { load(f); });
+  EXPECT_EQ(e.kind(), ErrorKind::input);
+  EXPECT_EQ(e.subject(), f.param.string());
+  EXPECT_EQ(e.problem(), "line 85: Concat layer k40: its channel count or size overflows")
+      << e.what();
 }
 
 }  // namespace

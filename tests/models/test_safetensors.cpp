@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "hires/error.hpp"
+#include "hires/models.hpp"
 #include "models/formats/safetensors.hpp"
+#include "models/model.hpp"
 #include "support/test_support.hpp"
 
 namespace hires::models {
@@ -494,6 +496,48 @@ TEST_F(SafeTensorsErrors, AcceptsPaddedHeaderAndIgnoresUnknownFields) {
             le32({2.5F}));
   const SafeTensors st = load_safetensors(p);
   EXPECT_EQ(st.get("w").values, std::vector<float>{2.5F});
+}
+
+}  // namespace
+}  // namespace hires::models
+
+namespace hires::models {
+namespace {
+
+// The one-line message of the hires::Error that loading `p` throws.
+std::string model_error(const fs::path& p) {
+  try {
+    load_model_file(p);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error loading " << p;
+  return {};
+}
+
+// A first convolution with no input channels, or a side of 2^32 (0 as an int), once divided by
+// zero in SRVGG detection (SIGFPE); both are a clear error now, and `hires models` skips them.
+TEST(SafeTensorsHostile, ZeroOrWrappingChannelCountsAreAClearError) {
+  TempDir dir;
+  write_raw(dir / "zero.safetensors",
+            R"({"body.0.weight":{"dtype":"F32","shape":[4,0,3,3],"data_offsets":[0,0]}})");
+  EXPECT_EQ(model_error(dir / "zero.safetensors"),
+            "model 'zero.safetensors': tensor 'body.0.weight' is [4,0,3,3]: 0 channels "
+            "(expected 1 to 65536 channels)");
+  write_raw(dir / "wrap.safetensors",
+            R"({"body.0.weight":{"dtype":"F32","shape":[4294967296,0,3,3],"data_offsets":[0,0]}})");
+  EXPECT_EQ(model_error(dir / "wrap.safetensors"),
+            "model 'wrap.safetensors': tensor 'body.0.weight' is [4294967296,0,3,3]: 4294967296 "
+            "channels (expected 1 to 65536 channels)");
+  // The last conv: 0 output channels.
+  const std::string tail =
+      R"({"body.0.weight":{"dtype":"F32","shape":[1,3,3,3],"data_offsets":[0,108]},)"
+      R"("body.2.weight":{"dtype":"F32","shape":[0,1,3,3],"data_offsets":[108,108]}})";
+  write_raw(dir / "tail.safetensors", tail, std::string(108, '\0'));
+  EXPECT_EQ(model_error(dir / "tail.safetensors"),
+            "model 'tail.safetensors': tensor 'body.2.weight' is [0,1,3,3]: 0 channels "
+            "(expected 1 to 65536 channels)");
+  EXPECT_TRUE(list_models({dir.path()}).empty());
 }
 
 }  // namespace

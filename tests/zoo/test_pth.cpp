@@ -356,3 +356,44 @@ TEST(Pth, DamagedPicklesNeverCrash) {
 
 }  // namespace
 }  // namespace hires
+
+namespace hires {
+namespace {
+
+// A tensor with a zero-sized dimension beside a 2^62 one holds no values: it loads (PyTorch calls
+// it contiguous whatever its strides), where the contiguity check once overflowed
+// (4 * 2^62) and then called its strides wrong.
+TEST(PthHostile, ZeroSizedTensorBesideAHugeDimension) {
+  test::TempDir tmp;
+  std::vector<std::uint8_t> pkl = {0x80, 2, '}'};
+  auto text = [&](const std::string& s) {
+    pkl.push_back('X');
+    put(pkl, s.size(), 4);
+    pkl.insert(pkl.end(), s.begin(), s.end());
+  };
+  auto global = [&](const std::string& s) {
+    pkl.push_back('c');
+    pkl.insert(pkl.end(), s.begin(), s.end());
+  };
+  text("t");
+  global("torch._utils\n_rebuild_tensor_v2\n");
+  pkl.insert(pkl.end(), {'(', '('});
+  text("storage");
+  global("torch\nFloatStorage\n");
+  text("0");
+  text("cpu");
+  pkl.insert(pkl.end(), {'K', 0, 't', 'Q', 'K', 0});
+  // size (0, 2^62, 4), stride (1, 4, 1)
+  pkl.insert(pkl.end(), {'(', 'K', 0, 0x8a, 8, 0, 0, 0, 0, 0, 0, 0, 0x40, 'K', 4, 't'});
+  pkl.insert(pkl.end(), {'(', 'K', 1, 'K', 4, 'K', 1, 't'});
+  pkl.insert(pkl.end(), {0x89, '}', 't', 'R', 's', '.'});
+  const fs::path p = tmp / "zero.pth";
+  write_zip(p, {{"archive/data.pkl", pkl}, {"archive/data/0", {}}});
+  const models::PthCheckpoint ck = models::load_pth(p);
+  ASSERT_EQ(ck.tensors.count("t"), 1U);
+  EXPECT_EQ(ck.tensors.at("t").shape, (std::vector<std::int64_t>{0, std::int64_t{1} << 62, 4}));
+  EXPECT_TRUE(ck.tensors.at("t").values.empty());
+}
+
+}  // namespace
+}  // namespace hires

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/checked.hpp"
 #include "hires/error.hpp"
 
 namespace hires::models {
@@ -75,16 +76,30 @@ struct Ratio {
   std::int64_t den = 1;
 };
 
+// Channel counts and scales beyond this are refused (they would overflow later arithmetic).
+constexpr std::int64_t kMaxRatioPart = std::int64_t{1} << 40;
+
+// Thrown by Ratio arithmetic that overflows; the reader turns it into an error naming the layer.
+struct RatioOverflow {};
+
+std::int64_t ok(std::optional<std::int64_t> v) {
+  if (!v || *v > kMaxRatioPart || *v < -kMaxRatioPart) throw RatioOverflow{};
+  return *v;
+}
+
 Ratio make_ratio(std::int64_t num, std::int64_t den) {
+  if (den == 0) throw RatioOverflow{};
   const std::int64_t g = std::gcd(num, den);
   if (g == 0) return {0, 1};
   return {num / g, den / g};
 }
 Ratio operator*(Ratio a, Ratio b) {
-  return make_ratio(a.num * b.num, a.den * b.den);
+  return make_ratio(ok(core::checked_mul(a.num, b.num)), ok(core::checked_mul(a.den, b.den)));
 }
 Ratio operator+(Ratio a, Ratio b) {
-  return make_ratio(a.num * b.den + b.num * a.den, a.den * b.den);
+  const std::int64_t x = ok(core::checked_mul(a.num, b.den));
+  const std::int64_t y = ok(core::checked_mul(b.num, a.den));
+  return make_ratio(ok(core::checked_add(x, y)), ok(core::checked_mul(a.den, b.den)));
 }
 bool operator==(Ratio a, Ratio b) {
   return a.num == b.num && a.den == b.den;
@@ -196,7 +211,11 @@ class Loader {
     const std::vector<Layer> layers = parse_param(text);
     for (const Layer& layer : layers) {
       layer_ = &layer;
-      handle_layer();
+      try {
+        handle_layer();
+      } catch (const RatioOverflow&) {
+        layer_error("its channel count or size overflows", "the .param file is corrupt");
+      }
     }
     layer_ = nullptr;
     if (pos_ != bin_.size()) {
@@ -205,7 +224,11 @@ class Loader {
           fmt::format("{} bytes left over after the last layer's weights", bin_.size() - pos_),
           "is this the .bin that belongs to " + param_path_.filename().string() + "?");
     }
-    finish(layers.back());
+    try {
+      finish(layers.back());
+    } catch (const RatioOverflow&) {
+      model_error("the output's channel count or size overflows");
+    }
     return std::move(graph_);
   }
 

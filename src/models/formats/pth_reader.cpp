@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/checked.hpp"
 #include "hires/error.hpp"
 #include "models/formats/zip_reader.hpp"
 
@@ -732,13 +733,15 @@ PthCheckpoint load_pth(const fs::path& path) {
                               fmt::join(value.shape, ","), value.offset, storage.i));
     }
     std::int64_t expected = 1;
-    for (std::size_t d = value.shape.size(); d-- > 0;) {
+    // A tensor without elements has nothing to lay out (its other sizes may be huge).
+    for (std::size_t d = value.shape.size(); count > 0 && d-- > 0;) {
       if (value.shape[d] != 1 && value.stride[d] != expected) {
         tensor_fail(fmt::format("is not contiguous (size [{}], stride [{}])",
                                 fmt::join(value.shape, ","), fmt::join(value.stride, ",")),
                     "save contiguous tensors: {k: v.contiguous() for k, v in sd.items()}");
       }
-      expected *= value.shape[d];
+      // count > 0 bounds every partial product, so this cannot overflow; checked all the same.
+      expected = core::checked_mul(expected, value.shape[d]).value_or(0);
     }
     total_values += static_cast<std::uint64_t>(count);
     if (total_values > max_values) {
