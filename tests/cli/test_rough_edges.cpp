@@ -164,9 +164,11 @@ TEST(RoughEdges, ParseErrorsAreOneLineNamingOptionValueAndExpectation) {
   expect_one_line(run_hires({a, "--denoise", "9"}),
                   "hires: error: --denoise 9: expected a whole number from 0 to 3");
   expect_one_line(run_hires({a, "--sharpen", "9"}),
-                  "hires: error: --sharpen 9: expected a number from 0 to 5");
-  expect_one_line(run_hires({a, "--max-pixels", "-1"}),
-                  "hires: error: --max-pixels -1: expected a number above 0");
+                  "hires: error: --sharpen: '9' is not valid (expected a number from 0 to 5)");
+  expect_one_line(
+      run_hires({a, "--max-pixels", "-1"}),
+      "hires: error: --max-pixels: '-1' is not valid (expected a number above 0 and at most "
+      "1e+09)");
   expect_one_line(run_hires({"upscale"}),
                   "hires: error: no input given: name one or more images or folders, e.g. hires "
                   "photo.jpg");
