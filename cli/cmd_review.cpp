@@ -44,6 +44,7 @@ int print_review(const std::string& original, const std::string& upscaled, const
            {"color_shift", r.color_shift},
            {"verdict", review_verdict_name(r.verdict)},
            {"reasons", r.reasons},
+           {"jpeg_quality", r.jpeg_quality},
            {"regions", regions}};
     if (!report.empty()) j["report"] = report;
     std::cout << json_line(j) << '\n' << std::flush;

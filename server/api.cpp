@@ -284,6 +284,7 @@ class Api {
                     {"ssim", r.resemblance_ssim},
                     {"artifact_fraction", r.artifact_fraction},
                     {"color_shift", r.color_shift},
+                    {"jpeg_quality", r.jpeg_quality},
                     {"regions", regions},
                     {"heatmap", "/api/jobs/" + job.id + "/review/heatmap.png"}});
   }

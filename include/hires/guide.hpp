@@ -144,6 +144,9 @@ struct ReviewResult {
   std::vector<std::string> reasons;
   std::vector<Region> regions;  // the worst regions, worst first
   Pixels heat;                  // per original pixel: channel 0 invented texture, 1 halos, 0..1
+  // review_files: the quality the upscaled file was saved at when it is a JPEG (0 otherwise);
+  // below kDefaultMinQuality its 8x8 blocks show and the verdict is at least warn.
+  int jpeg_quality = 0;
 };
 
 ReviewResult review_pixels(const Pixels& original, const Pixels& upscaled);

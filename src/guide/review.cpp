@@ -8,6 +8,7 @@
 #include "guide/image_ops.hpp"
 #include "hires/guide.hpp"
 #include "io/guide_io.hpp"
+#include "io/io.hpp"
 
 namespace hires {
 
@@ -322,7 +323,16 @@ ReviewResult review_files(const std::filesystem::path& original,
   big.max_input_pixels = std::max(limits.max_input_pixels, limits.max_output_pixels);
   const Pixels u = io::load_pixels(upscaled, big);
   try {
-    return review_pixels(o, u);
+    ReviewResult r = review_pixels(o, u);
+    r.jpeg_quality = io::estimate_jpeg_quality(upscaled);
+    if (r.jpeg_quality > 0 && r.jpeg_quality < kDefaultMinQuality) {
+      r.verdict = std::max(r.verdict, ReviewVerdict::warn);
+      r.reasons.push_back(fmt::format(
+          "saved at JPEG quality {}: its 8x8 blocks show at 100 % (allow more bytes, or use "
+          "-f webp or -f avif)",
+          r.jpeg_quality));
+    }
+    return r;
   } catch (const Error& e) {
     const std::string subject = e.subject() == "original" ? original.string() : upscaled.string();
     throw Error(e.kind(), subject, e.problem(), e.hint());

@@ -150,6 +150,31 @@ TEST(ReviewCli, LanczosUpscaleIsOkAndTheReportIsWritten) {
   EXPECT_EQ(swapped.exit_code, 2) << swapped.err;
 }
 
+// A result saved with visible JPEG blocks (a --max-bytes target met at quality ~15) is not "ok":
+// the review reads the file's JPEG quality and warns below the --min-quality floor.
+TEST(ReviewCli, LowJpegQualityIsFlaggedWithItsQuality) {
+  TempDir dir;
+  const fs::path in = make_image(dir, "a.png", 128);
+  for (const int q : {15, 92}) {
+    const fs::path out = dir / fmt::format("a-x4-q{}.jpg", q);
+    ASSERT_EQ(run_hires({"upscale", "-m", "lanczos", in.string(), "-o", out.string(), "-q",
+                         std::to_string(q), "--quiet"})
+                  .exit_code,
+              0);
+    const RunResult r = run_hires({"review", in.string(), out.string(), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json j = json::parse(r.out);
+    EXPECT_NEAR(j["jpeg_quality"].get<int>(), q, 1);
+    const std::string reasons = j["reasons"].dump();
+    if (q < 60) {
+      EXPECT_EQ(j["verdict"], "warn") << j.dump();
+      EXPECT_NE(reasons.find("its 8x8 blocks show at 100 %"), std::string::npos) << reasons;
+    } else {
+      EXPECT_EQ(reasons.find("8x8 blocks"), std::string::npos) << reasons;
+    }
+  }
+}
+
 TEST(ReviewCli, ColourShiftFailsWithCrops) {
   TempDir dir;
   fs::path in, out;
