@@ -18,10 +18,10 @@ using hires::Error;
 using hires::ErrorKind;
 
 namespace {
-hires::SizeRequest size_request(const UpscaleArgs& a) {
+// The sizing option given, if any (one at most).
+std::optional<hires::SizeRequest> size_request(const UpscaleArgs& a) {
   return parse_sizing(a.sizing, "conflict: choose one sizing option",
-                      "--scale, --width, --height, --fit, --long-edge or --print")
-      .value_or(hires::SizeRequest::by_scale(4.0));
+                      "--scale, --width, --height, --fit, --long-edge or --print");
 }
 
 // --restore S: a strength from 0 to 1.
@@ -116,11 +116,7 @@ UpscaleOptions upscale_options(const UpscaleArgs& a) {
   o.tile = a.tile;
   o.memory_budget = hires::parse_bytes("--memory-budget", a.memory_budget);
   o.backend = hires::parse_backend("--backend", a.backend);
-  o.size = size_request(a);
-  if (o.model && !parse_sizing(a.sizing, "", "").has_value()) {
-    // A model named and no size asked: the model's own scale (as realesrgan-ncnn does).
-    o.size = hires::SizeRequest::by_scale(hires::model_info(*o.model).scale);
-  }
+  o.size = hires::requested_size(size_request(a), o);
   // Validate the request's values before any file is touched (1x1 stands for any image).
   if (o.size.mode != hires::SizeMode::scale || o.size.scale > 0) {
     (void)hires::plan_size({1000, 1000}, o.size);

@@ -10,17 +10,9 @@ which=${1:-all}
 seconds=${2:-60}
 build="$root/build-fuzz"
 "$root/scripts/setup.sh" >/dev/null  # the libraries hires needs
-packages=()
+packages=(libclang-rt-14-dev libomp-14-dev)
 command -v clang++ >/dev/null || packages+=(clang)
-dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "ok installed" || packages+=(libclang-rt-14-dev)
-dpkg-query -W -f='${Status}' libomp-14-dev 2>/dev/null | grep -q "ok installed" || packages+=(libomp-14-dev)
-if ((${#packages[@]})); then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-fi
+"$root/scripts/apt-install.sh" fuzz "${packages[@]}"
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DHIRES_FUZZ=ON -DHIRES_WERROR=OFF -DHIRES_BUILD_TESTS=OFF -DHIRES_BUILD_BENCH=OFF \

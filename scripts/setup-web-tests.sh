@@ -9,12 +9,7 @@ packages=()
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 if ((${#packages[@]})); then
-  echo "setup-web-tests: installing ${packages[*]}" >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  "$root/scripts/apt-install.sh" setup-web-tests "${packages[@]}"
 fi
 cd "$root/tests/web"
 if [ ! -f node_modules/playwright-core/package.json ]; then

@@ -75,11 +75,7 @@ ParsedOptions parse_options(const json& body, const StoredImage& image, const Se
   std::optional<double> restore;
   if (!text(j, "restore").empty()) restore = number(j, "restore", 0, 1, 0);
   set_method(o, model, serve.model_dirs, restore);
-  if (auto size = size_request(j)) {
-    o.size = *size;
-  } else if (o.model) {
-    o.size = SizeRequest::by_scale(model_info(*o.model).scale);  // as the CLI: the model's own
-  }
+  o.size = requested_size(size_request(j), o);
   (void)plan_size(image.facts.size, o.size);  // a bad size is said before any work
 
   o.polish.color_fix = flag(j, "color_fix");

@@ -89,6 +89,11 @@ std::shared_ptr<Model> load_plan_model(const UpscalePlan& plan);
 // "2 4x passes of photo-x4, then an exact Lanczos resize to 5120x3840 (8.00x)".
 std::string describe_plan(const UpscalePlan& plan);
 
+// The size a request runs at: `asked` when the user gave one; else the named model's own scale
+// (`options.model`, as realesrgan-ncnn and Upscayl do); else `fallback`. Set the model first.
+SizeRequest requested_size(const std::optional<SizeRequest>& asked, const UpscaleOptions& options,
+                           const SizeRequest& fallback = SizeRequest::by_scale(4.0));
+
 // Sets the request's model from a method or model text as the user gave it: a classic method,
 // a built-in or file model (load_model), or empty for the content-aware default; `restore` is the
 // strength for the default or for -m restore-xN (a usage error with any other model).

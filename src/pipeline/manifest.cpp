@@ -15,6 +15,7 @@
 
 #include "hires/error.hpp"
 #include "hires/models.hpp"
+#include "pipeline/utc_time.hpp"
 
 namespace hires {
 namespace fs = std::filesystem;
@@ -30,15 +31,6 @@ namespace {
 constexpr double kSecondsPerImage = 0.05;
 constexpr double kSecondsPerOutputMegapixel = 0.08;
 constexpr double kSecondsPerInputMegapixelParameter = 1.7e-4;
-
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::uint64_t plan_parameters(const UpscalePlan& plan, const std::vector<ModelInfo>& builtins) {
   if (plan.model_scale == 0 || plan.passes == 0) return 0;
@@ -158,7 +150,7 @@ Manifest plan_manifest(const BatchRequest& request, const UpscaleOptions& option
                        const std::function<void(std::size_t, std::size_t)>& on_item) {
   Manifest m;
   m.options = std::move(option_args);
-  m.created = utc_now();
+  m.created = pipeline::utc_time();
   const std::vector<Job> jobs = plan_jobs(request);
   check_jobs(jobs, options.encode);
   std::vector<ModelInfo> builtins;

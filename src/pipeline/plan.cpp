@@ -126,4 +126,11 @@ void set_method(UpscaleOptions& options, const std::string& text,
   options.model = load_builtin_blend("photo-" + name.substr(8), name, *restore);
 }
 
+SizeRequest requested_size(const std::optional<SizeRequest>& asked, const UpscaleOptions& options,
+                           const SizeRequest& fallback) {
+  if (asked) return *asked;
+  if (options.model) return SizeRequest::by_scale(model_info(*options.model).scale);
+  return fallback;
+}
+
 }  // namespace hires

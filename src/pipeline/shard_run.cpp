@@ -18,6 +18,7 @@
 
 #include "hires/error.hpp"
 #include "hires/manifest.hpp"
+#include "pipeline/utc_time.hpp"
 
 namespace hires {
 namespace fs = std::filesystem;
@@ -29,15 +30,6 @@ namespace {
 std::string host_name() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
-std::string utc_time() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
 
@@ -276,10 +268,11 @@ void remove_stale_claim(const fs::path& output) {
 
 ClaimOutcome acquire_claim(const fs::path& output) {
   const fs::path path = claim_path(output);
-  const std::string me =
-      json{{"pid", static_cast<long>(::getpid())}, {"host", host_name()}, {"since", utc_time()}}
-          .dump() +
-      '\n';
+  const std::string me = json{{"pid", static_cast<long>(::getpid())},
+                              {"host", host_name()},
+                              {"since", pipeline::utc_time()}}
+                             .dump() +
+                         '\n';
   for (int attempt = 0; attempt < 4; ++attempt) {
     Fd fd(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644));
     if (fd.valid()) {
@@ -356,7 +349,7 @@ ShardSummary run_shard(const fs::path& manifest_path, const Manifest& manifest, 
               {"shard", fmt::format("{}/{}", id.index, id.count)},
               {"pid", static_cast<long>(::getpid())},
               {"host", host},
-              {"time", utc_time()}};
+              {"time", pipeline::utc_time()}};
     if (!reason.empty()) j["reason"] = reason;
     writer.append(j);
   };
