@@ -86,6 +86,9 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
       ->capture_default_str();
   cmd.add_option("--max-output-pixels", a.max_output_pixels_mp, "Largest output in megapixels")
       ->capture_default_str();
+  cmd.add_flag(
+      "--accept-damaged", a.accept_damaged,
+      "Decode files with corrupt data instead of failing them (damaged parts may be grey)");
   cmd.add_option("--threads", a.threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   cmd.add_flag("--color-fix", a.color_fix,
@@ -136,6 +139,7 @@ UpscaleOptions upscale_options(const UpscaleArgs& a) {
   }
   o.encode.background = hires::parse_color(a.background);
   o.limits.max_input_pixels = hires::cli::megapixels("--max-pixels", a.max_pixels_mp);
+  o.limits.accept_damaged = a.accept_damaged;
   o.limits.max_output_pixels =
       hires::cli::megapixels("--max-output-pixels", a.max_output_pixels_mp);
   o.overwrite = a.overwrite;

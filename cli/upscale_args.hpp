@@ -27,6 +27,7 @@ struct UpscaleArgs {
        quiet = false;
   bool verbose = false;
   std::string max_pixels_mp = "268.435456";
+  bool accept_damaged = false;
   std::string max_output_pixels_mp = "1073.741824";
   int threads = 0;
   std::vector<std::string> models_dirs;

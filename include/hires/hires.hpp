@@ -81,6 +81,9 @@ struct EncodeOptions {
 struct Limits {
   std::uint64_t max_input_pixels = 268'435'456;     // 16384 x 16384
   std::uint64_t max_output_pixels = 1'073'741'824;  // 32768 x 32768
+  // Corrupt data that the decoder only warns about (a bit-flipped JPEG, a PNG with missing rows)
+  // fails the file unless this is set; then it is decoded anyway and the result says so.
+  bool accept_damaged = false;
 };
 
 // Polish around the upscale (see include/hires/guide.hpp for the checks and reviews).

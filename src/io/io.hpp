@@ -17,6 +17,8 @@ namespace hires::io {
 // Starts libvips once per process (thread-safe), blocks loaders marked untrusted and keeps
 // libvips' own warnings off stderr (errors reach callers as exceptions).
 void ensure_vips();
+// How many warnings about damaged data the decoders have given so far (process-wide).
+std::uint64_t decoder_warnings();
 
 // A decoded image ready for processing: upright (EXIF orientation applied), sRGB or grey
 // (CMYK and other spaces converted through their ICC profile), 8 or 16 bits, 1-4 bands.

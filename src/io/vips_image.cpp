@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <fstream>
 #include <mutex>
 #include <string_view>
@@ -16,6 +17,14 @@ namespace hires::io {
 using vips::VError;
 using vips::VImage;
 
+namespace {
+std::atomic<std::uint64_t> decoder_warning_count{0};
+}  // namespace
+
+std::uint64_t decoder_warnings() {
+  return decoder_warning_count.load(std::memory_order_relaxed);
+}
+
 void ensure_vips() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -28,9 +37,21 @@ void ensure_vips() {
     // The operation cache keys loads by file name: a file rewritten in place would be served
     // stale. Our pipelines are built once per file, so the cache buys nothing.
     vips_cache_set_max(0);
+    // libvips' warnings are not printed (the library never prints); the ones a decoder gives
+    // about damaged data are counted, so a file decoded with accept_damaged can say so.
     g_log_set_handler(
         "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
-        [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+        [](const gchar*, GLogLevelFlags level, const gchar* message, gpointer) {
+          if ((level & G_LOG_LEVEL_WARNING) != 0 && message != nullptr) {
+            const std::string_view m(message);
+            if (m.find("warning") != std::string_view::npos ||
+                m.find("orrupt") != std::string_view::npos ||
+                m.find("remature") != std::string_view::npos) {
+              decoder_warning_count.fetch_add(1, std::memory_order_relaxed);
+            }
+          }
+        },
+        nullptr);
   });
 }
 
@@ -124,9 +145,11 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool
 
   Decoded d;
   d.info.loader = loader;
+  // Damaged data that libjpeg/libpng only warn about would decode to grey or black areas.
+  const char* fail_on = limits.accept_damaged ? "none" : "warning";
   VImage header;
   try {
-    header = VImage::new_from_file(name.c_str(), VImage::option()->set("fail_on", "error"));
+    header = VImage::new_from_file(name.c_str(), VImage::option()->set("fail_on", fail_on));
   } catch (const VError&) {
     throw Error(ErrorKind::input, name,
                 "cannot decode image: " + strip_error_domain(take_vips_error("unknown error")),
@@ -152,7 +175,7 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool
         d.info.orientation <= 1 && !random_access
             ? VImage::new_from_file(
                   name.c_str(),
-                  VImage::option()->set("fail_on", "error")->set("access", VIPS_ACCESS_SEQUENTIAL))
+                  VImage::option()->set("fail_on", fail_on)->set("access", VIPS_ACCESS_SEQUENTIAL))
             : header;
     im = im.autorot();
     if (im.get_typeof(VIPS_META_ORIENTATION) != 0) im.remove(VIPS_META_ORIENTATION);

@@ -36,8 +36,10 @@ Format output_format(const fs::path& output, Format requested) {
               "use an extension .jpg .png .webp .tif .avif or pass -f");
 }
 
-FileResult upscale_file(const fs::path& input, const fs::path& output,
-                        const UpscaleOptions& options, const ProgressFn& progress) {
+namespace {
+
+FileResult upscale_one(const fs::path& input, const fs::path& output, const UpscaleOptions& options,
+                       const ProgressFn& progress) {
   if (same_file(input, output)) {
     throw Error(ErrorKind::usage, output.string(), "is the input file; refusing to overwrite it",
                 "choose another output path");
@@ -165,6 +167,19 @@ FileResult upscale_file(const fs::path& input, const fs::path& output,
     result.engine_reason = engine::choose_backend(options.backend).reason;
   }
   result.quality = written.quality;
+  return result;
+}
+
+}  // namespace
+
+FileResult upscale_file(const fs::path& input, const fs::path& output,
+                        const UpscaleOptions& options, const ProgressFn& progress) {
+  const std::uint64_t warnings_before = io::decoder_warnings();
+  FileResult result = upscale_one(input, output, options, progress);
+  // Decoders report damage when they are closed, which is when upscale_one's images go.
+  if (options.limits.accept_damaged && io::decoder_warnings() != warnings_before) {
+    result.notices.push_back("the file has damaged data, decoded anyway: parts may be grey");
+  }
   return result;
 }
 

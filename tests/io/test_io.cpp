@@ -212,6 +212,37 @@ TEST(Io, BadInputsGiveOneLineErrorsNamingTheFile) {
   }
 }
 
+TEST(Io, DamagedDataFailsTheFileUnlessAccepted) {
+  TempDir dir;
+  pattern_image(256, 256, 3, false).jpegsave((dir / "whole.jpg").c_str());
+  // Half of the entropy-coded data, then an end marker: libjpeg only warns ("premature end of
+  // data segment") and fills the rest with grey.
+  const std::string whole = test::read_file(dir / "whole.jpg");
+  std::ofstream(dir / "damaged.jpg", std::ios::binary)
+      << whole.substr(0, whole.size() / 2) << "\xff\xd9";
+  try {
+    upscale_file(dir / "damaged.jpg", dir / "out.png", scale_by(2), {});
+    ADD_FAILURE() << "damaged data accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::input);
+    EXPECT_EQ(std::string(e.what()),
+              (dir / "damaged.jpg").string() +
+                  ": cannot decode image: Corrupt JPEG data: premature end of data segment (the "
+                  "file is truncated or corrupt)");
+  }
+  EXPECT_FALSE(fs::exists(dir / "out.png"));
+
+  UpscaleOptions o = scale_by(2);
+  o.limits.accept_damaged = true;
+  const FileResult r = upscale_file(dir / "damaged.jpg", dir / "out.png", o, {});
+  EXPECT_EQ(r.out_size.width, 512);
+  ASSERT_EQ(r.notices.size(), 1U);
+  EXPECT_EQ(r.notices[0], "the file has damaged data, decoded anyway: parts may be grey");
+  // An intact file says nothing, with or without the option.
+  const FileResult intact = upscale_file(dir / "whole.jpg", dir / "intact.png", o, {});
+  EXPECT_TRUE(intact.notices.empty());
+}
+
 TEST(Io, OutputThatIsTheInputIsRefusedAndInputKept) {
   TempDir dir;
   pattern_image(10, 10, 3, false).pngsave((dir / "a.png").c_str());
