@@ -163,16 +163,31 @@ class ProgressConnection {
 
 // RGB tagged with an ICC profile, converted to sRGB through it (the libvips sRGB profile is then
 // attached); anything else is returned as it is (untagged means sRGB already; grey stays grey).
-std::optional<VImage> converted_to_srgb(const VImage& im) {
-  if (im.get_typeof(VIPS_META_ICC_NAME) == 0 || im.bands() < 3) return std::nullopt;
+// A profile that lcms cannot read or that does not fit the image is no conversion at all: libvips
+// would quietly use its sRGB profile instead, so such a profile is dropped and that is said.
+struct SrgbResult {
+  std::optional<VImage> image;
+  bool unreadable_profile = false;
+};
+
+SrgbResult converted_to_srgb(const VImage& im) {
+  if (im.get_typeof(VIPS_META_ICC_NAME) == 0 || im.bands() < 3) return {};
   const bool deep = im.format() == VIPS_FORMAT_USHORT;
-  return im
-      .copy(VImage::option()->set("interpretation",
-                                  deep ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB))
-      .icc_transform("srgb", VImage::option()
-                                 ->set("embedded", TRUE)
-                                 ->set("intent", VIPS_INTENT_RELATIVE)
-                                 ->set("depth", deep ? 16 : 8));
+  const VImage tagged = im.copy(VImage::option()->set(
+      "interpretation", deep ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB));
+  size_t length = 0;
+  const void* data = im.get_blob(VIPS_META_ICC_NAME, &length);
+  if (vips_icc_is_compatible_profile(tagged.get_image(), data, length) == FALSE) {
+    vips_error_clear();
+    VImage untagged = tagged.copy();
+    untagged.remove(VIPS_META_ICC_NAME);
+    return {untagged, true};
+  }
+  return {tagged.icc_transform("srgb", VImage::option()
+                                           ->set("embedded", TRUE)
+                                           ->set("intent", VIPS_INTENT_RELATIVE)
+                                           ->set("depth", deep ? 16 : 8)),
+          false};
 }
 
 }  // namespace
@@ -184,9 +199,11 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
   Encoded result;
   if (options.srgb) {
     try {
-      if (auto converted = converted_to_srgb(image)) {
-        image = *converted;
-        result.converted_to_srgb = true;
+      const SrgbResult converted = converted_to_srgb(image);
+      if (converted.image) {
+        image = *converted.image;
+        result.converted_to_srgb = !converted.unreadable_profile;
+        result.unreadable_profile = converted.unreadable_profile;
       }
     } catch (const VError&) {
       throw Error(ErrorKind::output, name,

@@ -89,7 +89,8 @@ bool lazy_input_failed(const vips::VImage& image);
 struct Encoded {
   std::uint64_t bytes = 0;
   int quality = 0;
-  bool converted_to_srgb = false;  // EncodeOptions::srgb changed the colours
+  bool converted_to_srgb = false;   // EncodeOptions::srgb changed the colours
+  bool unreadable_profile = false;  // EncodeOptions::srgb found a profile lcms cannot use
 };
 
 inline constexpr std::string_view kCannotWrite = "cannot write: ";

@@ -156,6 +156,11 @@ FileResult upscale_one(const fs::path& input, const fs::path& output, const Upsc
   if (written.converted_to_srgb) {
     result.notices.push_back("converted colours to sRGB through the embedded colour profile");
   }
+  if (written.unreadable_profile) {
+    result.notices.push_back(
+        "the embedded colour profile cannot be read: colours kept as they are (treated as sRGB) "
+        "and the profile left out");
+  }
   if (options.encode.max_bytes > 0 && written.quality > 0 && written.quality < kDefaultMinQuality) {
     result.notices.push_back(
         fmt::format("quality {} to fit {}: JPEG blocks may show (allowed by --min-quality)",

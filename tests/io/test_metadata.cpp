@@ -88,6 +88,35 @@ TEST(Metadata, StripDropsExifAndXmpButKeepsProfile) {
   }
 }
 
+// --srgb with a profile lcms cannot read: no claim of a conversion, pixels kept, profile left out.
+TEST(Metadata, UnreadableProfileIsNotClaimedAsConverted) {
+  TempDir dir;
+  test::init_vips();
+  vips::VImage im = pattern_image(40, 30, 3, false).copy();
+  static const char junk[] = "this is not an ICC profile, only 48 bytes long!";
+  im.set(VIPS_META_ICC_NAME, nullptr, const_cast<char*>(junk), sizeof junk);
+  const fs::path in = dir / "junk-profile.tif";  // libvips' PNG writer would drop the profile
+  im.tiffsave(in.c_str());
+  ASSERT_EQ(blob(load(in), VIPS_META_ICC_NAME).size(), sizeof junk);
+
+  UpscaleOptions o = two_x();
+  o.method = Method::nearest;
+  o.encode.srgb = true;
+  const FileResult r = upscale_file(in, dir / "out.png", o, {});
+  ASSERT_EQ(r.notices.size(), 1U);
+  EXPECT_EQ(r.notices[0],
+            "the embedded colour profile cannot be read: colours kept as they are (treated as "
+            "sRGB) and the profile left out");
+  const vips::VImage out = load(dir / "out.png");
+  EXPECT_EQ(blob(out, VIPS_META_ICC_NAME), "");
+  // Nearest at 2x: the pixels are the input's, unconverted.
+  const vips::VImage back = out.subsample(2, 2);
+  EXPECT_EQ((back.cast(VIPS_FORMAT_INT) - pattern_image(40, 30, 3, false).cast(VIPS_FORMAT_INT))
+                .abs()
+                .max(),
+            0.0);
+}
+
 TEST(Metadata, DpiWrittenForPrint) {
   TempDir dir;
   pattern_image(108, 135, 3, false).pngsave((dir / "p.png").c_str());
