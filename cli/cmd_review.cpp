@@ -49,7 +49,8 @@ int print_review(const std::string& original, const std::string& upscaled, const
     if (!report.empty()) j["report"] = report;
     std::cout << json_line(j) << '\n' << std::flush;
   } else {
-    fmt::print("{} -> {}: {}\n", original, upscaled, review_verdict_name(r.verdict));
+    fmt::print("{} -> {}: {}\n", printable(original), printable(upscaled),
+               review_verdict_name(r.verdict));
     fmt::print("  resemblance  PSNR {:.2f} dB, SSIM {:.4f}\n", r.resemblance_psnr,
                r.resemblance_ssim);
     fmt::print("  artifacts    {:.2f} % of the image\n", 100 * r.artifact_fraction);

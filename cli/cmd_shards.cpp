@@ -143,8 +143,8 @@ int run_shard_command(const RunArgs& a) {
         if (!a.quiet) {
           const FileResult& r = *e.result;
           fmt::print(stderr, "[{}/{}] {} -> {} ({}x{} -> {}x{}, {}, {:.1f}s)\n", e.position + 1,
-                     e.total, in, out, r.in_size.width, r.in_size.height, r.out_size.width,
-                     r.out_size.height, r.model, e.seconds);
+                     e.total, printable(in), printable(out), r.in_size.width, r.in_size.height,
+                     r.out_size.width, r.out_size.height, r.model, e.seconds);
         }
         break;
       case T::skipped:

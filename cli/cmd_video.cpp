@@ -124,8 +124,8 @@ int run_video(const VideoArgs& a) {
             {"fps", fps},
             {"eta", eta}});
     } else if (bar) {
-      fmt::print(stderr, "\r\033[K{}: frame {}/{}  {:.2f} frames/s  ETA {}", a.input, p.frames,
-                 p.total, fps, clock_text(eta));
+      fmt::print(stderr, "\r\033[K{}: frame {}/{}  {:.2f} frames/s  ETA {}", printable(a.input),
+                 p.frames, p.total, fps, clock_text(eta));
       drawn = true;
     }
   };
@@ -148,14 +148,15 @@ int run_video(const VideoArgs& a) {
             {"fps", r.seconds > 0 ? r.frames / r.seconds : 0},
             {"notices", r.notices}});
     } else if (!a.quiet) {
-      for (const auto& n : r.notices) fmt::print(stderr, "hires: notice: {}: {}\n", a.input, n);
+      for (const auto& n : r.notices)
+        fmt::print(stderr, "hires: notice: {}: {}\n", printable(a.input), n);
       fmt::print(stderr,
                  "{} -> {} ({}x{} -> {}x{}, {} frames, {}, {}, {} copied stream{}, {}, {:.1f}s, "
                  "{:.2f} frames/s)\n",
-                 a.input, a.output, r.in_size.width, r.in_size.height, r.out_size.width,
-                 r.out_size.height, r.frames, r.model, r.encoder, r.copied_streams,
-                 r.copied_streams == 1 ? "" : "s", format_bytes(r.bytes), r.seconds,
-                 r.seconds > 0 ? r.frames / r.seconds : 0);
+                 printable(a.input), printable(a.output), r.in_size.width, r.in_size.height,
+                 r.out_size.width, r.out_size.height, r.frames, r.model, r.encoder,
+                 r.copied_streams, r.copied_streams == 1 ? "" : "s", format_bytes(r.bytes),
+                 r.seconds, r.seconds > 0 ? r.frames / r.seconds : 0);
     }
     return 0;
   } catch (const Error& e) {

@@ -54,6 +54,10 @@ class Reporter {
     using T = hires::JobEvent::Type;
     const std::string in = e.job->input.string();
     const std::string out = e.job->output.string();
+    // Names on the terminal are escaped (a file name can hold terminal control sequences);
+    // JSON lines carry them as they are (json_line makes them valid UTF-8).
+    const std::string shown_in = hires::printable(in);
+    const std::string shown_out = hires::printable(out);
     switch (e.type) {
       case T::start:
         last_fraction_ = -1;
@@ -63,7 +67,8 @@ class Reporter {
                 {"output", out},
                 {"index", e.index + 1},
                 {"total", e.total}});
-        bar_.start(e.total > 1 ? fmt::format("[{}/{}] {}", e.index + 1, e.total, in) : in);
+        bar_.start(e.total > 1 ? fmt::format("[{}/{}] {}", e.index + 1, e.total, shown_in)
+                               : shown_in);
         break;
       case T::progress: {
         // Whole thousandths, each at most once: a repeat says nothing new.
@@ -87,7 +92,7 @@ class Reporter {
         bar_.clear();
         const hires::FileResult& r = *e.result;
         for (const auto& n : r.notices) {
-          if (!quiet_ && !json_) fmt::print(stderr, "hires: notice: {}: {}\n", in, n);
+          if (!quiet_ && !json_) fmt::print(stderr, "hires: notice: {}: {}\n", shown_in, n);
         }
         if (json_) {
           json j{{"event", "done"},
@@ -114,8 +119,8 @@ class Reporter {
           } else if (!r.model.empty()) {
             extra += ", " + r.model;
           }
-          fmt::print(stderr, "{} -> {} ({}x{} -> {}x{}{}, {}, {:.1f}s)\n", in, out, r.in_size.width,
-                     r.in_size.height, r.out_size.width, r.out_size.height, extra,
+          fmt::print(stderr, "{} -> {} ({}x{} -> {}x{}{}, {}, {:.1f}s)\n", shown_in, shown_out,
+                     r.in_size.width, r.in_size.height, r.out_size.width, r.out_size.height, extra,
                      hires::format_bytes(r.bytes), e.seconds);
           if (verbose_ && !r.reason.empty()) {
             fmt::print(stderr, "hires: model: {} ({})\n", r.model, r.reason);
@@ -137,7 +142,8 @@ class Reporter {
                 {"index", e.index + 1},
                 {"total", e.total}});
         else if (!quiet_)
-          fmt::print(stderr, "hires: skipped: {}: {}\n", e.job->skip.empty() ? out : in, e.message);
+          fmt::print(stderr, "hires: skipped: {}: {}\n", e.job->skip.empty() ? shown_out : shown_in,
+                     e.message);
         break;
       case T::error:
         bar_.clear();

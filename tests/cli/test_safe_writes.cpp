@@ -169,6 +169,21 @@ TEST_F(SafeWrites, LongOutputNamesWork) {
   EXPECT_TRUE(temp_leftovers(dir_.path()).empty());
 }
 
+// A file name carrying a terminal control sequence is shown escaped on the terminal (the done
+// line and notices), and as it is in the JSON events.
+TEST_F(SafeWrites, NamesWithControlCharactersAreShownEscaped) {
+  const fs::path evil = dir_ / "evil\x1b[31mred.png";
+  fs::copy_file(in_, evil);
+  const fs::path out = dir_ / "out\x1b]0;title\x07.png";
+  const RunResult r = run_hires({evil.string(), "-o", out.string(), "-m", "lanczos", "-s", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x07'), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("evil\\x1b[31mred.png -> "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("out\\x1b]0;title\\x07.png (16x12 -> 32x24"), std::string::npos) << r.err;
+  EXPECT_EQ(load_fresh(out).width(), 32);
+}
+
 // -r over a tree that holds a temp file left by a killed run, and the output folder itself:
 // neither is an input, so the same command runs again (it used to exit 2, "is an input file").
 TEST(SafeWalks, RerunWithOutputInsideTheInputTree) {
