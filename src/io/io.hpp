@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -84,6 +85,9 @@ vips::VImage lazy_image(const vips::VImage& in, const LazyLayout& layout, FillFn
 
 // True when computing a lazy image (resample, model pass) failed because its input could not be
 // decoded (a truncated or corrupt file), as opposed to a failure to write.
+// The first error a lazy image's own fill threw (a model pass that failed), or null: an error
+// of the computation, not of the file it reads.
+std::exception_ptr lazy_fill_error(const vips::VImage& image);
 bool lazy_input_failed(const vips::VImage& image);
 
 struct Encoded {

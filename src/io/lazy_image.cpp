@@ -2,7 +2,9 @@
 // into libvips' demand-driven pipeline through one generate function, so outputs stream to the
 // encoder strip by strip, with libvips' threads and regions.
 #include <atomic>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <vips/vips8>
 
 #include "hires/error.hpp"
@@ -16,6 +18,8 @@ struct LazyState {
   std::string what;
   VipsImage* input = nullptr;             // a reference held while the output lives
   std::atomic<bool> input_failed{false};  // the decoder upstream reported an error
+  std::mutex error_mutex;
+  std::exception_ptr fill_error;  // the first error of this image's own computation
 };
 
 constexpr const char* kLazyKey = "hires-lazy-image";
@@ -47,6 +51,10 @@ int generate(VipsRegion* out, void* seq, void* /*a*/, void* b, gboolean* /*stop*
   } catch (const ReadFailed&) {
     return -1;
   } catch (const std::exception& e) {
+    {
+      const std::lock_guard<std::mutex> lock(st->error_mutex);
+      if (!st->fill_error) st->fill_error = std::current_exception();
+    }
     vips_error("hires", "%s: %s", st->what.c_str(), e.what());
     return -1;
   }
@@ -91,6 +99,14 @@ bool lazy_input_failed(const vips::VImage& image) {
   const auto* st =
       static_cast<const LazyState*>(g_object_get_data(G_OBJECT(image.get_image()), kLazyKey));
   return st != nullptr && st->input_failed;
+}
+
+std::exception_ptr lazy_fill_error(const vips::VImage& image) {
+  if (image.get_image() == nullptr) return nullptr;
+  auto* st = static_cast<LazyState*>(g_object_get_data(G_OBJECT(image.get_image()), kLazyKey));
+  if (st == nullptr) return nullptr;
+  const std::lock_guard<std::mutex> lock(st->error_mutex);
+  return st->fill_error;
 }
 
 }  // namespace hires::io

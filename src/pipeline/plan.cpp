@@ -2,6 +2,7 @@
 // polish, notices), shared by upscale, check and eval.
 #include <fmt/format.h>
 #include <algorithm>
+#include <cmath>
 
 #include "hires/error.hpp"
 #include "hires/pipeline.hpp"
@@ -51,6 +52,20 @@ UpscalePlan plan_upscale(const ImageFacts& facts, const UpscaleOptions& options,
   }
   if (p.model_scale > 0) {
     p.passes = model_passes(p.scale, p.model_scale);
+    // The model's own size comes before the final resize, and can be far larger than the output
+    // (a 16x model asked for 2x): it is held to the same limit.
+    const double grow = std::pow(static_cast<double>(p.model_scale), p.passes);
+    const double inner_w = facts.size.width * grow;
+    const double inner_h = facts.size.height * grow;
+    if (inner_w * inner_h > static_cast<double>(options.limits.max_output_pixels)) {
+      throw Error(ErrorKind::limit, facts.name,
+                  fmt::format("{} ({}x, {} pass{}) makes {:.0f}x{:.0f} ({:.1f} MP) before the "
+                              "final resize, over the output limit of {:.1f} MP",
+                              p.model, p.model_scale, p.passes, p.passes > 1 ? "es" : "", inner_w,
+                              inner_h, inner_w * inner_h / 1e6,
+                              options.limits.max_output_pixels / 1e6),
+                  "raise --max-output-pixels or use a model of a smaller scale");
+    }
     if (p.passes == 0) {
       p.notices.push_back(
           fmt::format("{:.2f}x needs no AI pass: resized with {}", p.scale, method_name(p.resize)));

@@ -143,6 +143,10 @@ FileResult upscale_one(const fs::path& input, const fs::path& output, const Upsc
   } catch (const Error& e) {
     if (tiles) tiles->stop();
     if (e.kind() == ErrorKind::cancelled) throw;
+    // A model pass that failed is the model's error, not a damaged input.
+    for (const vips::VImage* im : {&first_pass, &out}) {
+      if (const std::exception_ptr fill = io::lazy_fill_error(*im)) std::rethrow_exception(fill);
+    }
     const bool decode_failed = io::lazy_input_failed(out) || (first_pass.get_image() != nullptr &&
                                                               io::lazy_input_failed(first_pass));
     if (!decode_failed) throw;

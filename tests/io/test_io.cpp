@@ -4,6 +4,7 @@
 
 #include "hires/error.hpp"
 #include "hires/hires.hpp"
+#include "io/io.hpp"
 #include "support/test_support.hpp"
 
 namespace hires {
@@ -241,6 +242,43 @@ TEST(Io, DamagedDataFailsTheFileUnlessAccepted) {
   // An intact file says nothing, with or without the option.
   const FileResult intact = upscale_file(dir / "whole.jpg", dir / "intact.png", o, {});
   EXPECT_TRUE(intact.notices.empty());
+}
+
+// A lazy step whose own computation fails keeps that error (a model's failure is not the
+// input's damage); a step that only failed to read its input keeps none.
+TEST(Io, LazyImageKeepsItsOwnFillError) {
+  TempDir dir;
+  const vips::VImage in = pattern_image(32, 32, 3, false);
+  io::LazyLayout layout;
+  layout.width = 32;
+  layout.height = 32;
+  const vips::VImage failing = io::lazy_image(
+      in, layout,
+      [](const io::LazyInput&, const core::Rect&, std::uint8_t*, std::ptrdiff_t) {
+        throw Error(ErrorKind::input, "model.safetensors", "tensor 'x' broke");
+      },
+      "model");
+  const vips::VImage after = io::lazy_image(
+      failing, layout,
+      [](const io::LazyInput& input, const core::Rect& r, std::uint8_t* dst, std::ptrdiff_t stride) {
+        const io::InputRegion region = input.read(r);
+        for (int y = 0; y < r.height; ++y) {
+          std::copy_n(region.data + y * region.stride, r.width * 3, dst + y * stride);
+        }
+      },
+      "copy");
+  EXPECT_THROW(after.pngsave((dir / "out.png").c_str()), vips::VError);
+  vips_error_clear();
+  const std::exception_ptr error = io::lazy_fill_error(failing);
+  ASSERT_NE(error, nullptr);
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "model.safetensors: tensor 'x' broke");
+  }
+  EXPECT_EQ(io::lazy_fill_error(after), nullptr);
+  EXPECT_TRUE(io::lazy_input_failed(after));
+  EXPECT_FALSE(io::lazy_input_failed(failing));
 }
 
 TEST(Io, OutputThatIsTheInputIsRefusedAndInputKept) {

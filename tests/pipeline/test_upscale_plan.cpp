@@ -81,6 +81,28 @@ TEST(UpscalePlan, OutputLimitNamesTheFileAndTheSize) {
   }
 }
 
+// A model's own enlargement comes before the final resize: held to the output limit too, with
+// the model named (it used to fail later as a "corrupt" image).
+TEST(UpscalePlan, ModelSizeBeforeTheFinalResizeIsHeldToTheOutputLimit) {
+  if (builtin_models().empty()) GTEST_SKIP() << "this build has no built-in weights";
+  UpscaleOptions o;
+  set_method(o, "photo-x4", {}, std::nullopt);
+  o.size = SizeRequest::by_scale(2.0);
+  o.limits.max_output_pixels = 5'000'000;
+  try {
+    (void)plan_upscale(facts(1000, 1000), o);
+    FAIL() << "expected a limit error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::limit);
+    EXPECT_STREQ(e.what(),
+                 "in.png: photo-x4 (4x, 1 pass) makes 4000x4000 (16.0 MP) before the final "
+                 "resize, over the output limit of 5.0 MP (raise --max-output-pixels or use a "
+                 "model of a smaller scale)");
+  }
+  o.limits.max_output_pixels = 16'000'000;
+  EXPECT_EQ(plan_upscale(facts(1000, 1000), o).passes, 1);
+}
+
 TEST(UpscalePlan, FormatNoticesAndPrintDpi) {
   UpscaleOptions o;
   o.size = SizeRequest::for_print({2, 1, LengthUnit::inch, 300});
