@@ -58,13 +58,13 @@ UpscalePlan plan_upscale(const ImageFacts& facts, const UpscaleOptions& options,
     const double inner_w = facts.size.width * grow;
     const double inner_h = facts.size.height * grow;
     if (inner_w * inner_h > static_cast<double>(options.limits.max_output_pixels)) {
-      throw Error(ErrorKind::limit, facts.name,
-                  fmt::format("{} ({}x, {} pass{}) makes {:.0f}x{:.0f} ({:.1f} MP) before the "
-                              "final resize, over the output limit of {:.1f} MP",
-                              p.model, p.model_scale, p.passes, p.passes > 1 ? "es" : "", inner_w,
-                              inner_h, inner_w * inner_h / 1e6,
-                              options.limits.max_output_pixels / 1e6),
-                  "raise --max-output-pixels or use a model of a smaller scale");
+      throw Error(
+          ErrorKind::limit, facts.name,
+          fmt::format("{} ({}x, {} pass{}) makes {:.0f}x{:.0f} ({:.1f} MP) before the "
+                      "final resize, over the output limit of {:.1f} MP",
+                      p.model, p.model_scale, p.passes, p.passes > 1 ? "es" : "", inner_w, inner_h,
+                      inner_w * inner_h / 1e6, options.limits.max_output_pixels / 1e6),
+          "raise --max-output-pixels or use a model of a smaller scale");
     }
     if (p.passes == 0) {
       p.notices.push_back(

@@ -260,7 +260,8 @@ TEST(Io, LazyImageKeepsItsOwnFillError) {
       "model");
   const vips::VImage after = io::lazy_image(
       failing, layout,
-      [](const io::LazyInput& input, const core::Rect& r, std::uint8_t* dst, std::ptrdiff_t stride) {
+      [](const io::LazyInput& input, const core::Rect& r, std::uint8_t* dst,
+         std::ptrdiff_t stride) {
         const io::InputRegion region = input.read(r);
         for (int y = 0; y < r.height; ++y) {
           std::copy_n(region.data + y * region.stride, r.width * 3, dst + y * stride);
