@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <numbers>
 
 namespace hires::core {
@@ -58,45 +57,60 @@ AxisWeights make_axis_weights(int in_len, int out_len, Filter filter, bool antia
   a.in_len = in_len;
   a.out_len = out_len;
   const double ratio = static_cast<double>(in_len) / out_len;  // input pixels per output pixel
-  std::vector<std::map<int, double>> rows(static_cast<std::size_t>(out_len));
   // A box that does not shrink covers one input pixel: nearest neighbour.
   const bool point =
       filter == Filter::nearest || (filter == Filter::box && (!antialias || ratio <= 1.0));
-  if (point) {
-    for (int o = 0; o < out_len; ++o) {
-      const int i = std::clamp(static_cast<int>(std::floor((o + 0.5) * ratio)), 0, in_len - 1);
-      rows[o][i] = 1.0;
+  const double widen = antialias ? std::max(1.0, ratio) : 1.0;  // antialias when shrinking
+  const double support = point ? 0.0 : support_of(filter) * widen;
+  const auto edge = [in_len](int i) { return std::clamp(i, 0, in_len - 1); };
+  // Output o's taps: input lo..hi, folded onto the edge pixel where they fall outside. Every
+  // kernel here is zero at +-support, so the open interval holds all the taps. Zero weights
+  // inside it are kept: that keeps start[] non-decreasing, which input_rect_for needs.
+  struct Span {
+    int lo = 0;
+    int hi = 0;
+    double centre = 0;
+  };
+  const auto span_of = [&](int o) {
+    Span sp;
+    if (point) {
+      sp.lo = sp.hi = static_cast<int>(std::floor((o + 0.5) * ratio));
+    } else {
+      sp.centre = (o + 0.5) * ratio - 0.5;
+      sp.lo = static_cast<int>(std::floor(sp.centre - support)) + 1;
+      sp.hi = static_cast<int>(std::ceil(sp.centre + support)) - 1;
     }
-  } else {
-    const double widen = antialias ? std::max(1.0, ratio) : 1.0;  // antialias when shrinking
-    const double support = support_of(filter) * widen;
-    for (int o = 0; o < out_len; ++o) {
-      const double centre = (o + 0.5) * ratio - 0.5;
-      // Every kernel here is zero at +-support, so the open interval holds all the taps. Zero
-      // weights inside it are kept: that keeps start[] non-decreasing, which input_rect_for needs.
-      const int lo = static_cast<int>(std::floor(centre - support)) + 1;
-      const int hi = static_cast<int>(std::ceil(centre + support)) - 1;
-      double sum = 0;
-      for (int i = lo; i <= hi; ++i) {
-        const double wt = kernel(filter, (i - centre) / widen);
-        rows[o][std::clamp(i, 0, in_len - 1)] += wt;
-        sum += wt;
-      }
-      for (auto& [i, wt] : rows[o]) wt /= sum;
-    }
-  }
+    return sp;
+  };
+  // Flat tables, no per-row containers: a 1,000,000-pixel axis costs its tables only.
   int taps = 1;
-  for (const auto& r : rows) taps = std::max(taps, r.rbegin()->first - r.begin()->first + 1);
+  for (int o = 0; o < out_len; ++o) {
+    const Span sp = span_of(o);
+    taps = std::max(taps, edge(sp.hi) - edge(sp.lo) + 1);
+  }
   taps = std::min(taps, in_len);
   a.taps = taps;
   a.start.resize(static_cast<std::size_t>(out_len));
   a.w.assign(static_cast<std::size_t>(out_len) * taps, 0.0F);
+  std::vector<double> row(static_cast<std::size_t>(taps));
   for (int o = 0; o < out_len; ++o) {
-    const int s = std::min(rows[o].begin()->first, in_len - taps);
+    const Span sp = span_of(o);
+    const int s = std::min(edge(sp.lo), in_len - taps);
     a.start[o] = s;
-    for (const auto& [i, wt] : rows[o]) {
-      a.w[static_cast<std::size_t>(o) * taps + (i - s)] = static_cast<float>(wt);
+    float* w = a.w.data() + static_cast<std::size_t>(o) * taps;
+    if (point) {
+      w[edge(sp.lo) - s] = 1.0F;
+      continue;
     }
+    std::fill(row.begin(), row.end(), 0.0);
+    double sum = 0;
+    for (int i = sp.lo; i <= sp.hi; ++i) {
+      const double wt = kernel(filter, (i - sp.centre) / widen);
+      row[static_cast<std::size_t>(edge(i) - s)] += wt;
+      sum += wt;
+    }
+    for (int k = 0; k < taps; ++k)
+      w[k] = static_cast<float>(row[static_cast<std::size_t>(k)] / sum);
   }
   return a;
 }
