@@ -43,6 +43,12 @@ std::string format_value(const Finding& f) {
 void print_text(const std::string& input, const CheckResult& r) {
   fmt::print("{}: {}x{} {}: {}\n", input, r.size.width, r.size.height, content_name(r.content),
              verdict_label(r.verdict));
+  if (r.measured) {
+    fmt::print(
+        "  measured on the centre {}x{} (the whole image at full resolution would take "
+        "too much memory)\n",
+        r.measured->width, r.measured->height);
+  }
   for (const auto& f : r.findings) {
     const std::string_view mark = f.severity == Severity::bad    ? "BAD "
                                   : f.severity == Severity::warn ? "warn"

@@ -98,6 +98,9 @@ struct Recommendation {
 struct CheckOptions {
   std::optional<SizeRequest> target;  // what the image is for (--print, --width, ...)
   int jpeg_quality = 0;  // the file's saved JPEG quality, when it is one (check_file sets it)
+  // Set when the pixels are a part (the centre) of a larger image of this size: the size facts
+  // and the plan are the whole image's, the measures the part's (check_file on a huge image).
+  std::optional<Size> whole_size;
 };
 
 struct CheckResult {
@@ -107,8 +110,9 @@ struct CheckResult {
   std::vector<Finding> findings;  // one per kind, severity info when fine
   CheckVerdict verdict = CheckVerdict::good;
   Recommendation recommendation;
-  std::optional<Size> target;  // the pixels the target needs
-  double scale = 4.0;          // the enlargement the target asks for
+  std::optional<Size> target;    // the pixels the target needs
+  double scale = 4.0;            // the enlargement the target asks for
+  std::optional<Size> measured;  // when only a part was measured: its size (the image's centre)
 };
 
 CheckResult check_pixels(const Pixels& image, const CheckOptions& options);

@@ -31,6 +31,8 @@ struct ModelChoice {
 // The choice measures the centre of an image, at most this many pixels square, at full
 // resolution (bounded time and memory on huge images; check and upscale measure the same).
 inline constexpr int kChooseSide = 1024;
+// `hires check` measures images up to this side squared whole, larger ones on their centre square.
+inline constexpr int kCheckSide = 4096;
 
 // How much clean-up the measures call for, 0 (clean) .. 1 (heavy JPEG blocks, noise or blur).
 double restore_strength(const Measures& m);

@@ -274,7 +274,8 @@ bool is_large_scale(double scale) {
 
 CheckResult assess(const Pixels& image, const CheckOptions& options) {
   CheckResult r;
-  r.size = {image.width, image.height};
+  r.size = options.whole_size.value_or(Size{image.width, image.height});
+  if (options.whole_size) r.measured = Size{image.width, image.height};
   r.measures = measure(image);
   r.measures.jpeg_quality = options.jpeg_quality;
   r.content = classify_content(r.measures);
@@ -283,8 +284,8 @@ CheckResult assess(const Pixels& image, const CheckOptions& options) {
   if (options.target) {
     const SizePlan plan = plan_size(r.size, *options.target);
     r.target = plan.out;
-    r.scale = std::max(static_cast<double>(plan.out.width) / image.width,
-                       static_cast<double>(plan.out.height) / image.height);
+    r.scale = std::max(static_cast<double>(plan.out.width) / r.size.width,
+                       static_cast<double>(plan.out.height) / r.size.height);
   }
 
   bool bad = false;

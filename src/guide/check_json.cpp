@@ -29,6 +29,7 @@ std::string check_json(const std::string& input, const CheckResult& r) {
            {"denoise", r.recommendation.denoise},
            {"passes", r.recommendation.passes},
            {"plan", r.recommendation.plan}}}};
+  if (r.measured) j["measured"] = {{"width", r.measured->width}, {"height", r.measured->height}};
   const Measures& m = r.measures;
   j["measures"] = {{"blur", m.blur},
                    {"jpeg_grid", m.jpeg_grid},

@@ -92,7 +92,17 @@ CheckResult check_file(const std::filesystem::path& path, const CheckOptions& op
                        const Limits& limits) {
   CheckOptions o = options;
   o.jpeg_quality = io::estimate_jpeg_quality(path);
-  return check_pixels(io::load_pixels(path, limits), o);
+  // A huge image is measured on its centre, at full resolution: memory and time stay bounded
+  // (a 256 MP image took 3.9 GB and 6.5 minutes measured whole).
+  const io::Decoded decoded = io::open_image(path, limits);
+  const Size whole = decoded.info.size;
+  int side = std::max(whole.width, whole.height);
+  if (static_cast<std::int64_t>(whole.width) * whole.height >
+      std::int64_t{kCheckSide} * kCheckSide) {
+    side = kCheckSide;
+    o.whole_size = whole;
+  }
+  return check_pixels(io::measure_pixels(decoded.image, side, path.string()), o);
 }
 
 }  // namespace hires
