@@ -184,6 +184,26 @@ TEST(Check, NotNeededWhenTheImageHasThePixels) {
       << x16.recommendation.plan;
 }
 
+// A huge image is measured on a part (check_file passes its centre): the sizes, the target's
+// scale and the plan are the whole image's, and the result says what was measured.
+TEST(Check, MeasuredPartStandsForTheWholeImage) {
+  CheckOptions o;
+  o.target = SizeRequest::by_width(40000);
+  o.whole_size = Size{20000, 15000};
+  const CheckResult r = check_pixels(scene(320, 320), o);
+  EXPECT_EQ(r.size, (Size{20000, 15000}));
+  ASSERT_TRUE(r.measured.has_value());
+  EXPECT_EQ(*r.measured, (Size{320, 320}));
+  EXPECT_NEAR(r.scale, 2.0, 1e-9);
+  ASSERT_TRUE(r.target.has_value());
+  EXPECT_EQ(*r.target, (Size{40000, 30000}));
+  EXPECT_NE(r.recommendation.plan.find("40000x30000"), std::string::npos) << r.recommendation.plan;
+  EXPECT_NE(check_json("big.jpg", r).find(R"("measured":{"height":320,"width":320})"),
+            std::string::npos);
+  o.whole_size.reset();
+  EXPECT_FALSE(check_pixels(scene(320, 320), o).measured.has_value());
+}
+
 // The recommendation names the built-in model that fits the enlargement, as `hires IMAGE` does.
 TEST(Check, RecommendsTheBuiltInModelForTheScale) {
   if (builtin_models().empty()) GTEST_SKIP() << "this build has no built-in models";
