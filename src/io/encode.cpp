@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 #include <atomic>
-#include <fstream>
 #include <optional>
 #include <vips/vips8>
 
@@ -120,13 +119,18 @@ void write_file(VImage& im, const std::string& path, Format f, int quality) {
   }
 }
 
-std::vector<std::uint8_t> encode_buffer(VImage& im, Format f, int quality) {
-  void* data = nullptr;
-  size_t size = 0;
-  im.write_to_buffer(buffer_suffix(f), &data, &size, saver_options(im, f, quality));
-  std::vector<std::uint8_t> bytes(static_cast<std::uint8_t*>(data),
-                                  static_cast<std::uint8_t*>(data) + size);
-  g_free(data);
+// The size of `im` encoded at `quality`, counted as the encoder writes: nothing is kept.
+std::uint64_t encoded_size(const VImage& im, Format f, int quality) {
+  VipsTargetCustom* custom = vips_target_custom_new();
+  std::uint64_t bytes = 0;
+  g_signal_connect(custom, "write",
+                   G_CALLBACK(+[](VipsTargetCustom*, const void*, gint64 length, void* user) {
+                     *static_cast<std::uint64_t*>(user) += static_cast<std::uint64_t>(length);
+                     return length;
+                   }),
+                   &bytes);
+  const vips::VTarget target(VIPS_TARGET(custom));  // takes the reference
+  im.write_to_target(buffer_suffix(f), target, saver_options(im, f, quality));
   return bytes;
 }
 
@@ -232,26 +236,33 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
   try {
     ProgressConnection connection(image, progress, cancel);
     if (options.max_bytes > 0) {
-      // Render once, then search for the highest quality whose file fits.
-      VImage pixels = image.copy_memory();
+      // Rendered once into a temp file beside the output (libvips' own uncompressed format, with
+      // the metadata), then each trial quality is encoded into a byte counter: memory stays
+      // bounded at any size (holding the pixels took 1.07 GB for a 1 GP grey output).
+      fs::path pixels_target = path;
+      pixels_target += ".pixels.v";
+      const TempFile pixels_file(pixels_target);
+      image.write_to_file(pixels_file.path().c_str());
+      const auto rendered = [&] {
+        return VImage::new_from_file(pixels_file.path().c_str(),
+                                     VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
+      };
       const int floor = std::clamp(options.min_quality, 1, 100);
       int lo = floor;
       int hi = std::max(quality, floor);
-      std::vector<std::uint8_t> best;
       std::uint64_t smallest = 0;
       while (lo <= hi) {
         const int q = (lo + hi) / 2;
-        auto bytes = encode_buffer(pixels, format, q);
-        if (bytes.size() <= options.max_bytes) {
-          best = std::move(bytes);
+        const std::uint64_t bytes = encoded_size(rendered(), format, q);
+        if (bytes <= options.max_bytes) {
           result.quality = q;
           lo = q + 1;
         } else {
-          smallest = bytes.size();
+          smallest = bytes;
           hi = q - 1;
         }
       }
-      if (best.empty() && floor > 1) {
+      if (result.quality == 0 && floor > 1) {
         throw Error(ErrorKind::output, name,
                     fmt::format("cannot fit in {} at quality {} or more (it takes {}; lower "
                                 "qualities show JPEG blocks)",
@@ -259,17 +270,14 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
                     "allow more bytes, choose a smaller size, try -f webp or -f avif, or accept "
                     "visible blocks with --min-quality 1");
       }
-      if (best.empty()) {
+      if (result.quality == 0) {
         throw Error(ErrorKind::output, name,
                     fmt::format("cannot fit in {}: even quality 1 takes {}",
                                 format_bytes(options.max_bytes), format_bytes(smallest)),
                     "allow more bytes, choose a smaller size, or try webp/avif");
       }
-      std::ofstream out(tmp, std::ios::binary);
-      out.write(reinterpret_cast<const char*>(best.data()),
-                static_cast<std::streamsize>(best.size()));
-      out.close();
-      if (!out) throw Error(ErrorKind::output, name, "cannot write the file");
+      VImage best = rendered();
+      write_file(best, tmp.string(), format, result.quality);
     } else {
       write_file(image, tmp.string(), format, quality);
       result.quality = is_lossy(format) ? quality : 0;
