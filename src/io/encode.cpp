@@ -236,24 +236,21 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
   try {
     ProgressConnection connection(image, progress, cancel);
     if (options.max_bytes > 0) {
-      // Rendered once into a temp file beside the output (libvips' own uncompressed format, with
-      // the metadata), then each trial quality is encoded into a byte counter: memory stays
-      // bounded at any size (holding the pixels took 1.07 GB for a 1 GP grey output).
-      fs::path pixels_target = path;
-      pixels_target += ".pixels.v";
-      const TempFile pixels_file(pixels_target);
-      image.write_to_file(pixels_file.path().c_str());
-      const auto rendered = [&] {
-        return VImage::new_from_file(pixels_file.path().c_str(),
-                                     VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
-      };
+      // Rendered once into a libvips temp file (its own uncompressed format, with the metadata,
+      // in the temp folder, deleted when closed), then each trial quality is encoded into a
+      // byte counter: memory stays bounded at any size (holding the pixels in memory took
+      // 1.07 GB for a 1 GP grey output).
+      VipsImage* disc = vips_image_new_temp_file("%s.v");
+      if (disc == nullptr) throw VError();
+      const VImage pixels(disc);  // takes the reference
+      if (vips_image_write(image.get_image(), disc) != 0) throw VError();
       const int floor = std::clamp(options.min_quality, 1, 100);
       int lo = floor;
       int hi = std::max(quality, floor);
       std::uint64_t smallest = 0;
       while (lo <= hi) {
         const int q = (lo + hi) / 2;
-        const std::uint64_t bytes = encoded_size(rendered(), format, q);
+        const std::uint64_t bytes = encoded_size(pixels, format, q);
         if (bytes <= options.max_bytes) {
           result.quality = q;
           lo = q + 1;
@@ -276,7 +273,7 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
                                 format_bytes(options.max_bytes), format_bytes(smallest)),
                     "allow more bytes, choose a smaller size, or try webp/avif");
       }
-      VImage best = rendered();
+      VImage best = pixels;
       write_file(best, tmp.string(), format, result.quality);
     } else {
       write_file(image, tmp.string(), format, quality);
