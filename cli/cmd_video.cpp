@@ -28,6 +28,7 @@ struct VideoArgs {
   std::string input, output;
   SizingArgs sizing;
   std::string method, restore, codec = "h264", start, duration;
+  int preview = 0;
   std::string memory_budget = "1G", backend = "auto";
   std::vector<std::string> models_dirs;
   int crf = 18, threads = 0, tile = 0;
@@ -101,6 +102,7 @@ int run_video(const VideoArgs& a) {
   o.crf = a.crf;
   if (!a.start.empty()) o.start = parse_time("--start", a.start);
   if (!a.duration.empty()) o.duration = parse_time("--duration", a.duration);
+  o.preview_frames = a.preview;
   o.overwrite = a.overwrite;
   o.upscale.cancel = std::shared_ptr<const std::atomic<bool>>(&g_stop, [](auto*) {});
   std::signal(SIGINT, on_stop_signal);
@@ -193,6 +195,9 @@ Command add_video_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--start", a->start, "Start at this time (seconds or [h:]m:s)");
   cmd->add_option("--duration", a->duration, "Only this long (seconds or [h:]m:s)");
+  cmd->add_option("--preview", a->preview,
+                  "Only the first N frames (from --start), audio cut to match: a quick look")
+      ->check(CLI::Range(1, 1000000));
   cmd->add_flag("--overwrite", a->overwrite, "Replace an existing output (never the input)");
   cmd->add_flag("--json", a->json, "One JSON object per event on stdout");
   cmd->add_flag("--quiet", a->quiet, "Print errors only");

@@ -30,6 +30,7 @@ struct VideoOptions {
   int crf = 18;                    // quality of the lossy encoders, lower is better
   double start = 0;                // seconds into the clip
   std::optional<double> duration;  // seconds from the start
+  int preview_frames = 0;          // > 0: only this many frames from the start (a quick look)
   bool overwrite = false;          // replace an existing output (never the input)
   int queue = 4;                   // frames between decode, upscale and encode
 };

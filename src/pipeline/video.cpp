@@ -4,7 +4,6 @@
 #include "hires/video.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +15,7 @@
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
 #include "hires/pipeline.hpp"
+#include "io/atomic_file.hpp"
 #include "io/guide_io.hpp"
 #include "io/io.hpp"
 #include "io/video.hpp"
@@ -145,7 +145,20 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     throw Error(ErrorKind::usage, "--crf", fmt::format("{} is not from 0 to 63", options.crf));
   }
   if (options.upscale.threads > 0) set_threads(options.upscale.threads);
-  io::VideoInput in(input, io::VideoRange{options.start, options.duration});
+  if (options.preview_frames < 0) {
+    throw Error(ErrorKind::usage, "preview_frames",
+                fmt::format("{} is not a frame count", options.preview_frames));
+  }
+  io::VideoRange range{options.start, options.duration};
+  if (options.preview_frames > 0) {
+    // The audio and subtitles copied are cut to the preview's time, half a frame past its end.
+    const double fps = io::VideoInput(input, range).info().fps;
+    if (fps > 0) {
+      const double seconds = (options.preview_frames + 0.5) / fps;
+      range.duration = range.duration ? std::min(*range.duration, seconds) : seconds;
+    }
+  }
+  io::VideoInput in(input, range);
   const io::VideoInputInfo& info = in.info();
 
   VideoResult result;
@@ -154,6 +167,11 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
   result.in_size = info.size;
   result.copied_streams = info.copied_streams;
   result.notices = info.notices;
+  if (options.preview_frames > 0) {
+    result.notices.push_back(fmt::format("preview: the first {} frame{} only",
+                                         options.preview_frames,
+                                         options.preview_frames == 1 ? "" : "s"));
+  }
 
   io::VideoFrame first;
   if (!in.next(first)) {
@@ -186,8 +204,10 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
       plan, options.upscale, first.u16 ? core::SampleType::u16 : core::SampleType::u8);
 
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
-  const fs::path temp =
-      output.parent_path() / fmt::format(".{}.hires-{}.tmp", output.filename().string(), getpid());
+  // A temp file beside the output (removed on failure, Ctrl-C or SIGTERM), published without
+  // replacing a file another process wrote meanwhile unless overwrite was asked for.
+  io::TempFile temp_file(output);
+  const fs::path& temp = temp_file.path();
   io::VideoOutputSettings settings;
   settings.codec = io_codec(options.codec);
   settings.crf = options.crf;
@@ -216,10 +236,12 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     reader = std::thread([&] {
       try {
         io::VideoFrame f = std::move(first);
+        std::int64_t read = 0;
+        const std::int64_t limit = options.preview_frames > 0 ? options.preview_frames : -1;
         do {
           if (cancelled() || !decoded.push(std::move(f))) break;
           f = io::VideoFrame{};
-        } while (in.next(f));
+        } while (++read != limit && in.next(f));
         decoded.close();
       } catch (...) {
         fail(std::current_exception());
@@ -248,7 +270,9 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     });
     io::VideoFrame f;
     VideoProgress p;
-    p.total = info.frames;
+    p.total = options.preview_frames > 0 && info.frames > 0
+                  ? std::min<std::int64_t>(info.frames, options.preview_frames)
+                  : info.frames;
     while (upscaled.pop(f)) {
       if (cancelled()) break;
       out->write(f);
@@ -271,14 +295,13 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     }
     out->finish();
     out.reset();
-    fs::rename(temp, output);
+    temp_file.publish(options.overwrite);
   } catch (...) {
     decoded.abort();
     upscaled.abort();
     if (reader.joinable()) reader.join();
     if (worker.joinable()) worker.join();
     out.reset();
-    fs::remove(temp, ec);
     if (cancelled()) {
       throw Error(ErrorKind::cancelled, input.string(),
                   fmt::format("stopped after {} frames; nothing was written", result.frames));
