@@ -245,6 +245,33 @@ TEST(Video, StartAndDurationCutTheClipAndItsAudio) {
   EXPECT_NEAR(b.first("audio")->packet_times[0], first_kept - (t0 + 0.5), 0.0011);
 }
 
+// --preview N: the first N frames from --start, audio cut to about their time, said so.
+TEST(Video, PreviewTakesTheFirstFramesAndTheirAudio) {
+  TempDir dir;
+  ClipSpec spec;
+  spec.frames = 24;
+  spec.audio_tracks = 1;
+  spec.encoder = "ffv1";
+  const fs::path in = dir / "in.mkv", out = dir / "out.mkv";
+  make_clip(in, spec);
+  const auto r = run_hires({"video", in.string(), "-o", out.string(), "-m", "lanczos", "-s", "2",
+                            "--start", "0.25", "--preview", "5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("notice: " + in.string() + ": preview: the first 5 frames only"),
+            std::string::npos)
+      << r.err;
+  const ClipProbe b = probe_clip(out);
+  ASSERT_EQ(b.frame_times.size(), 5u);
+  EXPECT_NEAR(b.frame_times[4], 4.0 / 24, 0.0011);
+  ASSERT_TRUE(b.first("audio"));
+  const std::vector<double>& audio = b.first("audio")->packet_times;
+  ASSERT_FALSE(audio.empty());
+  EXPECT_LT(audio.back(), 5.5 / 24 + 0.03);  // no audio past the preview (one AAC packet of slack)
+  EXPECT_EQ(
+      run_hires({"video", in.string(), "-o", (dir / "x.mkv").string(), "--preview", "0"}).exit_code,
+      2);
+}
+
 TEST(Video, BadInputsGiveOneClearLine) {
   TempDir dir;
   const fs::path out = dir / "out.mp4";
