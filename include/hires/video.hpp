@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "hires/guide.hpp"
 #include "hires/hires.hpp"
 
 namespace hires {
@@ -60,5 +61,23 @@ struct VideoResult {
 // video, no decoder, corrupt), usage (bad options, existing output), output, cancelled.
 VideoResult upscale_video(const std::filesystem::path& input, const std::filesystem::path& output,
                           const VideoOptions& options, const VideoProgressFn& progress);
+
+// `hires review ORIGINAL.mp4 UPSCALED.mp4`: temporal consistency. Each upscaled frame is brought
+// back to the source's size; luma in 8-bit levels.
+struct VideoReview {
+  std::int64_t frames = 0;      // frames compared
+  double source_change = 0;     // mean |luma change| between consecutive source frames
+  double output_change = 0;     // the same for the upscaled clip
+  double added_flicker = 0;     // mean |output change - source change|: what the upscale added
+  double resemblance_psnr = 0;  // mean PSNR-Y of the upscaled frames against the source's
+  ReviewVerdict verdict = ReviewVerdict::ok;
+  std::vector<std::string> reasons;  // flicker above the source's, frames unlike the source's
+};
+// Whether the file starts like a video container (MP4/MOV, Matroska/WebM, AVI, MPEG-TS/PS, FLV).
+bool is_video_file(const std::filesystem::path& path);
+
+// Compares the clips frame by frame (the first `max_frames`, 0 = all). Throws Error(input).
+VideoReview review_video(const std::filesystem::path& original,
+                         const std::filesystem::path& upscaled, std::int64_t max_frames = 0);
 
 }  // namespace hires

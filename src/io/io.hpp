@@ -18,6 +18,14 @@ namespace hires::io {
 // Starts libvips once per process (thread-safe), blocks loaders marked untrusted and keeps
 // libvips' own warnings off stderr (errors reach callers as exceptions).
 void ensure_vips();
+
+struct VideoFrame;
+// A decoded video frame as a libvips image (sRGB or RGB16) over the frame's own pixels, which
+// must outlive it.
+vips::VImage frame_image(VideoFrame& f);
+// The container name when the file starts like a video (MP4/MOV, Matroska/WebM, AVI, MPEG-TS/PS,
+// FLV), else empty.
+std::string video_container(const std::filesystem::path& path);
 // How many warnings about damaged data the decoders have given so far (process-wide).
 std::uint64_t decoder_warnings();
 

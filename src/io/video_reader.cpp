@@ -353,4 +353,13 @@ bool VideoInput::next(VideoFrame& out) {
   return false;
 }
 
+vips::VImage frame_image(VideoFrame& f) {
+  ensure_vips();
+  const vips::VImage img =
+      vips::VImage::new_from_memory(f.pixels.data(), f.pixels.size(), f.width, f.height, 3,
+                                    f.u16 ? VIPS_FORMAT_USHORT : VIPS_FORMAT_UCHAR);
+  return img.copy(vips::VImage::option()->set(
+      "interpretation", f.u16 ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB));
+}
+
 }  // namespace hires::io

@@ -93,6 +93,8 @@ int sample_bits(const VImage& im) {
   }
 }
 
+}  // namespace
+
 // The container name when the file starts like a video (ISO BMFF with a video brand, Matroska
 // or WebM, AVI, MPEG-TS/PS, FLV), else empty. HEIF and AVIF share ISO BMFF but not the brands.
 std::string video_container(const std::filesystem::path& path) {
@@ -120,8 +122,6 @@ std::string video_container(const std::filesystem::path& path) {
   if (n >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 1 && b[3] == 0xBA) return "MPEG-PS";
   return {};
 }
-
-}  // namespace
 
 Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool random_access) {
   ensure_vips();

@@ -84,19 +84,10 @@ io::VideoCodec io_codec(VideoCodecChoice c) {
   }
 }
 
-vips::VImage frame_image(io::VideoFrame& f) {
-  io::ensure_vips();
-  vips::VImage img =
-      vips::VImage::new_from_memory(f.pixels.data(), f.pixels.size(), f.width, f.height, 3,
-                                    f.u16 ? VIPS_FORMAT_USHORT : VIPS_FORMAT_UCHAR);
-  return img.copy(vips::VImage::option()->set(
-      "interpretation", f.u16 ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB));
-}
-
 // Runs the pixel path over one frame and renders it into `out`.
 void upscale_frame(io::VideoFrame& in, const pipeline::PixelPath& path, const PolishOptions& polish,
                    io::VideoFrame& out) {
-  const vips::VImage source = frame_image(in);
+  const vips::VImage source = io::frame_image(in);
   vips::VImage img = pipeline::upscale_pixels(source, path).image;
   img = io::polish_output(img, source, polish, Rgb{});
   std::size_t size = 0;
@@ -186,7 +177,7 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
   facts.size = info.size;
   facts.bits = first.u16 ? 16 : 8;
   if (options.upscale.auto_model) {
-    facts.measures = measure(io::measure_pixels(frame_image(first), kChooseSide, facts.name));
+    facts.measures = measure(io::measure_pixels(io::frame_image(first), kChooseSide, facts.name));
   }
   UpscalePlan plan = plan_upscale(facts, options.upscale, Format::png);
   result.notices.insert(result.notices.end(), plan.notices.begin(), plan.notices.end());
