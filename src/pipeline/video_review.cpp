@@ -15,7 +15,7 @@ namespace hires {
 namespace {
 
 // Luma (BT.601 weights) in 8-bit levels, at `size` (resampled when the frame differs).
-std::vector<float> luma_at(io::VideoFrame& f, Size size) {
+std::vector<float> luma_at(io::VideoFrame& f, Size size, const std::filesystem::path& clip) try {
   vips::VImage im = io::frame_image(f).cast(VIPS_FORMAT_FLOAT);
   if (f.u16) im = im / 257.0;
   if (im.width() != size.width || im.height() != size.height) {
@@ -28,12 +28,16 @@ std::vector<float> luma_at(io::VideoFrame& f, Size size) {
                .crop(0, 0, size.width, size.height);
     }
   }
-  im = im.recomb(vips::VImage::new_matrixv(1, 3, 0.299, 0.587, 0.114));
+  im = im.recomb(vips::VImage::new_matrixv(3, 1, 0.299, 0.587, 0.114));
   std::size_t bytes = 0;
   float* data = static_cast<float*>(im.write_to_memory(&bytes));
   std::vector<float> y(data, data + bytes / sizeof(float));
   g_free(data);
   return y;
+} catch (const vips::VError&) {
+  throw Error(ErrorKind::internal, clip.string(),
+              fmt::format("cannot measure frame {}: {}", f.index + 1,
+                          io::take_vips_error("unknown error")));
 }
 
 }  // namespace
@@ -56,8 +60,8 @@ VideoReview review_video(const std::filesystem::path& original,
   while ((max_frames <= 0 || r.frames < max_frames) && a.next(fa)) {
     if (!(more_b = b.next(fb))) break;
     ++frames_b;
-    std::vector<float> ya = luma_at(fa, size);
-    std::vector<float> yb = luma_at(fb, size);
+    std::vector<float> ya = luma_at(fa, size, original);
+    std::vector<float> yb = luma_at(fb, size, upscaled);
     double se = 0;
     for (std::size_t i = 0; i < ya.size(); ++i) se += (ya[i] - yb[i]) * (ya[i] - yb[i]);
     const double mse = se / static_cast<double>(ya.size());

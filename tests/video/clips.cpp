@@ -117,8 +117,10 @@ void make_clip(const std::filesystem::path& path, const ClipSpec& spec) {
   double end_time = 0;
   for (int i = 0; i < spec.frames; ++i) {
     check(av_frame_make_writable(f), "writable");
-    const int sx = (i * 3) % std::max(1, spec.width - 12),
-              sy = (i * 2) % std::max(1, spec.height - 12);
+    const int step = spec.still ? 0 : i;
+    const int sx = (step * 3) % std::max(1, spec.width - 12),
+              sy = (step * 2) % std::max(1, spec.height - 12);
+    const int jitter = i % 2 == 1 ? spec.flicker : -spec.flicker;
     // 8-bit values; 10-bit planes get them times 4 (plus a low-bit ramp that 8 bits lose).
     const auto put = [&](int plane, int x, int y, int v) {
       if (spec.ten_bit) {
@@ -131,7 +133,8 @@ void make_clip(const std::filesystem::path& path, const ClipSpec& spec) {
     for (int y = 0; y < spec.height; ++y) {
       for (int x = 0; x < spec.width; ++x) {
         const bool in_square = x >= sx && x < sx + 12 && y >= sy && y < sy + 12;
-        put(0, x, y, in_square ? 220 : 30 + (x * 150 / spec.width) + (y * 30 / spec.height));
+        put(0, x, y,
+            jitter + (in_square ? 220 : 30 + (x * 150 / spec.width) + (y * 30 / spec.height)));
       }
     }
     for (int y = 0; y < spec.height / 2; ++y) {

@@ -24,6 +24,8 @@ struct ClipSpec {
   bool metadata = true;             // title and creation_time
   int sar_num = 1, sar_den = 1;     // sample aspect ratio
   bool ten_bit = false;             // yuv420p10 (with ffv1 or libx264)
+  bool still = false;               // the square stays put (a static scene)
+  int flicker = 0;                  // luma levels added on odd frames, taken on even ones
 };
 
 // Writes a clip of a moving square over gradients; the container comes from the extension.

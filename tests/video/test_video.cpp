@@ -13,6 +13,7 @@
 
 #include "cli/cli_helpers.hpp"
 #include "hires/pipeline.hpp"
+#include "hires/video.hpp"
 #include "io/video.hpp"
 #include "support/test_support.hpp"
 #include "video/clips.hpp"
@@ -270,6 +271,43 @@ TEST(Video, PreviewTakesTheFirstFramesAndTheirAudio) {
   EXPECT_EQ(
       run_hires({"video", in.string(), "-o", (dir / "x.mkv").string(), "--preview", "0"}).exit_code,
       2);
+}
+
+// review for clips: an upscale that is steady over time changes between frames as the source
+// does (a still scene: hardly at all); one that flickers is flagged, with the numbers.
+TEST(Video, ReviewMeasuresFlickerAgainstTheSource) {
+  TempDir dir;
+  ClipSpec spec;
+  spec.frames = 12;
+  spec.encoder = "ffv1";
+  spec.still = true;
+  const fs::path still = dir / "still.mkv", up = dir / "up.mkv", jumpy = dir / "jumpy.mkv";
+  make_clip(still, spec);
+  ASSERT_EQ(run_hires({"video", still.string(), "-o", up.string(), "-m", "lanczos", "-s", "2",
+                       "--codec", "ffv1"})
+                .exit_code,
+            0);
+  const VideoReview steady = review_video(still, up);
+  EXPECT_EQ(steady.frames, 12);
+  EXPECT_LT(steady.source_change, 0.5);
+  EXPECT_LT(steady.output_change, steady.source_change + 0.5);
+  EXPECT_LT(steady.added_flicker, 0.5);
+  EXPECT_GT(steady.resemblance_psnr, 35);
+  EXPECT_EQ(steady.verdict, ReviewVerdict::ok);
+
+  spec.flicker = 6;  // +-6 levels, alternating: 12 levels of change every frame
+  make_clip(jumpy, spec);
+  const VideoReview bad = review_video(still, jumpy);
+  EXPECT_GT(bad.output_change, 10);
+  EXPECT_GT(bad.added_flicker, 10);
+  EXPECT_EQ(bad.verdict, ReviewVerdict::fail);
+  ASSERT_FALSE(bad.reasons.empty());
+  EXPECT_EQ(bad.reasons[0].rfind("flickers: ", 0), 0U) << bad.reasons[0];
+
+  const auto r = run_hires({"review", still.string(), jumpy.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(R"("verdict":"fail")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("frames":12)"), std::string::npos) << r.out;
 }
 
 TEST(Video, BadInputsGiveOneClearLine) {
