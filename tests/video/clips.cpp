@@ -117,9 +117,9 @@ void make_clip(const std::filesystem::path& path, const ClipSpec& spec) {
   double end_time = 0;
   for (int i = 0; i < spec.frames; ++i) {
     check(av_frame_make_writable(f), "writable");
-    const int step = spec.still ? 0 : i;
-    const int sx = (step * 3) % std::max(1, spec.width - 12),
-              sy = (step * 2) % std::max(1, spec.height - 12);
+    const int moved = spec.still ? 0 : i;
+    const int sx = (moved * 3) % std::max(1, spec.width - 12),
+              sy = (moved * 2) % std::max(1, spec.height - 12);
     const int jitter = i % 2 == 1 ? spec.flicker : -spec.flicker;
     // 8-bit values; 10-bit planes get them times 4 (plus a low-bit ramp that 8 bits lose).
     const auto put = [&](int plane, int x, int y, int v) {
