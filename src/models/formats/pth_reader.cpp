@@ -29,6 +29,11 @@ namespace fs = std::filesystem;
 constexpr std::size_t kMaxPickleBytes = 64ULL * 1024 * 1024;
 constexpr std::size_t kMaxObjects = 4'000'000;
 constexpr std::uint64_t kMaxValuesPerFileByte = 4;
+// What the storages may inflate to in all: 4 values of at most 8 bytes per byte of the file. A
+// member that declares more is refused before inflating (a 3.9 MB file once inflated 4 GB).
+constexpr std::uint64_t kMaxStorageBytesPerFileByte = kMaxValuesPerFileByte * 8;
+constexpr std::uint64_t kMaxByteOrderBytes = 16;
+const char* kStoragesLimit = "the tensor storages (32 bytes per byte of the file in all)";
 constexpr std::size_t kMaxGlobalName = 256;
 
 const char* kRefusedHint =
@@ -660,6 +665,7 @@ PthCheckpoint load_pth(const fs::path& path) {
                 "expected a file written by torch.save");
   }
   const std::uint64_t max_values = kMaxValuesPerFileByte * bytes.size();
+  std::uint64_t storage_budget = kMaxStorageBytesPerFileByte * bytes.size();
   const ZipArchive zip(path, std::move(bytes));
   const std::string prefix = find_prefix(zip);
   for (const auto& e : zip.entries()) {
@@ -671,7 +677,7 @@ PthCheckpoint load_pth(const fs::path& path) {
   }
   bool swap = false;
   if (const auto* order = zip.find(prefix + "byteorder")) {
-    const auto text = zip.read(*order);
+    const auto text = zip.read(*order, kMaxByteOrderBytes, "the byte order record");
     const std::string s(text.begin(), text.end());
     if (s == "big") {
       swap = std::endian::native == std::endian::little;
@@ -682,7 +688,8 @@ PthCheckpoint load_pth(const fs::path& path) {
     swap = std::endian::native != std::endian::little;
   }
   const std::string pkl_name = prefix + "data.pkl";
-  const std::vector<std::uint8_t> pkl = zip.read(*zip.find(pkl_name));
+  const std::vector<std::uint8_t> pkl =
+      zip.read(*zip.find(pkl_name), kMaxPickleBytes, "the pickle of a state dict");
   Unpickler u(file, pkl_name, pkl);
   const Obj& root = u.at(u.run());
   if (root.kind != Kind::dict) {
@@ -719,7 +726,8 @@ PthCheckpoint load_pth(const fs::path& path) {
       const std::string record = prefix + "data/" + storage.s;
       const auto* entry = zip.find(record);
       if (entry == nullptr) tensor_fail(fmt::format("its storage '{}' is missing", record));
-      it = storages.emplace(storage.s, zip.read(*entry)).first;
+      it = storages.emplace(storage.s, zip.read(*entry, storage_budget, kStoragesLimit)).first;
+      storage_budget -= it->second.size();
     }
     const auto& raw = it->second;
     const auto size = static_cast<std::uint64_t>(type.size);

@@ -4,7 +4,8 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <limits>
+#include <string>
+#include <vector>
 
 #include "hires/error.hpp"
 
@@ -27,6 +28,62 @@ std::uint64_t le(const std::uint8_t* p, int n) {
   std::uint64_t v = 0;
   for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
   return v;
+}
+
+// Owns a raw-deflate zlib stream.
+class Inflater {
+ public:
+  Inflater() : ok_(inflateInit2(&zs_, -MAX_WBITS) == Z_OK) {}
+  ~Inflater() {
+    if (ok_) inflateEnd(&zs_);
+  }
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+  bool ok() const { return ok_; }
+  z_stream& stream() { return zs_; }
+
+ private:
+  z_stream zs_{};
+  bool ok_;
+};
+
+// Inflates `entry`'s compressed bytes at `data` in chunks, refusing (through `fail`) output beyond
+// the declared size as soon as it appears; the result never grows past the declared size.
+template <typename Fail>
+std::vector<std::uint8_t> inflate_entry(const std::uint8_t* data, const ZipArchive::Entry& entry,
+                                        const Fail& fail) {
+  constexpr std::size_t kChunk = 256 * 1024;
+  Inflater inflater;
+  if (!inflater.ok()) fail("cannot start zlib", "");
+  z_stream& zs = inflater.stream();
+  std::vector<std::uint8_t> out;
+  out.reserve(static_cast<std::size_t>(entry.size));
+  std::vector<std::uint8_t> chunk(kChunk);
+  std::uint64_t in_left = entry.compressed_size;
+  zs.next_in = const_cast<Bytef*>(data);
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    if (zs.avail_in == 0 && in_left > 0) {
+      zs.avail_in = static_cast<uInt>(std::min<std::uint64_t>(in_left, kChunk));
+      in_left -= zs.avail_in;
+    }
+    zs.next_out = chunk.data();
+    zs.avail_out = static_cast<uInt>(chunk.size());
+    rc = inflate(&zs, Z_NO_FLUSH);
+    // With room for output, Z_BUF_ERROR means the input ended before the stream did.
+    if (rc != Z_OK && rc != Z_STREAM_END) fail("compressed data is corrupt", kTruncatedHint);
+    const std::size_t produced = chunk.size() - zs.avail_out;
+    if (produced > entry.size - out.size()) {
+      fail(fmt::format("inflates to more than the {} bytes it declares", entry.size),
+           kTruncatedHint);
+    }
+    out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(produced));
+  }
+  if (out.size() != entry.size) {
+    fail(fmt::format("inflates to {} bytes, but declares {}", out.size(), entry.size),
+         kTruncatedHint);
+  }
+  return out;
 }
 
 }  // namespace
@@ -126,12 +183,18 @@ const ZipArchive::Entry* ZipArchive::find(std::string_view name) const {
   return nullptr;
 }
 
-std::vector<std::uint8_t> ZipArchive::read(const Entry& entry) const {
+std::vector<std::uint8_t> ZipArchive::read(const Entry& entry, std::uint64_t limit,
+                                           std::string_view what) const {
   const std::string file = path_.string();
   auto fail = [&](const std::string& problem, const std::string& hint) -> void {
     throw Error(ErrorKind::input, file, fmt::format("zip entry '{}': {}", entry.name, problem),
                 hint);
   };
+  if (entry.size > limit) {
+    fail(fmt::format("declares {} bytes, over the limit of {} bytes for {}", entry.size, limit,
+                     what),
+         "a real checkpoint is far smaller; the file is corrupt or a decompression bomb");
+  }
   const std::size_t n = bytes_.size();
   const std::uint64_t at = entry.local_offset;
   if (at > n || n - at < 30 || le(&bytes_[at], 4) != kLocalHeader) {
@@ -146,29 +209,12 @@ std::vector<std::uint8_t> ZipArchive::read(const Entry& entry) const {
     if (entry.compressed_size != entry.size) fail("stored sizes disagree", kTruncatedHint);
     out.assign(data, data + entry.size);
   } else if (entry.method == 8) {
-    // Sizes beyond what zlib's counters take are not a checkpoint record we can inflate.
     // Deflate expands at most ~1032:1: a larger declared size is a lie (a zip bomb).
     if (entry.size / 1032 > entry.compressed_size + 1) {
       fail(fmt::format("claims {} bytes from {} compressed", entry.size, entry.compressed_size),
            kTruncatedHint);
     }
-    if (entry.size > std::numeric_limits<uInt>::max() ||
-        entry.compressed_size > std::numeric_limits<uInt>::max()) {
-      fail("compressed entry is too large", "re-save the checkpoint with torch.save");
-    }
-    out.resize(static_cast<std::size_t>(entry.size));
-    z_stream zs{};
-    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail("cannot start zlib", "");
-    zs.next_in = const_cast<Bytef*>(data);
-    zs.avail_in = static_cast<uInt>(entry.compressed_size);
-    zs.next_out = out.data();
-    zs.avail_out = static_cast<uInt>(out.size());
-    const int rc = inflate(&zs, Z_FINISH);
-    const std::uint64_t produced = zs.total_out;
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END || produced != entry.size) {
-      fail("compressed data is corrupt", kTruncatedHint);
-    }
+    out = inflate_entry(data, entry, fail);
   } else {
     fail(fmt::format("uses compression method {}", entry.method),
          "hires reads stored (0) and deflate (8) entries; re-save the checkpoint with torch.save");

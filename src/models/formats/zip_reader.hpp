@@ -31,9 +31,14 @@ class ZipArchive {
   const std::vector<Entry>& entries() const { return entries_; }
   // The entry called `name`, or nullptr.
   const Entry* find(std::string_view name) const;
-  // The entry's uncompressed bytes; throws hires::Error(input) naming the file and the entry when
-  // the entry is truncated, corrupt (CRC mismatch), encrypted or compressed with another method.
-  std::vector<std::uint8_t> read(const Entry& entry) const;
+  // The entry's uncompressed bytes, at most `limit` of them: an entry that declares more is
+  // refused before anything is inflated (`what` names the limit in the message, e.g. "the
+  // pickle"), and inflating stops as soon as the output passes the declared size, so a lying
+  // header allocates no more than it declared. Throws hires::Error(input) naming the file and the
+  // entry when the entry is over the limit, truncated, corrupt (CRC mismatch), encrypted or
+  // compressed with another method.
+  std::vector<std::uint8_t> read(const Entry& entry, std::uint64_t limit,
+                                 std::string_view what) const;
 
   const std::filesystem::path& path() const { return path_; }
 
