@@ -9,7 +9,7 @@
 
 #include "hires/error.hpp"
 #include "models/builtin/builtin.hpp"
-#include "models/formats/ncnn_reader.hpp"
+#include "models/formats/ncnn/reader.hpp"
 #include "models/formats/pth_reader.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/rrdbnet.hpp"

@@ -12,7 +12,7 @@
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
 #include "hires/error.hpp"
-#include "models/formats/ncnn_reader.hpp"
+#include "models/formats/ncnn/reader.hpp"
 #include "support/test_support.hpp"
 
 namespace hires {
