@@ -7,7 +7,6 @@
 #include <array>
 #include <bit>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -571,20 +570,6 @@ int Unpickler::run() {
   }
 }
 
-std::vector<std::uint8_t> read_whole_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::input, path.string(), "cannot open the file");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw Error(ErrorKind::input, path.string(), "cannot read the file");
-  in.seekg(0);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) {
-    throw Error(ErrorKind::input, path.string(), "cannot read the file");
-  }
-  return bytes;
-}
-
 // The record prefix: "<prefix>/data.pkl" with one folder level (torch uses the archive name).
 std::string find_prefix(const ZipArchive& zip) {
   std::optional<std::string> best;
@@ -651,9 +636,12 @@ std::optional<int> dict_get(const Unpickler& u, const Obj& dict, std::string_vie
 
 }  // namespace
 
-PthCheckpoint load_pth(const fs::path& path) {
+namespace {
+
+// Without `with_values` the tensors keep only their shapes and no storage is read.
+PthCheckpoint read_pth(const fs::path& path, bool with_values) {
   const std::string file = path.string();
-  std::vector<std::uint8_t> bytes = read_whole_file(path);
+  std::vector<std::uint8_t> bytes = read_file_bytes(path);
   if (!looks_like_zip(bytes)) {
     if (!bytes.empty() && bytes[0] == 0x80) {
       throw Error(ErrorKind::input, file,
@@ -721,18 +709,23 @@ PthCheckpoint load_pth(const fs::path& path) {
     auto tensor_fail = [&](const std::string& problem, const std::string& hint = kCorruptHint) {
       throw Error(ErrorKind::input, file, fmt::format("tensor '{}': {}", key.s, problem), hint);
     };
-    auto it = storages.find(storage.s);
-    if (it == storages.end()) {
-      const std::string record = prefix + "data/" + storage.s;
-      const auto* entry = zip.find(record);
-      if (entry == nullptr) tensor_fail(fmt::format("its storage '{}' is missing", record));
-      it = storages.emplace(storage.s, zip.read(*entry, storage_budget, kStoragesLimit)).first;
-      storage_budget -= it->second.size();
+    const std::string record = prefix + "data/" + storage.s;
+    const auto* entry = zip.find(record);
+    if (entry == nullptr) tensor_fail(fmt::format("its storage '{}' is missing", record));
+    const std::vector<std::uint8_t>* raw = nullptr;
+    if (with_values) {
+      auto it = storages.find(storage.s);
+      if (it == storages.end()) {
+        it = storages.emplace(storage.s, zip.read(*entry, storage_budget, kStoragesLimit)).first;
+        storage_budget -= it->second.size();
+      }
+      raw = &it->second;
     }
-    const auto& raw = it->second;
+    // Without the values, the size the archive declares for the storage's record.
+    const std::uint64_t stored = raw != nullptr ? raw->size() : entry->size;
     const auto size = static_cast<std::uint64_t>(type.size);
-    if (static_cast<std::uint64_t>(storage.i) > raw.size() / size) {
-      tensor_fail(fmt::format("its storage holds {} bytes, expected {} {} values", raw.size(),
+    if (static_cast<std::uint64_t>(storage.i) > stored / size) {
+      tensor_fail(fmt::format("its storage holds {} bytes, expected {} {} values", stored,
                               storage.i, type.name));
     }
     const std::int64_t count = element_count(value.shape);
@@ -760,8 +753,12 @@ PthCheckpoint load_pth(const fs::path& path) {
     }
     TensorData t;
     t.shape = value.shape;
+    if (raw == nullptr) {
+      out.tensors[name] = std::move(t);
+      continue;
+    }
     t.values.resize(static_cast<std::size_t>(count));
-    const std::uint8_t* p = raw.data() + static_cast<std::uint64_t>(value.offset) * size;
+    const std::uint8_t* p = raw->data() + static_cast<std::uint64_t>(value.offset) * size;
     for (std::size_t e = 0; e < t.values.size(); ++e) {
       t.values[e] = element(p + e * size, type, swap);
     }
@@ -778,6 +775,16 @@ PthCheckpoint load_pth(const fs::path& path) {
                 "expected a state dict, or one under 'params_ema', 'params' or 'state_dict'");
   }
   return out;
+}
+
+}  // namespace
+
+PthCheckpoint load_pth(const fs::path& path) {
+  return read_pth(path, /*with_values=*/true);
+}
+
+PthCheckpoint read_pth_header(const fs::path& path) {
+  return read_pth(path, /*with_values=*/false);
 }
 
 }  // namespace hires::models

@@ -322,7 +322,9 @@ const TensorData& SafeTensors::get(const std::string& name) const {
 namespace {
 
 // Reads a whole safetensors file of `file_size` bytes from `in`; `file` names it in messages.
-SafeTensors read_safetensors(std::istream& in, std::uint64_t file_size, const std::string& file) {
+// Without `with_values` the tensors keep only their shapes and no data is read.
+SafeTensors read_safetensors(std::istream& in, std::uint64_t file_size, const std::string& file,
+                             bool with_values) {
   if (file_size < 8) {
     fail(file,
          fmt::format("is truncated: {} bytes, too few for the 8-byte header length", file_size),
@@ -382,6 +384,10 @@ SafeTensors read_safetensors(std::istream& in, std::uint64_t file_size, const st
 
   std::vector<unsigned char> raw;
   for (const Entry& e : entries) {
+    if (!with_values) {
+      st.tensors[e.name].shape = e.shape;
+      continue;
+    }
     raw.resize(e.end - e.begin);
     if (!raw.empty()) {
       in.seekg(static_cast<std::streamoff>(data_start + e.begin));
@@ -397,7 +403,9 @@ SafeTensors read_safetensors(std::istream& in, std::uint64_t file_size, const st
 
 }  // namespace
 
-SafeTensors load_safetensors(const fs::path& path) {
+namespace {
+
+SafeTensors open_safetensors(const fs::path& path, bool with_values) {
   const std::string file = path.string();
   std::error_code ec;
   if (!fs::exists(path, ec)) fail(file, "no such file");
@@ -406,14 +414,24 @@ SafeTensors load_safetensors(const fs::path& path) {
   if (ec) fail(file, "cannot read the file: " + ec.message());
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(file, "cannot open the file");
-  SafeTensors st = read_safetensors(in, file_size, file);
+  SafeTensors st = read_safetensors(in, file_size, file, with_values);
   st.path = path;
   return st;
 }
 
+}  // namespace
+
+SafeTensors load_safetensors(const fs::path& path) {
+  return open_safetensors(path, /*with_values=*/true);
+}
+
+SafeTensors read_safetensors_header(const fs::path& path) {
+  return open_safetensors(path, /*with_values=*/false);
+}
+
 SafeTensors parse_safetensors(std::string_view bytes, const std::string& name) {
   std::istringstream in{std::string(bytes)};
-  SafeTensors st = read_safetensors(in, bytes.size(), name);
+  SafeTensors st = read_safetensors(in, bytes.size(), name, /*with_values=*/true);
   st.path = name;
   return st;
 }

@@ -30,6 +30,9 @@ struct SafeTensors {
 // Loads and validates a whole file. Throws hires::Error(input) whose subject is the file and
 // whose problem says what is wrong (truncated, bad header, bad offsets, unsupported dtype...).
 SafeTensors load_safetensors(const std::filesystem::path& path);
+// The header only: metadata and every tensor's shape (values left empty), checked as
+// load_safetensors checks them (data offsets within the file included), without reading the data.
+SafeTensors read_safetensors_header(const std::filesystem::path& path);
 // The same from bytes in memory (e.g. weights built into the binary); `name` stands for the file
 // in messages and in `path`.
 SafeTensors parse_safetensors(std::string_view bytes, const std::string& name);

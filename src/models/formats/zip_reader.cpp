@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,20 @@ std::vector<std::uint8_t> inflate_entry(const std::uint8_t* data, const ZipArchi
 }
 
 }  // namespace
+
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::input, path.string(), "cannot open the file");
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw Error(ErrorKind::input, path.string(), "cannot read the file");
+  in.seekg(0);
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) {
+    throw Error(ErrorKind::input, path.string(), "cannot read the file");
+  }
+  return bytes;
+}
 
 bool looks_like_zip(const std::vector<std::uint8_t>& bytes) {
   return bytes.size() >= 4 && le(bytes.data(), 4) == kLocalHeader;

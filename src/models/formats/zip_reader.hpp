@@ -48,6 +48,9 @@ class ZipArchive {
   std::vector<Entry> entries_;
 };
 
+// The whole file's bytes; throws hires::Error(input) naming it when it cannot be read.
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path);
+
 // True when `bytes` start with a zip local file header ("PK\3\4").
 bool looks_like_zip(const std::vector<std::uint8_t>& bytes);
 

@@ -236,7 +236,8 @@ void deconvolution(Context& c) {
   const std::vector<float> w = read_conv_weights(c, p);
   n.weight.resize(w.size());
   const std::size_t kk = static_cast<std::size_t>(k) * k;
-  for (std::int64_t o = 0; o < out; ++o) {
+  // (No weights when only the structure is read.)
+  for (std::int64_t o = 0; o < out && !w.empty(); ++o) {
     for (std::int64_t i = 0; i < in; ++i) {
       std::copy_n(w.begin() + static_cast<std::ptrdiff_t>((o * in + i) * kk), kk,
                   n.weight.begin() + static_cast<std::ptrdiff_t>((i * out + o) * kk));

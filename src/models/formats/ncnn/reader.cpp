@@ -59,7 +59,7 @@ void add_nearest_skip(Context& c) {
 
 // The graph's output, scale, channels and size multiple from the blobs, plus the model-specific
 // fix-ups the structure calls for (pre-padding, the nearest skip), then checks the graph.
-void finish(Context& c, const Layer& last, NcnnInfo& info) {
+void finish(Context& c, const Layer& last, NcnnInfo& info, bool with_weights) {
   if (!c.seen_input) c.model_error("has no Input layer");
   const auto named = c.blobs.find("output");
   if (named == c.blobs.end() && last.tops.empty()) {
@@ -117,18 +117,17 @@ void finish(Context& c, const Layer& last, NcnnInfo& info) {
     add_nearest_skip(c);
     info.nearest_skip = true;
   }
+  if (!with_weights) return;
   int radius = std::max(engine::estimate_receptive_radius(c.graph), static_cast<int>(prepad) + 1);
   radius = (radius + c.size_multiple - 1) / c.size_multiple * c.size_multiple;
   c.graph.receptive_radius = radius;
   engine::validate(c.graph);
 }
 
-}  // namespace
-
-engine::Graph load_ncnn(const std::filesystem::path& param, const std::filesystem::path& bin,
-                        NcnnInfo* info) {
+engine::Graph translate(const std::filesystem::path& param, const std::filesystem::path& bin,
+                        NcnnInfo* info, bool with_weights) {
   const std::string text = ncnn::read_text(param);
-  ncnn::WeightReader weights(bin, param.filename().string());
+  ncnn::WeightReader weights(bin, param.filename().string(), with_weights);
   const std::vector<Layer> layers = ncnn::parse_param(text, param);
   Context c(param, weights);
   for (const Layer& layer : layers) {
@@ -154,12 +153,25 @@ engine::Graph load_ncnn(const std::filesystem::path& param, const std::filesyste
   }
   NcnnInfo found;
   try {
-    finish(c, layers.back(), found);
+    finish(c, layers.back(), found, with_weights);
   } catch (const ncnn::RatioOverflow&) {
     c.model_error("the output's channel count or size overflows");
   }
+  found.parameters = weights.values_read();
   if (info != nullptr) *info = found;
   return std::move(c.graph);
+}
+
+}  // namespace
+
+engine::Graph load_ncnn(const std::filesystem::path& param, const std::filesystem::path& bin,
+                        NcnnInfo* info) {
+  return translate(param, bin, info, /*with_weights=*/true);
+}
+
+engine::Graph read_ncnn_structure(const std::filesystem::path& param,
+                                  const std::filesystem::path& bin, NcnnInfo* info) {
+  return translate(param, bin, info, /*with_weights=*/false);
 }
 
 }  // namespace hires::models

@@ -11,6 +11,7 @@
 // the input added to its output, as its program does. NcnnInfo says what was recognised.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -24,8 +25,9 @@ struct NcnnInfo {
   // "cunet": a U-Net of valid convolutions with SE blocks and Deconvolutions (waifu2x cunet,
   // Real-CUGAN); empty otherwise.
   std::string structure;
-  int prepad = 0;             // pixels of reflect padding the graph puts around its input
-  bool nearest_skip = false;  // input enlarged (nearest) added to the output (Real-CUGAN 4x)
+  int prepad = 0;                // pixels of reflect padding the graph puts around its input
+  bool nearest_skip = false;     // input enlarged (nearest) added to the output (Real-CUGAN 4x)
+  std::uint64_t parameters = 0;  // weight values the layers read from the .bin
 };
 
 // Reads an ncnn model (.param text + .bin weights) into an engine::Graph. Throws hires::Error
@@ -39,5 +41,11 @@ struct NcnnInfo {
 // "output" when there is one, else the top of the last layer.
 engine::Graph load_ncnn(const std::filesystem::path& param, const std::filesystem::path& bin,
                         NcnnInfo* info = nullptr);
+
+// The net's structure without its weights, for listing models quickly: the graph load_ncnn
+// builds, with every weight, bias and slope left empty (not runnable, not validated, no receptive
+// radius), the .param checked the same way, the .bin only checked to exist.
+engine::Graph read_ncnn_structure(const std::filesystem::path& param,
+                                  const std::filesystem::path& bin, NcnnInfo* info = nullptr);
 
 }  // namespace hires::models

@@ -53,8 +53,12 @@ std::string read_text(const fs::path& p) {
   return text;
 }
 
-WeightReader::WeightReader(fs::path bin, std::string param_name)
-    : path_(std::move(bin)), param_name_(std::move(param_name)) {
+WeightReader::WeightReader(fs::path bin, std::string param_name, bool with_data)
+    : path_(std::move(bin)), param_name_(std::move(param_name)), with_data_(with_data) {
+  if (!with_data_) {
+    check_readable_file(path_);
+    return;
+  }
   const std::string text = read_text(path_);
   bin_.assign(text.begin(), text.end());
 }
@@ -85,6 +89,8 @@ std::vector<float> WeightReader::read_fp32(std::size_t count) {
 
 std::vector<float> WeightReader::read_tagged(std::size_t count, std::size_t trailing,
                                              const std::string& layer) {
+  values_read_ += count;
+  if (!with_data_) return {};
   const std::size_t fp16_bytes = (count * 2 + 3) / 4 * 4;
   if (remaining() < 4) truncated(layer, 4 + fp16_bytes + trailing - remaining(), true);
   const std::uint32_t tag = u32_at(pos_);
@@ -118,6 +124,8 @@ std::vector<float> WeightReader::read_tagged(std::size_t count, std::size_t trai
 }
 
 std::vector<float> WeightReader::read_raw(std::size_t count, const std::string& layer) {
+  values_read_ += count;
+  if (!with_data_) return {};
   if (remaining() < 4 * count) truncated(layer, 4 * count - remaining());
   return read_fp32(count);
 }

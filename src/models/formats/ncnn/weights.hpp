@@ -13,8 +13,10 @@ namespace hires::models::ncnn {
 
 class WeightReader {
  public:
-  // Reads the whole file `bin`; `param_name` (the .param file's name) goes into hints.
-  WeightReader(std::filesystem::path bin, std::string param_name);
+  // Reads the whole file `bin`; `param_name` (the .param file's name) goes into hints. Without
+  // `with_data` the file is only checked to exist and every read returns no values (for reading a
+  // net's structure without its weights).
+  WeightReader(std::filesystem::path bin, std::string param_name, bool with_data = true);
 
   // A tagged weight blob of `count` values, checking that `trailing` more bytes of raw fp32 the
   // layer also needs follow (so a truncation is reported as the layer's whole shortfall).
@@ -24,6 +26,8 @@ class WeightReader {
   std::vector<float> read_raw(std::size_t count, const std::string& layer);
 
   std::size_t remaining() const { return bin_.size() - pos_; }
+  // The values asked for so far (the net's parameter count once every layer is read).
+  std::uint64_t values_read() const { return values_read_; }
   const std::filesystem::path& path() const { return path_; }
   // The hint for a .bin that does not fit its .param.
   std::string mismatch_hint() const;
@@ -38,6 +42,8 @@ class WeightReader {
   std::string param_name_;
   std::vector<unsigned char> bin_;
   std::size_t pos_ = 0;
+  bool with_data_ = true;
+  std::uint64_t values_read_ = 0;
 };
 
 // Reads a whole file; throws hires::Error(input) naming it when it is missing, a folder or
