@@ -7,6 +7,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -641,9 +642,15 @@ namespace {
 // Without `with_values` the tensors keep only their shapes and no storage is read.
 PthCheckpoint read_pth(const fs::path& path, bool with_values) {
   const std::string file = path.string();
-  std::vector<std::uint8_t> bytes = read_file_bytes(path);
-  if (!looks_like_zip(bytes)) {
-    if (!bytes.empty() && bytes[0] == 0x80) {
+  std::error_code ec;
+  const std::uint64_t file_size = fs::file_size(path, ec);
+  std::vector<std::uint8_t> head(4);
+  std::ifstream in(path, std::ios::binary);
+  if (ec || !in) throw Error(ErrorKind::input, file, "cannot open the file");
+  head.resize(static_cast<std::size_t>(in.read(reinterpret_cast<char*>(head.data()), 4).gcount()));
+  in.close();
+  if (!looks_like_zip(head)) {
+    if (!head.empty() && head[0] == 0x80) {
       throw Error(ErrorKind::input, file,
                   "legacy PyTorch checkpoint (saved before PyTorch 1.6 or with "
                   "_use_new_zipfile_serialization=False)",
@@ -652,9 +659,9 @@ PthCheckpoint read_pth(const fs::path& path, bool with_values) {
     throw Error(ErrorKind::input, file, "not a PyTorch checkpoint (not a zip archive)",
                 "expected a file written by torch.save");
   }
-  const std::uint64_t max_values = kMaxValuesPerFileByte * bytes.size();
-  std::uint64_t storage_budget = kMaxStorageBytesPerFileByte * bytes.size();
-  const ZipArchive zip(path, std::move(bytes));
+  const std::uint64_t max_values = kMaxValuesPerFileByte * file_size;
+  std::uint64_t storage_budget = kMaxStorageBytesPerFileByte * file_size;
+  const ZipArchive zip(path);  // reads the directory now, each entry when asked for
   const std::string prefix = find_prefix(zip);
   for (const auto& e : zip.entries()) {
     if (e.name.starts_with(prefix + "code/")) {

@@ -1,11 +1,13 @@
 // A minimal reader for the zip archives PyTorch checkpoints are (torch.save writes stored
 // entries; archives re-packed by other tools may use deflate). It reads the central directory
-// (zip64 included), finds entries by name and returns their bytes, checking sizes and CRC-32.
+// (zip64 included), finds entries by name and returns their bytes, checking sizes and CRC-32;
+// from a file it reads only the directory and the entries asked for.
 // Encrypted entries and compression methods other than stored (0) and deflate (8) are refused.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +29,8 @@ class ZipArchive {
   // Takes the whole file's bytes; reads the central directory. Throws hires::Error(input) whose
   // subject is `path` when the bytes are not a readable zip archive.
   ZipArchive(std::filesystem::path path, std::vector<std::uint8_t> bytes);
+  // Reads the file `path` on demand: its central directory now, an entry's bytes when read.
+  explicit ZipArchive(std::filesystem::path path);
 
   const std::vector<Entry>& entries() const { return entries_; }
   // The entry called `name`, or nullptr.
@@ -43,13 +47,16 @@ class ZipArchive {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  void read_directory();
+  // `n` bytes at `offset` (within the file) from memory or the file.
+  std::vector<std::uint8_t> bytes_at(std::uint64_t offset, std::uint64_t n) const;
+
   std::filesystem::path path_;
-  std::vector<std::uint8_t> bytes_;
+  std::vector<std::uint8_t> bytes_;  // the whole file, or empty when read from file_
+  mutable std::ifstream file_;
+  std::uint64_t size_ = 0;
   std::vector<Entry> entries_;
 };
-
-// The whole file's bytes; throws hires::Error(input) naming it when it cannot be read.
-std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path);
 
 // True when `bytes` start with a zip local file header ("PK\3\4").
 bool looks_like_zip(const std::vector<std::uint8_t>& bytes);
