@@ -53,7 +53,7 @@ class Inflater {
 template <typename Fail>
 std::vector<std::uint8_t> inflate_entry(const std::uint8_t* data, const ZipArchive::Entry& entry,
                                         const Fail& fail) {
-  constexpr std::size_t kChunk = 256 * 1024;
+  constexpr std::size_t kChunk = std::size_t{256} * 1024;
   Inflater inflater;
   if (!inflater.ok()) fail("cannot start zlib", "");
   z_stream& zs = inflater.stream();
