@@ -186,13 +186,13 @@ void name_ncnn_model(ModelInfo& info, const models::NcnnInfo& ncnn, const fs::pa
   const std::string where = lower(fs::absolute(param).lexically_normal().string());
   const std::string noise = noise_part(lower(stem));
   const std::string x = fmt::format("x{}", info.scale);
-  if (ncnn.structure == "upconv7") {
+  if (ncnn.structure == models::NcnnStructure::upconv7) {
     info.architecture = "waifu2x-upconv7";
     std::string name = "waifu2x-upconv7";
     if (where.find("photo") != std::string::npos) name += "-photo";
     if (!noise.empty()) name += "-" + noise;
     info.name = name + "-" + x;
-  } else if (ncnn.structure == "cunet") {
+  } else if (ncnn.structure == models::NcnnStructure::cunet) {
     const bool cugan = where.find("cugan") != std::string::npos ||
                        (stem.size() > 3 && stem.compare(0, 2, "up") == 0 &&
                         std::isdigit(static_cast<unsigned char>(stem[2])) != 0);

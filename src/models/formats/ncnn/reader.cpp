@@ -104,14 +104,14 @@ void finish(Context& c, const Layer& last, NcnnInfo& info, bool with_weights) {
   const bool global = engine::has_global_context(c.graph);
   info.prepad = static_cast<int>(prepad);
   if (global && c.deconvolutions > 0) {
-    info.structure = "cunet";
+    info.structure = NcnnStructure::cunet;
   } else if (!global && c.deconvolutions == 1 && !c.graph.nodes.empty() &&
              c.graph.nodes.back().type == OpType::deconv2d && prepad > 0) {
-    info.structure = "upconv7";
+    info.structure = NcnnStructure::upconv7;
   }
   // Real-CUGAN's 4x net (UpCunet4x) ends in a pixel shuffle and adds the input enlarged with
   // nearest neighbour to it in its program, outside the exported graph.
-  if (info.structure == "cunet" && c.graph.scale == 4 &&
+  if (info.structure == NcnnStructure::cunet && c.graph.scale == 4 &&
       c.graph.in_channels == c.graph.out_channels &&
       c.graph.nodes.back().type == OpType::pixel_shuffle) {
     add_nearest_skip(c);

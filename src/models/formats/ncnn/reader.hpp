@@ -19,12 +19,17 @@
 
 namespace hires::models {
 
+// The structures the reader recognises (and fixes up as their programs do).
+enum class NcnnStructure {
+  other,
+  upconv7,  // plain valid convolutions ending in one Deconvolution (waifu2x upconv_7)
+  cunet,    // a U-Net of valid convolutions with SE blocks and Deconvolutions (waifu2x cunet,
+            // Real-CUGAN)
+};
+
 // What the reader recognised about a net's structure.
 struct NcnnInfo {
-  // "upconv7": plain valid convolutions ending in one Deconvolution (waifu2x upconv_7);
-  // "cunet": a U-Net of valid convolutions with SE blocks and Deconvolutions (waifu2x cunet,
-  // Real-CUGAN); empty otherwise.
-  std::string structure;
+  NcnnStructure structure = NcnnStructure::other;
   int prepad = 0;                // pixels of reflect padding the graph puts around its input
   bool nearest_skip = false;     // input enlarged (nearest) added to the output (Real-CUGAN 4x)
   std::uint64_t parameters = 0;  // weight values the layers read from the .bin
