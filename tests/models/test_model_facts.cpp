@@ -1,6 +1,7 @@
 // `hires models` lists models from their headers (model_facts, the format registry) without
 // loading weights: for every fixture that loads, the listed facts equal the loaded model's; a
 // .bin that is empty or a storage that is damaged does not stop the listing, only the loading.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -69,17 +70,37 @@ TEST(ModelFacts, WeightsAreNotRead) {
   test::TempDir dir;
   const fs::path param = dir / "realcugan_tiny_x2.param";
   fs::copy_file(kSource / "tests/zoo/realcugan_tiny_x2.param", param);
-  std::ofstream(dir / "realcugan_tiny_x2.bin").close();  // no weights at all
+  // Weights of the right size, but unreadable ones (0xFF... is no storage tag).
+  const auto bin_size = fs::file_size(kSource / "tests/zoo/realcugan_tiny_x2.bin");
+  std::ofstream(dir / "realcugan_tiny_x2.bin", std::ios::binary)
+      << std::string(static_cast<std::size_t>(bin_size), '\xFF');
   const ModelInfo facts = model_facts(param);
   const ModelInfo want = load_model_file(kSource / "tests/zoo/realcugan_tiny_x2.param")->info();
   EXPECT_EQ(facts.scale, want.scale);
   EXPECT_EQ(facts.parameters, want.parameters);
   EXPECT_EQ(facts.architecture, want.architecture);
-  EXPECT_THROW(load_model_file(param), Error) << "loading reads the empty .bin";
+  EXPECT_THROW(load_model_file(param), Error) << "loading reads the weights";
   ASSERT_EQ(list_models({dir.path()}).size(), 1U);
 
+  // A .bin too short or too long for the layers' weights (fp16 to fp32) is not listed.
+  const fs::path bin = dir / "realcugan_tiny_x2.bin";
+  for (const std::uintmax_t size : {std::uintmax_t{0}, std::uintmax_t{100}, 4 * bin_size}) {
+    fs::resize_file(bin, size);
+    try {
+      model_facts(param);
+      ADD_FAILURE() << size << " bytes were accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.subject(), bin.string());
+      EXPECT_TRUE(std::string(e.problem())
+                      .starts_with(fmt::format("has {} bytes, but the layers' "
+                                               "weights take ",
+                                               size)))
+          << e.problem();
+    }
+    EXPECT_TRUE(list_models({dir.path()}).empty());
+  }
   // Without a .bin at all, neither lists nor loads.
-  fs::remove(dir / "realcugan_tiny_x2.bin");
+  fs::remove(bin);
   EXPECT_THROW(model_facts(param), Error);
   EXPECT_TRUE(list_models({dir.path()}).empty());
 }

@@ -145,12 +145,7 @@ engine::Graph translate(const std::filesystem::path& param, const std::filesyste
     }
   }
   c.set_layer(nullptr);
-  if (weights.remaining() != 0) {
-    throw Error(
-        ErrorKind::input, bin.string(),
-        fmt::format("{} bytes left over after the last layer's weights", weights.remaining()),
-        weights.mismatch_hint());
-  }
+  weights.check_size();
   NcnnInfo found;
   try {
     finish(c, layers.back(), found, with_weights);

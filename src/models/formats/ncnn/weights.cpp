@@ -57,6 +57,9 @@ WeightReader::WeightReader(fs::path bin, std::string param_name, bool with_data)
     : path_(std::move(bin)), param_name_(std::move(param_name)), with_data_(with_data) {
   if (!with_data_) {
     check_readable_file(path_);
+    std::error_code ec;
+    file_size_ = fs::file_size(path_, ec);
+    if (ec) throw Error(ErrorKind::input, path_.string(), "cannot be opened for reading");
     return;
   }
   const std::string text = read_text(path_);
@@ -90,8 +93,12 @@ std::vector<float> WeightReader::read_fp32(std::size_t count) {
 std::vector<float> WeightReader::read_tagged(std::size_t count, std::size_t trailing,
                                              const std::string& layer) {
   values_read_ += count;
-  if (!with_data_) return {};
   const std::size_t fp16_bytes = (count * 2 + 3) / 4 * 4;
+  if (!with_data_) {  // fp16 at least, fp32 at most
+    min_bytes_ += 4 + fp16_bytes;
+    max_bytes_ += 4 + 4 * static_cast<std::uint64_t>(count);
+    return {};
+  }
   if (remaining() < 4) truncated(layer, 4 + fp16_bytes + trailing - remaining(), true);
   const std::uint32_t tag = u32_at(pos_);
   std::size_t bytes = 0;
@@ -125,9 +132,28 @@ std::vector<float> WeightReader::read_tagged(std::size_t count, std::size_t trai
 
 std::vector<float> WeightReader::read_raw(std::size_t count, const std::string& layer) {
   values_read_ += count;
-  if (!with_data_) return {};
+  if (!with_data_) {
+    min_bytes_ += 4 * static_cast<std::uint64_t>(count);
+    max_bytes_ += 4 * static_cast<std::uint64_t>(count);
+    return {};
+  }
   if (remaining() < 4 * count) truncated(layer, 4 * count - remaining());
   return read_fp32(count);
+}
+
+void WeightReader::check_size() const {
+  if (with_data_) {
+    if (remaining() != 0) {
+      throw Error(ErrorKind::input, path_.string(),
+                  fmt::format("{} bytes left over after the last layer's weights", remaining()),
+                  mismatch_hint());
+    }
+  } else if (file_size_ < min_bytes_ || file_size_ > max_bytes_) {
+    throw Error(ErrorKind::input, path_.string(),
+                fmt::format("has {} bytes, but the layers' weights take {} to {}", file_size_,
+                            min_bytes_, max_bytes_),
+                mismatch_hint());
+  }
 }
 
 }  // namespace hires::models::ncnn

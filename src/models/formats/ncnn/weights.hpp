@@ -28,6 +28,9 @@ class WeightReader {
   std::size_t remaining() const { return bin_.size() - pos_; }
   // The values asked for so far (the net's parameter count once every layer is read).
   std::uint64_t values_read() const { return values_read_; }
+  // After the last layer: every byte was read; without the data, the file's size is within what
+  // the weights asked for take (fp16 to fp32). Throws hires::Error(input) naming the .bin.
+  void check_size() const;
   const std::filesystem::path& path() const { return path_; }
   // The hint for a .bin that does not fit its .param.
   std::string mismatch_hint() const;
@@ -44,6 +47,9 @@ class WeightReader {
   std::size_t pos_ = 0;
   bool with_data_ = true;
   std::uint64_t values_read_ = 0;
+  std::uint64_t file_size_ = 0;  // without the data: the file's size, and what the weights take
+  std::uint64_t min_bytes_ = 0;
+  std::uint64_t max_bytes_ = 0;
 };
 
 // Reads a whole file; throws hires::Error(input) naming it when it is missing, a folder or
