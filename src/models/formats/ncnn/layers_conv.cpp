@@ -197,7 +197,8 @@ void convolution_layer(Context& c, bool depthwise) {
   if (p.bias_term) n.bias = c.read_raw(static_cast<std::size_t>(p.out));
 
   set_conv_top(c, b, std::move(n), p, b.scale * Ratio{1, s},
-               floor_div(b.off_h + 2 * pad - k, s) + 1, floor_div(b.off_w + 2 * pad - k, s) + 1);
+               floor_div(b.off_h + 2 * std::int64_t{pad} - k, s) + 1,
+               floor_div(b.off_w + 2 * std::int64_t{pad} - k, s) + 1);
 }
 
 }  // namespace
@@ -246,8 +247,9 @@ void deconvolution(Context& c) {
   if (p.bias_term) n.bias = c.read_raw(static_cast<std::size_t>(out));
   ++c.deconvolutions;
 
-  set_conv_top(c, b, std::move(n), p, b.scale * Ratio{s, 1}, (b.off_h - 1) * s + k - 2 * p.pl,
-               (b.off_w - 1) * s + k - 2 * p.pl);
+  set_conv_top(c, b, std::move(n), p, b.scale * Ratio{s, 1},
+               (b.off_h - 1) * s + k - 2 * std::int64_t{p.pl},
+               (b.off_w - 1) * s + k - 2 * std::int64_t{p.pl});
 }
 
 // A fully connected layer on a pooled [C,1,1] blob (squeeze-and-excitation): a 1x1 conv2d.

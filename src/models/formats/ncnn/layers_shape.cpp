@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -67,7 +68,7 @@ void pixel_shuffle(Context& c) {
   Blob b = c.bottom(0);
   c.require_not_pooled(b);
   const auto ch = c.channels(b);
-  if (ch && *ch % (r * r) != 0) {
+  if (ch && *ch % (std::int64_t{r} * r) != 0) {
     c.layer_error(fmt::format("{} channels are not divisible by {}", *ch, r * r));
   }
   Node n = c.node(OpType::pixel_shuffle, {b.value});
@@ -77,8 +78,8 @@ void pixel_shuffle(Context& c) {
   c.note_scale(b.scale);
   b.off_h *= r;
   b.off_w *= r;
-  b.ch_coef = b.ch_coef * Ratio{1, r * r};
-  b.ch_extra = b.ch_extra * Ratio{1, r * r};
+  b.ch_coef = b.ch_coef * Ratio{1, std::int64_t{r} * r};
+  b.ch_extra = b.ch_extra * Ratio{1, std::int64_t{r} * r};
   c.set_top(0, b);
 }
 
@@ -100,8 +101,8 @@ void reorg(Context& c) {
   b.scale = b.scale * Ratio{1, r};
   b.off_h = floor_div(b.off_h, r);
   b.off_w = floor_div(b.off_w, r);
-  b.ch_coef = b.ch_coef * Ratio{r * r, 1};
-  b.ch_extra = b.ch_extra * Ratio{r * r, 1};
+  b.ch_coef = b.ch_coef * Ratio{std::int64_t{r} * r, 1};
+  b.ch_extra = b.ch_extra * Ratio{std::int64_t{r} * r, 1};
   c.note_scale(b.scale);
   c.set_top(0, b);
 }
