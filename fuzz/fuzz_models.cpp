@@ -1,6 +1,7 @@
 // Fuzzes the model readers through the public loader: .safetensors (JSON header, tensors,
 // architecture detection), PyTorch .pth (zip + restricted unpickler), and ncnn (.param text +
-// .bin weights). The first byte picks the format; for ncnn the next two give the .param's length.
+// .bin weights), then lists them from their headers as `hires models` does. The first byte picks
+// the format; for ncnn the next two give the .param's length.
 #include "fuzz_support.hpp"
 #include "hires/models.hpp"
 
@@ -25,5 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)hires::load_model(hires::fuzz::write("m.param", param).string(), {});
     }
   });
+  // The same files through the header readers `hires models` uses (no weights read); they
+  // refuse what they cannot read, which list_models leaves out.
+  hires::fuzz::expect_answer_or_error([] { (void)hires::list_models({hires::fuzz::scratch()}); });
   return 0;
 }

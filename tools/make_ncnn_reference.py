@@ -4,7 +4,7 @@
 For each model (the ncnn .param/.bin files in ../shared/models) this script
 
   1. parses the .param text and the .bin weights itself (independently of the C++ reader in
-     src/models/formats/ncnn_reader.cpp, so the fixtures cross-check that reader),
+     src/models/formats/ncnn/, so the fixtures cross-check that reader),
   2. checks that the layer list is exactly an SRVGGNetCompact (Input, Split, Conv + PReLU,
      num_conv x (Conv + PReLU), Conv to 3*4*4 channels, PixelShuffle 4, nearest Interp x4 of the
      input, BinaryOp add) and loads the weights into its own PyTorch SRVGGNetCompact,

@@ -9,8 +9,9 @@
 
 #include "hires/error.hpp"
 #include "models/builtin/builtin.hpp"
-#include "models/formats/ncnn_reader.hpp"
+#include "models/formats/ncnn/reader.hpp"
 #include "models/formats/pth_reader.hpp"
+#include "models/formats/registry.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/srvgg.hpp"
@@ -174,6 +175,8 @@ std::string lower(std::string s) {
   return s;
 }
 
+}  // namespace
+
 // Descriptive names for the waifu2x and Real-CUGAN nets, whose file names
 // ("noise1_scale2.0x_model", "up2x-conservative") say little or are shared between folders. The
 // structure comes from the reader; the family (Real-CUGAN or waifu2x cunet, which are the same
@@ -183,13 +186,13 @@ void name_ncnn_model(ModelInfo& info, const models::NcnnInfo& ncnn, const fs::pa
   const std::string where = lower(fs::absolute(param).lexically_normal().string());
   const std::string noise = noise_part(lower(stem));
   const std::string x = fmt::format("x{}", info.scale);
-  if (ncnn.structure == "upconv7") {
+  if (ncnn.structure == models::NcnnStructure::upconv7) {
     info.architecture = "waifu2x-upconv7";
     std::string name = "waifu2x-upconv7";
     if (where.find("photo") != std::string::npos) name += "-photo";
     if (!noise.empty()) name += "-" + noise;
     info.name = name + "-" + x;
-  } else if (ncnn.structure == "cunet") {
+  } else if (ncnn.structure == models::NcnnStructure::cunet) {
     const bool cugan = where.find("cugan") != std::string::npos ||
                        (stem.size() > 3 && stem.compare(0, 2, "up") == 0 &&
                         std::isdigit(static_cast<unsigned char>(stem[2])) != 0);
@@ -203,6 +206,8 @@ void name_ncnn_model(ModelInfo& info, const models::NcnnInfo& ncnn, const fs::pa
     }
   }
 }
+
+namespace {
 
 std::shared_ptr<Model> load_ncnn_model(const fs::path& path) {
   fs::path param = path;
@@ -227,8 +232,7 @@ std::shared_ptr<Model> load_ncnn_model(const fs::path& path) {
 }
 
 bool is_model_file(const fs::path& p) {
-  const std::string e = p.extension().string();
-  return e == ".param" || e == ".safetensors" || e == ".pth" || e == ".pt";
+  return models::format_of(p) != nullptr;
 }
 
 }  // namespace
@@ -251,9 +255,11 @@ std::shared_ptr<Model> load_model(std::string_view spec, const std::vector<fs::p
   if (fs::is_regular_file(as_path, ec)) return load_model_file(as_path);
   if (auto builtin = load_builtin_model(spec)) return builtin;
   for (const fs::path& dir : dirs) {
-    for (const char* ext : {".safetensors", ".param", ".pth", ".pt"}) {
-      const fs::path candidate = dir / (std::string(spec) + ext);
-      if (fs::is_regular_file(candidate, ec)) return load_model_file(candidate);
+    for (const models::ModelFormat& format : models::model_formats()) {
+      for (const std::string_view ext : format.extensions) {
+        const fs::path candidate = dir / (std::string(spec) + std::string(ext));
+        if (fs::is_regular_file(candidate, ec)) return load_model_file(candidate);
+      }
     }
   }
   // A name given in a file's metadata rather than its file name.
@@ -346,9 +352,9 @@ std::vector<ModelInfo> list_models(const std::vector<fs::path>& dirs) {
     std::sort(files.begin(), files.end());
     for (const fs::path& f : files) {
       try {
-        out.push_back(load_model_file(f)->info());
+        out.push_back(model_facts(f));  // from the header: no weights read
       } catch (const Error&) {
-        // Not loadable: `hires models` lists what can run.
+        // Not a model hires reads: `hires models` lists what can run.
       }
     }
   }

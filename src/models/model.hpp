@@ -8,6 +8,7 @@
 #include "engine/backend.hpp"
 #include "engine/graph.hpp"
 #include "hires/models.hpp"
+#include "models/formats/ncnn/reader.hpp"
 
 namespace hires {
 
@@ -30,5 +31,14 @@ class Model {
 
 // Loads one file as a model (no name lookup).
 std::shared_ptr<Model> load_model_file(const std::filesystem::path& path);
+
+// What load_model_file(file)->info() would say, read from the file's header without loading its
+// weights (model_facts.cpp): name, architecture, format, scale, parameters, source, licence.
+// Throws Error(input) when the header is unreadable or no supported architecture matches.
+ModelInfo model_facts(const std::filesystem::path& file);
+
+// Names a waifu2x or Real-CUGAN net after the structure the ncnn reader found (model.cpp).
+void name_ncnn_model(ModelInfo& info, const models::NcnnInfo& ncnn,
+                     const std::filesystem::path& param);
 
 }  // namespace hires

@@ -16,7 +16,7 @@
 #include "engine/backend.hpp"
 #include "engine/graph.hpp"
 #include "engine/tensor.hpp"
-#include "models/formats/ncnn_reader.hpp"
+#include "models/formats/ncnn/reader.hpp"
 #include "models/formats/safetensors.hpp"
 #include "support/test_support.hpp"
 

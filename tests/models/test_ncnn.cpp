@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -17,7 +19,8 @@
 #include "engine/backend.hpp"
 #include "engine/graph.hpp"
 #include "hires/error.hpp"
-#include "models/formats/ncnn_reader.hpp"
+#include "models/formats/ncnn/layers.hpp"
+#include "models/formats/ncnn/reader.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -719,6 +722,24 @@ TEST(NcnnHostile, ConcatChainOverflowIsAClearError) {
   EXPECT_EQ(e.subject(), f.param.string());
   EXPECT_EQ(e.problem(), "line 85: Concat layer k40: its channel count or size overflows")
       << e.what();
+}
+
+// The one table of layer translators is the supported list: in name order (case-insensitive),
+// each name once, each found by its name, and exactly what an unknown layer's hint lists.
+TEST(NcnnLayerTable, IsTheSupportedList) {
+  namespace ncnn = hires::models::ncnn;
+  std::vector<std::string> names;
+  for (const auto& t : ncnn::layer_types()) {
+    EXPECT_EQ(ncnn::find_translator(t.name), t.translate) << t.name;
+    names.emplace_back(t.name);
+  }
+  auto lower = names;
+  for (auto& n : lower) std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+  EXPECT_TRUE(std::is_sorted(lower.begin(), lower.end()));
+  EXPECT_EQ(std::adjacent_find(lower.begin(), lower.end()), lower.end());
+  EXPECT_EQ("supported layer types: " + ncnn::supported_layer_types(), kSupported);
+  EXPECT_EQ(ncnn::find_translator("LSTM"), nullptr);
+  EXPECT_EQ(ncnn::find_translator("relu"), nullptr) << "names are case-sensitive, as in ncnn";
 }
 
 }  // namespace

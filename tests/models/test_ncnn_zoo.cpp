@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -12,7 +13,7 @@
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
 #include "hires/error.hpp"
-#include "models/formats/ncnn_reader.hpp"
+#include "models/formats/ncnn/reader.hpp"
 #include "support/test_support.hpp"
 
 namespace hires {
@@ -22,6 +23,7 @@ using engine::Graph;
 using engine::OpType;
 using engine::Tensor;
 using test::TempDir;
+namespace fs = std::filesystem;
 
 struct Files {
   std::filesystem::path param, bin;
@@ -76,6 +78,7 @@ TEST(NcnnZoo, DeconvolutionWeightsAreTransposedToPyTorchOrder) {
   EXPECT_EQ(g.nodes[1].type, OpType::leaky_relu);
   EXPECT_EQ(g.scale, 2);
   EXPECT_EQ(info.prepad, 0);
+  EXPECT_EQ(info.structure, models::NcnnStructure::other) << "no pre-pad: not waifu2x upconv_7";
   // engine [in][out][ky][kx] = ncnn [out][in][ky][kx]
   for (int i = 0; i < 2; ++i)
     for (int o = 0; o < 3; ++o)
@@ -177,4 +180,34 @@ TEST(NcnnZoo, InnerProductNeedsAPooledBlob) {
 }
 
 }  // namespace
+// The structure alone (for listing): the same nodes, scale, channels and recognised structure as
+// a full load, no weights, and the parameter count a full load has.
+TEST(NcnnZoo, StructureWithoutWeightsMatchesTheLoad) {
+  const fs::path zoo = fs::path(HIRES_SOURCE_DIR) / "tests" / "zoo";
+  for (const char* stem : {"realcugan_tiny_x2", "realcugan_tiny_x4"}) {
+    const fs::path param = zoo / (std::string(stem) + ".param");
+    const fs::path bin = zoo / (std::string(stem) + ".bin");
+    models::NcnnInfo full;
+    models::NcnnInfo bare;
+    const Graph g = models::load_ncnn(param, bin, &full);
+    const Graph s = models::read_ncnn_structure(param, bin, &bare);
+    EXPECT_EQ(bare.structure, models::NcnnStructure::cunet) << stem;
+    EXPECT_EQ(bare.structure, full.structure) << stem;
+    EXPECT_EQ(bare.prepad, full.prepad) << stem;
+    EXPECT_EQ(bare.nearest_skip, full.nearest_skip) << stem;
+    EXPECT_EQ(bare.parameters, full.parameters) << stem;
+    std::uint64_t weights = 0;
+    for (const auto& n : g.nodes) weights += n.weight.size() + n.bias.size() + n.slopes.size();
+    EXPECT_EQ(full.parameters, weights) << stem;
+    EXPECT_EQ(s.scale, g.scale) << stem;
+    EXPECT_EQ(s.in_channels, g.in_channels) << stem;
+    EXPECT_EQ(s.out_channels, g.out_channels) << stem;
+    ASSERT_EQ(s.nodes.size(), g.nodes.size()) << stem;
+    for (std::size_t i = 0; i < s.nodes.size(); ++i) {
+      EXPECT_EQ(s.nodes[i].type, g.nodes[i].type) << stem << " node " << i;
+      EXPECT_TRUE(s.nodes[i].weight.empty()) << stem << " node " << i;
+    }
+  }
+}
+
 }  // namespace hires

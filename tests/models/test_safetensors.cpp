@@ -202,6 +202,19 @@ TEST(SafeTensors, SaveErrors) {
     EXPECT_EQ(e.kind(), ErrorKind::output);
     EXPECT_EQ(std::string(e.what()), nowhere.string() + ": cannot create the file");
   }
+  // An existing path that is not a regular file is never replaced (io::TempFile's rule).
+  try {
+    save_safetensors(dir.path(), st);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::output);
+    EXPECT_EQ(std::string(e.what()), dir.path().string() +
+                                         ": exists and is a folder; hires only replaces regular "
+                                         "files (choose another output path)");
+  }
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path())) ++files;
+  EXPECT_EQ(files, 0) << "no temporary file is left";
 }
 
 TEST(SafeTensors, GetNamesTheFileAndTheTensor) {
@@ -538,6 +551,31 @@ TEST(SafeTensorsHostile, ZeroOrWrappingChannelCountsAreAClearError) {
             "model 'tail.safetensors': tensor 'body.2.weight' is [0,1,3,3]: 0 channels "
             "(expected 1 to 65536 channels)");
   EXPECT_TRUE(list_models({dir.path()}).empty());
+}
+
+// A header of many empty tensors once took over ten minutes (300,000 entries; nlohmann's callback
+// parser is quadratic in an object's size). Parsing is linear now and the count is capped: 100,000
+// entries load (about 0.2 s), 300,000 are refused with a clear message.
+std::string empty_tensors_header(int count) {
+  std::string header = "{";
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) header += ',';
+    header += "\"t" + std::to_string(i) + R"(":{"dtype":"F32","shape":[0],"data_offsets":[0,0]})";
+  }
+  return header + "}";
+}
+
+TEST(SafeTensorsHostile, HeaderWithTooManyTensorsIsRefused) {
+  TempDir dir;
+  const fs::path p = dir / "many.safetensors";
+  write_raw(p, empty_tensors_header(300'000));
+  EXPECT_EQ(load_error(p), p.string() +
+                               ": the header lists more than 100000 tensors (no upscaling model "
+                               "has that many; the file is corrupt or not a model)");
+  write_raw(p, empty_tensors_header(100'000));
+  const SafeTensors st = load_safetensors(p);
+  EXPECT_EQ(st.tensors.size(), 100'000U);
+  EXPECT_TRUE(st.get("t99999").values.empty());
 }
 
 }  // namespace

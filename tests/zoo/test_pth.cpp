@@ -3,7 +3,9 @@
 // from tools/make_zoo_fixtures.py.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -27,6 +29,8 @@ namespace fs = std::filesystem;
 const fs::path kZoo = fs::path(HIRES_SOURCE_DIR) / "tests" / "zoo";
 // What the malicious fixtures' command would create.
 const fs::path kEvilMarker = "/tmp/hires-zoo-pickle-ran";
+// No limit on a zip entry's size: for reading the fixtures back.
+constexpr std::uint64_t kAny = std::uint64_t{1} << 30;
 
 // The hires::Error that `load` throws; a failure of the test when it throws nothing.
 template <typename Load>
@@ -68,35 +72,42 @@ void put(std::vector<std::uint8_t>& out, std::uint64_t v, int n) {
   for (int k = 0; k < n; ++k) out.push_back(static_cast<std::uint8_t>(v >> (8 * k)));
 }
 
-// A stored zip archive holding `records` (name, bytes), like torch.save writes.
-void write_zip(const fs::path& p,
-               const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& records) {
+// One member of a zip archive as written: its bytes in the archive and what its headers declare.
+struct ZipRecord {
+  std::string name;
+  std::vector<std::uint8_t> data;  // stored or raw-deflated
+  std::uint16_t method = 0;        // 0 stored, 8 deflate
+  std::uint64_t size = 0;          // the uncompressed size the headers declare
+  std::uint32_t crc = 0;
+};
+
+// A zip archive holding `records`.
+void write_zip_records(const fs::path& p, const std::vector<ZipRecord>& records) {
   std::vector<std::uint8_t> out;
   std::vector<std::uint8_t> central;
-  for (const auto& [name, data] : records) {
+  for (const ZipRecord& r : records) {
     const std::uint64_t offset = out.size();
-    const std::uint32_t crc = crc32(data);
     auto header = [&](std::vector<std::uint8_t>& h, bool is_central) {
       put(h, is_central ? 0x02014b50 : 0x04034b50, 4);
       if (is_central) put(h, 20, 2);
       put(h, 20, 2);  // version needed
       put(h, 0, 2);   // flags
-      put(h, 0, 2);   // stored
-      put(h, 0, 4);   // time, date
-      put(h, crc, 4);
-      put(h, data.size(), 4);
-      put(h, data.size(), 4);
-      put(h, name.size(), 2);
+      put(h, r.method, 2);
+      put(h, 0, 4);  // time, date
+      put(h, r.crc, 4);
+      put(h, r.data.size(), 4);
+      put(h, r.size, 4);
+      put(h, r.name.size(), 2);
       put(h, 0, 2);  // extra
       if (is_central) {
         put(h, 0, 6);  // comment length, disk, internal attributes
         put(h, 0, 4);  // external attributes
         put(h, offset, 4);
       }
-      h.insert(h.end(), name.begin(), name.end());
+      h.insert(h.end(), r.name.begin(), r.name.end());
     };
     header(out, false);
-    out.insert(out.end(), data.begin(), data.end());
+    out.insert(out.end(), r.data.begin(), r.data.end());
     header(central, true);
   }
   const std::uint64_t cd_offset = out.size();
@@ -109,6 +120,43 @@ void write_zip(const fs::path& p,
   put(out, cd_offset, 4);
   put(out, 0, 2);
   write_bytes(p, out);
+}
+
+// A stored zip archive holding `records` (name, bytes), like torch.save writes.
+void write_zip(const fs::path& p,
+               const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& records) {
+  std::vector<ZipRecord> zip;
+  for (const auto& [name, data] : records) zip.push_back({name, data, 0, data.size(), crc32(data)});
+  write_zip_records(p, zip);
+}
+
+// A deflated member of `size` zero bytes (about 1/1000 of that in the archive), made in chunks.
+ZipRecord deflated_zeros(const std::string& name, std::uint64_t size) {
+  ZipRecord r{name, {}, 8, size, 0};
+  const std::vector<std::uint8_t> zeros(1 << 20);
+  std::vector<std::uint8_t> chunk(1 << 16);
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  for (std::uint64_t left = size; true;) {
+    const auto n = static_cast<uInt>(std::min<std::uint64_t>(left, zeros.size()));
+    crc = ::crc32(crc, zeros.data(), n);
+    left -= n;
+    zs.next_in = const_cast<Bytef*>(zeros.data());
+    zs.avail_in = n;
+    const int flush = left == 0 ? Z_FINISH : Z_NO_FLUSH;
+    int rc = Z_OK;
+    do {
+      zs.next_out = chunk.data();
+      zs.avail_out = static_cast<uInt>(chunk.size());
+      rc = deflate(&zs, flush);
+      r.data.insert(r.data.end(), chunk.begin(), chunk.end() - zs.avail_out);
+    } while (zs.avail_out == 0);
+    if (rc == Z_STREAM_END || left == 0) break;
+  }
+  deflateEnd(&zs);
+  r.crc = static_cast<std::uint32_t>(crc);
+  return r;
 }
 
 TEST(Pth, EveryDtypeOffsetAndParameter) {
@@ -268,7 +316,8 @@ TEST(Pth, TruncatedCorruptAndForeignFiles) {
 
   const fs::path missing_storage = tmp / "missing_storage.pth";
   const models::ZipArchive dtypes(kZoo / "dtypes.pth", read_bytes(kZoo / "dtypes.pth"));
-  write_zip(missing_storage, {{"archive/data.pkl", dtypes.read(*dtypes.find("dtypes/data.pkl"))}});
+  write_zip(missing_storage,
+            {{"archive/data.pkl", dtypes.read(*dtypes.find("dtypes/data.pkl"), kAny, "")}});
   EXPECT_EQ(pth_error(missing_storage).problem(),
             "tensor 'f32': its storage 'archive/data/0' is missing");
 }
@@ -325,7 +374,7 @@ TEST(Pth, DamagedPicklesNeverCrash) {
   const models::ZipArchive zip(kZoo / "dtypes.pth", read_bytes(kZoo / "dtypes.pth"));
   std::vector<std::pair<std::string, std::vector<std::uint8_t>>> records;
   for (const auto& e : zip.entries()) {
-    records.emplace_back("archive/" + e.name.substr(e.name.find('/') + 1), zip.read(e));
+    records.emplace_back("archive/" + e.name.substr(e.name.find('/') + 1), zip.read(e, kAny, ""));
   }
   const std::vector<std::uint8_t> pkl = records.front().second;
   ASSERT_EQ(records.front().first, "archive/data.pkl");
@@ -393,6 +442,71 @@ TEST(PthHostile, ZeroSizedTensorBesideAHugeDimension) {
   ASSERT_EQ(ck.tensors.count("t"), 1U);
   EXPECT_EQ(ck.tensors.at("t").shape, (std::vector<std::int64_t>{0, std::int64_t{1} << 62, 4}));
   EXPECT_TRUE(ck.tensors.at("t").values.empty());
+}
+
+// A tiny state dict {'w': a 1000-value FloatStorage '0'} and its pickle.
+std::vector<std::uint8_t> one_tensor_pickle() {
+  std::vector<std::uint8_t> pkl = {0x80, 2, '}'};
+  auto text = [&](const std::string& s) {
+    pkl.push_back('X');
+    put(pkl, s.size(), 4);
+    pkl.insert(pkl.end(), s.begin(), s.end());
+  };
+  auto global = [&](const std::string& s) {
+    pkl.push_back('c');
+    pkl.insert(pkl.end(), s.begin(), s.end());
+  };
+  text("w");
+  global("torch._utils\n_rebuild_tensor_v2\n");
+  pkl.insert(pkl.end(), {'(', '('});
+  text("storage");
+  global("torch\nFloatStorage\n");
+  text("0");
+  text("cpu");
+  pkl.insert(pkl.end(), {'M',  0xE8, 0x03, 't',  'Q',  'K', 0,   'M', 0xE8, 0x03,
+                         0x85, 'K',  1,    0x85, 0x89, '}', 't', 'R', 's',  '.'});
+  return pkl;
+}
+
+// Bombs: members that inflate to far more than a checkpoint holds are refused by their declared
+// size before anything is inflated (a 3.9 MB file once inflated 4 GB first), and a member that
+// declares a small size but inflates to more is stopped at its declared size.
+TEST(PthHostile, DecompressionBombsAreRefusedBeforeInflating) {
+  test::TempDir tmp;
+  const std::string hint =
+      "a real checkpoint is far smaller; the file is corrupt or a decompression bomb";
+
+  const fs::path pickle_bomb = tmp / "pickle_bomb.pth";
+  write_zip_records(pickle_bomb, {deflated_zeros("archive/data.pkl", 80ULL << 20)});
+  EXPECT_LT(fs::file_size(pickle_bomb), 100'000U);
+  for (int via_model = 0; via_model < 2; ++via_model) {
+    const Error e =
+        via_model != 0 ? error_of([&] { load_model_file(pickle_bomb); }) : pth_error(pickle_bomb);
+    EXPECT_EQ(e.subject(), pickle_bomb.string());
+    EXPECT_EQ(e.problem(),
+              "zip entry 'archive/data.pkl': declares 83886080 bytes, over the limit of 67108864 "
+              "bytes for the pickle of a state dict");
+    EXPECT_EQ(e.hint(), hint);
+  }
+
+  const fs::path storage_bomb = tmp / "storage_bomb.pth";
+  const std::vector<std::uint8_t> pkl = one_tensor_pickle();
+  write_zip_records(storage_bomb, {{"archive/data.pkl", pkl, 0, pkl.size(), crc32(pkl)},
+                                   deflated_zeros("archive/data/0", 64ULL << 20)});
+  const Error e = pth_error(storage_bomb);
+  EXPECT_EQ(e.problem(),
+            fmt::format("zip entry 'archive/data/0': declares 67108864 bytes, over the limit of "
+                        "{} bytes for the tensor storages (32 bytes per byte of the file in all)",
+                        32 * fs::file_size(storage_bomb)));
+  EXPECT_EQ(e.hint(), hint);
+
+  // Headers that declare 1000 bytes for 80 MiB: inflating stops at the first chunk past 1000.
+  const fs::path liar = tmp / "liar.pth";
+  ZipRecord lie = deflated_zeros("archive/data.pkl", 80ULL << 20);
+  lie.size = 1000;
+  write_zip_records(liar, {lie});
+  EXPECT_EQ(pth_error(liar).problem(),
+            "zip entry 'archive/data.pkl': inflates to more than the 1000 bytes it declares");
 }
 
 }  // namespace

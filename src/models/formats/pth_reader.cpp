@@ -29,6 +29,11 @@ namespace fs = std::filesystem;
 constexpr std::size_t kMaxPickleBytes = 64ULL * 1024 * 1024;
 constexpr std::size_t kMaxObjects = 4'000'000;
 constexpr std::uint64_t kMaxValuesPerFileByte = 4;
+// What the storages may inflate to in all: 4 values of at most 8 bytes per byte of the file. A
+// member that declares more is refused before inflating (a 3.9 MB file once inflated 4 GB).
+constexpr std::uint64_t kMaxStorageBytesPerFileByte = kMaxValuesPerFileByte * 8;
+constexpr std::uint64_t kMaxByteOrderBytes = 16;
+const char* kStoragesLimit = "the tensor storages (32 bytes per byte of the file in all)";
 constexpr std::size_t kMaxGlobalName = 256;
 
 const char* kRefusedHint =
@@ -566,20 +571,6 @@ int Unpickler::run() {
   }
 }
 
-std::vector<std::uint8_t> read_whole_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::input, path.string(), "cannot open the file");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw Error(ErrorKind::input, path.string(), "cannot read the file");
-  in.seekg(0);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) {
-    throw Error(ErrorKind::input, path.string(), "cannot read the file");
-  }
-  return bytes;
-}
-
 // The record prefix: "<prefix>/data.pkl" with one folder level (torch uses the archive name).
 std::string find_prefix(const ZipArchive& zip) {
   std::optional<std::string> best;
@@ -646,11 +637,20 @@ std::optional<int> dict_get(const Unpickler& u, const Obj& dict, std::string_vie
 
 }  // namespace
 
-PthCheckpoint load_pth(const fs::path& path) {
+namespace {
+
+// Without `with_values` the tensors keep only their shapes and no storage is read.
+PthCheckpoint read_pth(const fs::path& path, bool with_values) {
   const std::string file = path.string();
-  std::vector<std::uint8_t> bytes = read_whole_file(path);
-  if (!looks_like_zip(bytes)) {
-    if (!bytes.empty() && bytes[0] == 0x80) {
+  std::error_code ec;
+  const std::uint64_t file_size = fs::file_size(path, ec);
+  std::vector<std::uint8_t> head(4);
+  std::ifstream in(path, std::ios::binary);
+  if (ec || !in) throw Error(ErrorKind::input, file, "cannot open the file");
+  head.resize(static_cast<std::size_t>(in.read(reinterpret_cast<char*>(head.data()), 4).gcount()));
+  in.close();
+  if (!looks_like_zip(head)) {
+    if (!head.empty() && head[0] == 0x80) {
       throw Error(ErrorKind::input, file,
                   "legacy PyTorch checkpoint (saved before PyTorch 1.6 or with "
                   "_use_new_zipfile_serialization=False)",
@@ -659,8 +659,9 @@ PthCheckpoint load_pth(const fs::path& path) {
     throw Error(ErrorKind::input, file, "not a PyTorch checkpoint (not a zip archive)",
                 "expected a file written by torch.save");
   }
-  const std::uint64_t max_values = kMaxValuesPerFileByte * bytes.size();
-  const ZipArchive zip(path, std::move(bytes));
+  const std::uint64_t max_values = kMaxValuesPerFileByte * file_size;
+  std::uint64_t storage_budget = kMaxStorageBytesPerFileByte * file_size;
+  const ZipArchive zip(path);  // reads the directory now, each entry when asked for
   const std::string prefix = find_prefix(zip);
   for (const auto& e : zip.entries()) {
     if (e.name.starts_with(prefix + "code/")) {
@@ -671,7 +672,7 @@ PthCheckpoint load_pth(const fs::path& path) {
   }
   bool swap = false;
   if (const auto* order = zip.find(prefix + "byteorder")) {
-    const auto text = zip.read(*order);
+    const auto text = zip.read(*order, kMaxByteOrderBytes, "the byte order record");
     const std::string s(text.begin(), text.end());
     if (s == "big") {
       swap = std::endian::native == std::endian::little;
@@ -682,7 +683,8 @@ PthCheckpoint load_pth(const fs::path& path) {
     swap = std::endian::native != std::endian::little;
   }
   const std::string pkl_name = prefix + "data.pkl";
-  const std::vector<std::uint8_t> pkl = zip.read(*zip.find(pkl_name));
+  const std::vector<std::uint8_t> pkl =
+      zip.read(*zip.find(pkl_name), kMaxPickleBytes, "the pickle of a state dict");
   Unpickler u(file, pkl_name, pkl);
   const Obj& root = u.at(u.run());
   if (root.kind != Kind::dict) {
@@ -714,17 +716,23 @@ PthCheckpoint load_pth(const fs::path& path) {
     auto tensor_fail = [&](const std::string& problem, const std::string& hint = kCorruptHint) {
       throw Error(ErrorKind::input, file, fmt::format("tensor '{}': {}", key.s, problem), hint);
     };
-    auto it = storages.find(storage.s);
-    if (it == storages.end()) {
-      const std::string record = prefix + "data/" + storage.s;
-      const auto* entry = zip.find(record);
-      if (entry == nullptr) tensor_fail(fmt::format("its storage '{}' is missing", record));
-      it = storages.emplace(storage.s, zip.read(*entry)).first;
+    const std::string record = prefix + "data/" + storage.s;
+    const auto* entry = zip.find(record);
+    if (entry == nullptr) tensor_fail(fmt::format("its storage '{}' is missing", record));
+    const std::vector<std::uint8_t>* raw = nullptr;
+    if (with_values) {
+      auto it = storages.find(storage.s);
+      if (it == storages.end()) {
+        it = storages.emplace(storage.s, zip.read(*entry, storage_budget, kStoragesLimit)).first;
+        storage_budget -= it->second.size();
+      }
+      raw = &it->second;
     }
-    const auto& raw = it->second;
+    // Without the values, the size the archive declares for the storage's record.
+    const std::uint64_t stored = raw != nullptr ? raw->size() : entry->size;
     const auto size = static_cast<std::uint64_t>(type.size);
-    if (static_cast<std::uint64_t>(storage.i) > raw.size() / size) {
-      tensor_fail(fmt::format("its storage holds {} bytes, expected {} {} values", raw.size(),
+    if (static_cast<std::uint64_t>(storage.i) > stored / size) {
+      tensor_fail(fmt::format("its storage holds {} bytes, expected {} {} values", stored,
                               storage.i, type.name));
     }
     const std::int64_t count = element_count(value.shape);
@@ -752,8 +760,12 @@ PthCheckpoint load_pth(const fs::path& path) {
     }
     TensorData t;
     t.shape = value.shape;
+    if (raw == nullptr) {
+      out.tensors[name] = std::move(t);
+      continue;
+    }
     t.values.resize(static_cast<std::size_t>(count));
-    const std::uint8_t* p = raw.data() + static_cast<std::uint64_t>(value.offset) * size;
+    const std::uint8_t* p = raw->data() + static_cast<std::uint64_t>(value.offset) * size;
     for (std::size_t e = 0; e < t.values.size(); ++e) {
       t.values[e] = element(p + e * size, type, swap);
     }
@@ -770,6 +782,16 @@ PthCheckpoint load_pth(const fs::path& path) {
                 "expected a state dict, or one under 'params_ema', 'params' or 'state_dict'");
   }
   return out;
+}
+
+}  // namespace
+
+PthCheckpoint load_pth(const fs::path& path) {
+  return read_pth(path, /*with_values=*/true);
+}
+
+PthCheckpoint read_pth_header(const fs::path& path) {
+  return read_pth(path, /*with_values=*/false);
 }
 
 }  // namespace hires::models

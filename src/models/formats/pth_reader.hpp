@@ -31,5 +31,8 @@ struct PthCheckpoint {
 // Throws hires::Error(input) whose subject is the file: not a zip archive, legacy (pre-1.6)
 // format, corrupt entries, a refused global or opcode, a malformed pickle, bad tensor geometry.
 PthCheckpoint load_pth(const std::filesystem::path& path);
+// The same without reading the storages: every tensor's shape (values left empty), the pickle
+// checked as load_pth checks it and each storage's record present and declared large enough.
+PthCheckpoint read_pth_header(const std::filesystem::path& path);
 
 }  // namespace hires::models

@@ -2,23 +2,21 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <bit>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <tuple>
 #include <utility>
 
 #include "hires/error.hpp"
+#include "io/atomic_file.hpp"
 
 namespace hires::models {
 namespace {
@@ -28,6 +26,8 @@ using nlohmann::json;
 
 // A header this large is not a tensor index: refuse it before allocating.
 constexpr std::uint64_t kMaxHeaderBytes = 100ULL * 1024 * 1024;
+// Far more tensors than any image model holds (large ones have a few thousand).
+constexpr std::size_t kMaxTensors = 100'000;
 
 enum class DType { f32, f16, bf16 };
 
@@ -75,40 +75,92 @@ void put_u64_le(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFFU));
 }
 
-// Parses the header, refusing keys repeated within one object (nlohmann would keep the last).
-json parse_header(const std::string& file, const std::string& text) {
-  std::vector<std::set<std::string>> open_objects;
-  const json::parser_callback_t check = [&](int /*depth*/, json::parse_event_t event,
-                                            json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        open_objects.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!open_objects.empty()) open_objects.pop_back();
-        break;
-      case json::parse_event_t::key: {
-        const auto& key = parsed.get_ref<const std::string&>();
-        if (!open_objects.empty() && !open_objects.back().insert(key).second) {
-          if (open_objects.size() == 1) {
-            fail(file, fmt::format("the header lists '{}' twice", key));
-          }
-          fail(file, fmt::format("the header repeats the key '{}' within one entry", key));
-        }
-        break;
-      }
-      default:
-        break;
+// Builds the header's JSON document through nlohmann's SAX interface, refusing a key repeated
+// within one object (nlohmann would keep the last) and more than kMaxTensors top-level entries.
+// Linear in the header's size: nlohmann's callback parser rescans the enclosing object at the end
+// of every object, so a header of 300,000 entries took over ten minutes.
+class HeaderBuilder {
+ public:
+  explicit HeaderBuilder(const std::string& file, std::size_t text_size)
+      : file_(file), text_size_(text_size) {}
+
+  json take() { return std::move(root_); }
+
+  bool null() { return put(json(nullptr)); }
+  bool boolean(bool v) { return put(json(v)); }
+  bool number_integer(json::number_integer_t v) { return put(json(v)); }
+  bool number_unsigned(json::number_unsigned_t v) { return put(json(v)); }
+  bool number_float(json::number_float_t v, const json::string_t& /*text*/) { return put(json(v)); }
+  bool string(json::string_t& v) { return put(json(std::move(v))); }
+  bool binary(json::binary_t& v) { return put(json::binary(std::move(v))); }
+  bool start_object(std::size_t /*size*/) { return open(json::object()); }
+  bool start_array(std::size_t /*size*/) { return open(json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(json::string_t& k) {
+    auto& object = stack_.back()->get_ref<json::object_t&>();
+    if (stack_.size() == 1 && object.size() == kMaxTensors) {
+      fail(file_, fmt::format("the header lists more than {} tensors", kMaxTensors),
+           "no upscaling model has that many; the file is corrupt or not a model");
     }
+    const auto [it, inserted] = object.try_emplace(k);
+    if (!inserted) {
+      if (stack_.size() == 1) fail(file_, fmt::format("the header lists '{}' twice", k));
+      fail(file_, fmt::format("the header repeats the key '{}' within one entry", k));
+    }
+    slot_ = &it->second;
     return true;
-  };
-  try {
-    return json::parse(text, check);
-  } catch (const json::parse_error& e) {
-    fail(file,
-         fmt::format("the header is not valid JSON (error at byte {} of {})", e.byte, text.size()),
+  }
+
+  bool parse_error(std::size_t position, const std::string& /*token*/,
+                   const nlohmann::detail::exception& /*error*/) {
+    fail(file_,
+         fmt::format("the header is not valid JSON (error at byte {} of {})", position, text_size_),
          "the file is corrupt or not a safetensors file");
   }
+
+ private:
+  // Places a value: the document itself, the next element of an array or the value of the key
+  // just read. Returns where it went.
+  json* place(json&& v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    json& parent = *stack_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(v));
+      return &parent.back();
+    }
+    *slot_ = std::move(v);
+    return slot_;
+  }
+  bool put(json&& v) {
+    place(std::move(v));
+    return true;
+  }
+  // A container's address stays valid while it is filled: its parent gains nothing meanwhile.
+  bool open(json&& v) {
+    stack_.push_back(place(std::move(v)));
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  const std::string& file_;
+  std::size_t text_size_;
+  json root_;
+  std::vector<json*> stack_;
+  json* slot_ = nullptr;
+};
+
+json parse_header(const std::string& file, const std::string& text) {
+  HeaderBuilder builder(file, text.size());
+  json::sax_parse(text, &builder);
+  return builder.take();
 }
 
 std::optional<DType> parse_dtype(const std::string& s) {
@@ -197,13 +249,6 @@ void convert(const Entry& e, const std::vector<unsigned char>& raw, std::vector<
   }
 }
 
-fs::path temp_path_for(const fs::path& target) {
-  static std::atomic<unsigned> counter{0};
-  const std::string name =
-      fmt::format(".{}.hires-{}-{}.tmp", target.filename().string(), getpid(), counter++);
-  return target.parent_path() / name;
-}
-
 }  // namespace
 
 std::int64_t element_count(const std::vector<std::int64_t>& shape) {
@@ -277,7 +322,9 @@ const TensorData& SafeTensors::get(const std::string& name) const {
 namespace {
 
 // Reads a whole safetensors file of `file_size` bytes from `in`; `file` names it in messages.
-SafeTensors read_safetensors(std::istream& in, std::uint64_t file_size, const std::string& file) {
+// Without `with_values` the tensors keep only their shapes and no data is read.
+SafeTensors read_safetensors(std::istream& in, std::uint64_t file_size, const std::string& file,
+                             bool with_values) {
   if (file_size < 8) {
     fail(file,
          fmt::format("is truncated: {} bytes, too few for the 8-byte header length", file_size),
@@ -337,6 +384,10 @@ SafeTensors read_safetensors(std::istream& in, std::uint64_t file_size, const st
 
   std::vector<unsigned char> raw;
   for (const Entry& e : entries) {
+    if (!with_values) {
+      st.tensors[e.name].shape = e.shape;
+      continue;
+    }
     raw.resize(e.end - e.begin);
     if (!raw.empty()) {
       in.seekg(static_cast<std::streamoff>(data_start + e.begin));
@@ -352,7 +403,9 @@ SafeTensors read_safetensors(std::istream& in, std::uint64_t file_size, const st
 
 }  // namespace
 
-SafeTensors load_safetensors(const fs::path& path) {
+namespace {
+
+SafeTensors open_safetensors(const fs::path& path, bool with_values) {
   const std::string file = path.string();
   std::error_code ec;
   if (!fs::exists(path, ec)) fail(file, "no such file");
@@ -361,20 +414,31 @@ SafeTensors load_safetensors(const fs::path& path) {
   if (ec) fail(file, "cannot read the file: " + ec.message());
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(file, "cannot open the file");
-  SafeTensors st = read_safetensors(in, file_size, file);
+  SafeTensors st = read_safetensors(in, file_size, file, with_values);
   st.path = path;
   return st;
 }
 
+}  // namespace
+
+SafeTensors load_safetensors(const fs::path& path) {
+  return open_safetensors(path, /*with_values=*/true);
+}
+
+SafeTensors read_safetensors_header(const fs::path& path) {
+  return open_safetensors(path, /*with_values=*/false);
+}
+
 SafeTensors parse_safetensors(std::string_view bytes, const std::string& name) {
   std::istringstream in{std::string(bytes)};
-  SafeTensors st = read_safetensors(in, bytes.size(), name);
+  SafeTensors st = read_safetensors(in, bytes.size(), name, /*with_values=*/true);
   st.path = name;
   return st;
 }
 
 void save_safetensors(const fs::path& path, const SafeTensors& st, bool fp16) {
   const std::string file = path.string();
+  io::check_output_target(path);  // before the work: a device or folder is never replaced
   const DType dtype = fp16 ? DType::f16 : DType::f32;
   const std::uint64_t width = dtype_size(dtype);
 
@@ -409,41 +473,30 @@ void save_safetensors(const fs::path& path, const SafeTensors& st, bool fp16) {
   put_u64_le(prefix, text.size());
   prefix += text;
 
-  const fs::path tmp = temp_path_for(path);
-  try {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(ErrorKind::output, file, "cannot create the file");
-    out.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
-    std::vector<unsigned char> bytes;
-    for (const auto& [name, t] : st.tensors) {
-      bytes.resize(t.values.size() * width);
-      unsigned char* p = bytes.data();
-      for (const float v : t.values) {
-        if (fp16) {
-          const std::uint16_t h = float_to_half(v);
-          *p++ = static_cast<unsigned char>(h & 0xFFU);
-          *p++ = static_cast<unsigned char>(h >> 8);
-        } else {
-          const auto bits = std::bit_cast<std::uint32_t>(v);
-          for (int i = 0; i < 4; ++i) *p++ = static_cast<unsigned char>((bits >> (8 * i)) & 0xFFU);
-        }
+  io::TempFile tmp(path);  // removed unless published, and on SIGINT/SIGTERM
+  std::ofstream out(tmp.path(), std::ios::binary | std::ios::trunc);
+  if (!out) throw Error(ErrorKind::output, file, "cannot create the file");
+  out.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+  std::vector<unsigned char> bytes;
+  for (const auto& [name, t] : st.tensors) {
+    bytes.resize(t.values.size() * width);
+    unsigned char* p = bytes.data();
+    for (const float v : t.values) {
+      if (fp16) {
+        const std::uint16_t h = float_to_half(v);
+        *p++ = static_cast<unsigned char>(h & 0xFFU);
+        *p++ = static_cast<unsigned char>(h >> 8);
+      } else {
+        const auto bits = std::bit_cast<std::uint32_t>(v);
+        for (int i = 0; i < 4; ++i) *p++ = static_cast<unsigned char>((bits >> (8 * i)) & 0xFFU);
       }
-      out.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
     }
-    out.close();
-    if (!out) throw Error(ErrorKind::output, file, "cannot write the file");
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) {
-      throw Error(ErrorKind::output, file,
-                  "cannot move the finished file in place: " + ec.message());
-    }
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw;
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
   }
+  out.close();
+  if (!out) throw Error(ErrorKind::output, file, "cannot write the file");
+  tmp.publish(/*replace=*/true);
 }
 
 }  // namespace hires::models

@@ -30,14 +30,18 @@ struct SafeTensors {
 // Loads and validates a whole file. Throws hires::Error(input) whose subject is the file and
 // whose problem says what is wrong (truncated, bad header, bad offsets, unsupported dtype...).
 SafeTensors load_safetensors(const std::filesystem::path& path);
+// The header only: metadata and every tensor's shape (values left empty), checked as
+// load_safetensors checks them (data offsets within the file included), without reading the data.
+SafeTensors read_safetensors_header(const std::filesystem::path& path);
 // The same from bytes in memory (e.g. weights built into the binary); `name` stands for the file
 // in messages and in `path`.
 SafeTensors parse_safetensors(std::string_view bytes, const std::string& name);
 
 // Writes `st` (tensors in name order, "__metadata__" first when non-empty), as F32 or, with
 // `fp16`, as F16 rounded to nearest even (values beyond the F16 range become infinities).
-// Writes a temporary file beside `path` and renames it over `path`. Throws hires::Error(output)
-// when the file cannot be written, hires::Error(internal) when a tensor's values do not match
+// Writes an io::TempFile beside `path` and publishes it over `path`. Throws hires::Error(output)
+// when the file cannot be written or `path` exists and is not a regular file (a folder, a device),
+// hires::Error(internal) when a tensor's values do not match
 // its shape.
 void save_safetensors(const std::filesystem::path& path, const SafeTensors& st, bool fp16 = false);
 

@@ -1,0 +1,110 @@
+// What `hires models` lists about a model file, from its header alone (models/formats/registry):
+// the format, the architecture and scale its tensor shapes or .param imply, its name and licence.
+// No weights are read and no graph is built, so listing a folder of many models is fast.
+#include <fmt/format.h>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hires/error.hpp"
+#include "models/formats/registry.hpp"
+#include "models/model.hpp"
+#include "models/rrdbnet.hpp"
+#include "models/srvgg.hpp"
+
+namespace hires {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Architectures told from tensor names and shapes alone, tried in this order for a .pth, and for
+// a .safetensors without "architecture" in its metadata (with it, only the row of that name): the
+// scale the tensors imply, or nullopt when they are not this architecture. These are the
+// architectures safetensors_model and load_pth_model (model.cpp) build; a new one adds a row.
+struct ShapeArchitecture {
+  const char* name;
+  std::optional<int> (*scale)(const models::WeightLookup& weights, const std::string& source);
+};
+
+constexpr std::array<ShapeArchitecture, 2> kShapeArchitectures = {{
+    {"rrdbnet",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<int> {
+       if (const auto c = models::detect_rrdbnet(w, source)) return c->scale;
+       return std::nullopt;
+     }},
+    {"srvgg",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<int> {
+       if (const auto c = models::detect_srvgg(w, source)) return c->upscale;
+       return std::nullopt;
+     }},
+}};
+
+int whole_number(const models::HeaderFacts& h, const std::string& key, int fallback) {
+  const auto it = h.metadata.find(key);
+  if (it == h.metadata.end()) return fallback;
+  try {
+    return std::stoi(it->second);
+  } catch (const std::exception&) {
+    throw Error(ErrorKind::input, h.source.string(),
+                fmt::format("metadata '{}' is '{}', expected a whole number", key, it->second));
+  }
+}
+
+// The architecture and scale of a .safetensors or .pth from its tensor shapes (and metadata).
+void describe_tensors(const models::HeaderFacts& h, ModelInfo& info) {
+  static const std::vector<float> kNoValues;
+  const models::WeightLookup lookup =
+      [&h](const std::string& name) -> std::optional<models::WeightView> {
+    const auto it = h.shapes.find(name);
+    if (it == h.shapes.end()) return std::nullopt;
+    return models::WeightView{it->second, &kNoValues};
+  };
+  const auto meta = [&h](const std::string& key) {
+    const auto it = h.metadata.find(key);
+    return it == h.metadata.end() ? std::string() : it->second;
+  };
+  const std::string named = meta("architecture");
+  const std::string source = h.source.filename().string();
+  for (const ShapeArchitecture& arch : kShapeArchitectures) {
+    if (!named.empty() && named != arch.name) continue;
+    if (const auto scale = arch.scale(lookup, source)) {
+      info.architecture = arch.name;
+      info.scale = *scale;
+      // SRVGG's metadata may set its scale (and its other hyper-parameters), as when loading.
+      if (info.architecture == "srvgg") info.scale = whole_number(h, "upscale", info.scale);
+      info.name = meta("name").empty() ? h.source.stem().string() : meta("name");
+      info.license = meta("license");
+      return;
+    }
+  }
+  throw Error(ErrorKind::input, h.source.string(),
+              named.empty() ? "no supported architecture matches its tensors"
+                            : fmt::format("architecture '{}' is not supported", named));
+}
+
+}  // namespace
+
+ModelInfo model_facts(const fs::path& file) {
+  const models::ModelFormat* format = models::format_of(file);
+  if (format == nullptr) {
+    throw Error(ErrorKind::input, file.string(), "not a model file hires reads");
+  }
+  const models::HeaderFacts h = format->read_header(file);
+  ModelInfo info;
+  info.format = h.format;
+  info.source = h.source;
+  info.parameters = h.parameters;
+  if (h.format == "ncnn") {
+    info.name = h.source.stem().string();
+    info.architecture = "ncnn graph";
+    info.scale = h.scale;
+    name_ncnn_model(info, h.ncnn, h.source);
+    return info;
+  }
+  describe_tensors(h, info);
+  return info;
+}
+
+}  // namespace hires
