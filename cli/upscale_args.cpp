@@ -55,8 +55,12 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
       ->capture_default_str();
   cmd.add_option("--memory-budget", a.memory_budget, "Memory for a model tile, e.g. 512M, 2G")
       ->capture_default_str();
-  cmd.add_option("--backend", a.backend, "auto | cpu | reference (plain loops, slow)")
+  cmd.add_option("--backend", a.backend,
+                 "auto | cpu | vulkan (a GPU; 'hires devices' lists them) | reference (plain "
+                 "loops, slow)")
       ->capture_default_str();
+  cmd.add_option("--gpu", a.gpu, "With --backend vulkan or auto: the GPU to use (hires devices)")
+      ->check(CLI::Range(0, 63));
   add_sizing_options(*cmd.add_option_group("sizing", "Choose one (default --scale 4)"), a.sizing,
                      SizingFor::upscale);
   cmd.add_option("--dpi", a.dpi, "Write this DPI into the output (no resizing)");
@@ -116,6 +120,7 @@ UpscaleOptions upscale_options(const UpscaleArgs& a) {
   o.tile = a.tile;
   o.memory_budget = hires::parse_bytes("--memory-budget", a.memory_budget);
   o.backend = hires::parse_backend("--backend", a.backend);
+  o.gpu = a.gpu;
   o.size = hires::requested_size(size_request(a), o);
   // Validate the request's values before any file is touched (1x1 stands for any image).
   if (o.size.mode != hires::SizeMode::scale || o.size.scale > 0) {

@@ -24,6 +24,7 @@ PixelPath prepare_pixels(const UpscalePlan& plan, const UpscaleOptions& options,
                                         widest, tallest);
     path.pass.backend = options.backend;
     path.pass.threads = options.threads;
+    path.pass.gpu = options.gpu;
     path.pass.cancel = options.cancel;
   }
   path.resample.out = plan.out;
