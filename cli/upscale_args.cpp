@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "hires/devices.hpp"
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
 #include "hires/models.hpp"
@@ -121,6 +122,16 @@ UpscaleOptions upscale_options(const UpscaleArgs& a) {
   o.memory_budget = hires::parse_bytes("--memory-budget", a.memory_budget);
   o.backend = hires::parse_backend("--backend", a.backend);
   o.gpu = a.gpu;
+  if (a.gpu >= 0) {  // checked before any file is touched
+    const hires::GpuList gpus = hires::list_gpus();
+    if (static_cast<std::size_t>(a.gpu) >= gpus.devices.size()) {
+      throw Error(ErrorKind::usage, "--gpu",
+                  fmt::format("device {} does not exist ({} Vulkan device{}{})", a.gpu,
+                              gpus.devices.size(), gpus.devices.size() == 1 ? "" : "s",
+                              gpus.note.empty() ? "" : ": " + gpus.note),
+                  "'hires devices' lists them");
+    }
+  }
   o.size = hires::requested_size(size_request(a), o);
   // Validate the request's values before any file is touched (1x1 stands for any image).
   if (o.size.mode != hires::SizeMode::scale || o.size.scale > 0) {

@@ -181,6 +181,12 @@ vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
   if (st->progress) st->progress->add_total(static_cast<double>(in.width()) * in.height());
   st->plan = pass.plan;
   st->backend = std::make_unique<LockedBackend>(*pass.model, pass.backend, pass.threads, pass.gpu);
+  {
+    // Made now, not at the first tile inside libvips, so that a backend that cannot start (no
+    // such --gpu, a model op the backend lacks) fails with its own error.
+    std::lock_guard<std::mutex> lock(pass.model->mutex());
+    (void)pass.model->backend(pass.backend, pass.threads, pass.gpu);
+  }
   st->in_w = in.width();
   st->in_h = in.height();
   st->in_u16 = in.format() == VIPS_FORMAT_USHORT;

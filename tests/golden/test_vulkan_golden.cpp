@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -61,7 +62,12 @@ INSTANTIATE_TEST_SUITE_P(
         Fixture{"zoo/rrdb_tiny_x1_fp16.pth", "zoo/rrdb_tiny_x1_fp16"},
         Fixture{"zoo/rrdb_old_x8.pth", "zoo/rrdb_old_x8"},
         Fixture{"zoo/realcugan_tiny_x2.param", "zoo/realcugan_tiny_x2"},
-        Fixture{"zoo/realcugan_tiny_x4.param", "zoo/realcugan_tiny_x4"}));
+        Fixture{"zoo/realcugan_tiny_x4.param", "zoo/realcugan_tiny_x4"}),
+    [](const ::testing::TestParamInfo<Fixture>& p) {
+      std::string name = fs::path(p.param.model).filename().string();
+      for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) != 0 ? c : '_';
+      return name;
+    });
 
 // realesr-general-x4v3 (SRVGG, 64 channels, 32 convs, PReLU) from ../shared against PyTorch in
 // float64 (tools/make_ncnn_reference.py), with the bounds of test_reference_models.cpp.
