@@ -17,9 +17,10 @@ struct GpuDevice {
   std::string name;                // "NVIDIA GeForce RTX 3060", "llvmpipe (LLVM 15.0.6, 256 bits)"
   std::string type;                // discrete, integrated, virtual, cpu (a software driver), other
   std::uint64_t memory_bytes = 0;  // the largest device-local memory heap
-  std::string api_version;         // "1.3.230"
-  std::string driver;              // driver name and version info, when the device says
-  bool chosen_by_auto = false;     // a real GPU (discrete or integrated): --backend auto uses it
+  std::uint64_t max_buffer_bytes = 0;  // the largest buffer a shader may use (tiles fit it)
+  std::string api_version;             // "1.3.230"
+  std::string driver;                  // driver name and version info, when the device says
+  bool chosen_by_auto = false;  // a real GPU (discrete or integrated): --backend auto uses it
 };
 
 struct GpuList {

@@ -3,6 +3,7 @@
 // runs compute shaders on a Vulkan device (vulkan/, built when libvulkan-dev and glslc are found).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -70,6 +71,10 @@ bool vulkan_built();
 bool vulkan_supports(const Graph& graph);  // every op has a shader
 bool vulkan_any_device();                  // any Vulkan device, lavapipe included
 int vulkan_auto_device();                  // the GPU `automatic` would use, -1 = none
+// The memory budget the tiler should size tiles by (plan_tiles) when `graph` runs on the Vulkan
+// device `gpu` (-1 = the one the backend picks): `budget`, lowered so that the activations fit
+// in half the device's memory and every tile's largest value fits one shader buffer.
+std::uint64_t vulkan_memory_budget(const Graph& graph, int gpu, std::uint64_t budget);
 
 // Which value ids each node's inputs stop being needed after (for freeing), shared by backends.
 std::vector<std::vector<int>> last_uses(const Graph& g);

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "engine/backend.hpp"
+#include "engine/tiler.hpp"
 #include "hires/devices.hpp"
 #include "hires/error.hpp"
 #include "models/srvgg.hpp"
@@ -386,6 +387,27 @@ TEST(OpsVulkan, DescribeNamesTheDevice) {
   EXPECT_EQ(be->describe().rfind("vulkan: ", 0), 0U) << be->describe();
   EXPECT_NE(be->describe().find(list_gpus().devices.at(0).name), std::string::npos)
       << be->describe();
+}
+
+// Tiles for the GPU fit its memory and its largest shader buffer (lavapipe: 128 MiB per
+// buffer, which a 1024-pixel tile of 64 channels would pass).
+TEST(OpsVulkan, TilesFitTheDeviceBuffers) {
+  HIRES_REQUIRE_VULKAN();
+  models::SrvggConfig c;
+  c.num_feat = 64;
+  c.num_conv = 2;
+  const Graph g = models::build_srvgg_random(c, 1);
+  const GpuList gpus = list_gpus();
+  const std::uint64_t huge = std::uint64_t{1} << 40;
+  for (const GpuDevice& d : gpus.devices) {
+    const std::uint64_t budget = vulkan_memory_budget(g, d.index, huge);
+    EXPECT_LE(budget, d.memory_bytes) << d.name;
+    const TilePlan plan = plan_tiles(g, 0, budget, 100000, 100000);
+    const std::uint64_t side = static_cast<std::uint64_t>(plan.tile) + 2 * plan.context;
+    EXPECT_LE(side * side * 64 * 4, d.max_buffer_bytes)
+        << d.name << ": tile " << plan.tile << " with context " << plan.context;
+  }
+  EXPECT_EQ(vulkan_memory_budget(g, -1, 1000), 1000U) << "a small budget stays";
 }
 
 }  // namespace

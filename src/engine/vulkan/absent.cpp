@@ -26,6 +26,9 @@ bool vulkan_any_device() {
 int vulkan_auto_device() {
   return -1;
 }
+std::uint64_t vulkan_memory_budget(const Graph&, int, std::uint64_t budget) {
+  return budget;
+}
 
 std::unique_ptr<Backend> make_vulkan_backend(const Graph&, const BackendOptions&) {
   throw Error(ErrorKind::usage, "--backend vulkan", "this build has no Vulkan backend",

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "engine/backend.hpp"
+#include "engine/tiler.hpp"
 #include "engine/vulkan/context.hpp"
 #include "engine/vulkan/kernels.hpp"
 #include "hires/error.hpp"
@@ -335,6 +336,41 @@ bool vulkan_any_device() {
   } catch (const Error&) {
     return false;
   }
+}
+
+std::uint64_t vulkan_memory_budget(const Graph& graph, int gpu, std::uint64_t budget) {
+  std::vector<GpuDevice> devices;
+  try {
+    devices = vk::enumerate_devices();
+  } catch (const Error&) {
+    return budget;  // the backend will say what is wrong when it starts
+  }
+  const int index = gpu >= 0 ? gpu : vk::best_device(devices);
+  if (index < 0 || index >= static_cast<int>(devices.size())) return budget;
+  const GpuDevice& d = devices[index];
+  // The largest value per input pixel, from the shapes at a nominal 64x64 input.
+  const int side = 64 * std::max(1, graph.size_multiple);
+  std::vector<Shape> shapes(static_cast<std::size_t>(graph.num_values));
+  shapes[graph.input] = {graph.in_channels, side, side};
+  double largest = static_cast<double>(graph.in_channels);
+  for (const Node& n : graph.nodes) {
+    std::vector<Shape> ins;
+    for (int v : n.inputs) ins.push_back(shapes[v]);
+    try {
+      shapes[n.output] = vk::output_shape(n, ins);
+    } catch (const Error&) {
+      return budget;  // a shape the backend refuses: it will say so when it runs
+    }
+    largest = std::max(largest, static_cast<double>(shapes[n.output].size()) / (side * side));
+  }
+  // plan_tiles keeps peak_floats_per_pixel * 4 bytes per pixel within half the budget: with
+  // this budget, a tile's largest value takes at most the device's buffer limit.
+  const double per_buffer =
+      2.0 * static_cast<double>(d.max_buffer_bytes) * peak_floats_per_pixel(graph) / largest;
+  double capped = static_cast<double>(budget);
+  if (d.max_buffer_bytes > 0) capped = std::min(capped, per_buffer);
+  if (d.memory_bytes > 0) capped = std::min(capped, static_cast<double>(d.memory_bytes));
+  return static_cast<std::uint64_t>(capped);
 }
 
 std::unique_ptr<Backend> make_vulkan_backend(const Graph& graph, const BackendOptions& options) {

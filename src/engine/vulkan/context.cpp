@@ -123,6 +123,7 @@ GpuDevice describe(VkPhysicalDevice pd, int index) {
       d.memory_bytes = std::max<std::uint64_t>(d.memory_bytes, m.memoryHeaps[h].size);
     }
   }
+  d.max_buffer_bytes = p.limits.maxStorageBufferRange;
   d.api_version =
       fmt::format("{}.{}.{}", VK_API_VERSION_MAJOR(p.apiVersion),
                   VK_API_VERSION_MINOR(p.apiVersion), VK_API_VERSION_PATCH(p.apiVersion));
@@ -139,6 +140,14 @@ std::vector<GpuDevice> enumerate_devices() {
   int index = 0;
   for (VkPhysicalDevice pd : physical_devices(inst.get())) out.push_back(describe(pd, index++));
   return out;
+}
+
+int best_device(const std::vector<GpuDevice>& devices) {
+  int best = -1;
+  for (const GpuDevice& d : devices) {
+    if (best < 0 || type_rank(d.type) < type_rank(devices[best].type)) best = d.index;
+  }
+  return best;
 }
 
 int auto_device(const std::vector<GpuDevice>& devices) {
@@ -159,13 +168,9 @@ Context::Context(int gpu) : instance_(make_instance()) {
   }
   int chosen = gpu;
   if (gpu < 0) {
-    for (int i = 0; i < static_cast<int>(pds.size()); ++i) {
-      if (!has_compute_queue(pds[i], nullptr)) continue;
-      if (chosen < 0 ||
-          type_rank(describe(pds[i], i).type) < type_rank(describe(pds[chosen], chosen).type)) {
-        chosen = i;
-      }
-    }
+    std::vector<GpuDevice> all;
+    for (int i = 0; i < static_cast<int>(pds.size()); ++i) all.push_back(describe(pds[i], i));
+    chosen = best_device(all);
   } else if (gpu >= static_cast<int>(pds.size())) {
     throw Error(ErrorKind::usage, "--gpu",
                 fmt::format("device {} does not exist ({} Vulkan device{})", gpu, pds.size(),

@@ -69,6 +69,8 @@ struct DeviceFacts {
 // The physical devices, in Vulkan's order (what --gpu N indexes). Throws when Vulkan itself
 // fails to start (no loader or driver): list_gpus() turns that into a note.
 std::vector<GpuDevice> enumerate_devices();
+// The device used when none is named: real GPUs before virtual ones before software drivers.
+int best_device(const std::vector<GpuDevice>& devices);
 // The index `auto` would use: the first discrete GPU, else the first integrated one; -1 = none.
 int auto_device(const std::vector<GpuDevice>& devices);
 

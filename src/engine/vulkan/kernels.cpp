@@ -156,8 +156,9 @@ bool supports(OpType t) {
     case OpType::global_avg_pool:
     case OpType::scale_shift:
       return true;
+    default:  // an op added to the graph without a shader yet: refused by name
+      return false;
   }
-  return false;
 }
 
 bool fusable_activation(OpType t) {
@@ -382,6 +383,8 @@ std::vector<Dispatch> dispatches(const Node& n, const NodeParams& params,
       ds.push_back(d);
       break;
     }
+    default:
+      break;
   }
   if (ds.empty()) {
     throw Error(ErrorKind::internal, "vulkan", fmt::format("no kernel for {}", op_name(n.type)));
