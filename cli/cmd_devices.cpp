@@ -23,6 +23,7 @@ Command add_devices_command(CLI::App& app) {
                                 {"name", d.name},
                                 {"type", d.type},
                                 {"memory_bytes", d.memory_bytes},
+                                {"max_buffer_bytes", d.max_buffer_bytes},
                                 {"vulkan", d.api_version},
                                 {"auto", d.chosen_by_auto}});
               }

@@ -122,9 +122,16 @@ UpscaleOptions upscale_options(const UpscaleArgs& a) {
   o.memory_budget = hires::parse_bytes("--memory-budget", a.memory_budget);
   o.backend = hires::parse_backend("--backend", a.backend);
   o.gpu = a.gpu;
-  if (a.gpu >= 0) {  // checked before any file is touched
+  if (a.gpu >= 0 || o.backend == hires::BackendKind::vulkan) {  // before any file is touched
     const hires::GpuList gpus = hires::list_gpus();
-    if (static_cast<std::size_t>(a.gpu) >= gpus.devices.size()) {
+    if (o.backend == hires::BackendKind::vulkan && gpus.devices.empty()) {
+      throw Error(ErrorKind::usage, "--backend vulkan", gpus.note,
+                  gpus.vulkan_built ? "install a GPU driver (or Mesa's lavapipe, "
+                                      "mesa-vulkan-drivers), or use --backend cpu"
+                                    : "rebuild with libvulkan-dev and glslc installed "
+                                      "(scripts/setup.sh), or use --backend cpu");
+    }
+    if (a.gpu >= 0 && static_cast<std::size_t>(a.gpu) >= gpus.devices.size()) {
       throw Error(ErrorKind::usage, "--gpu",
                   fmt::format("device {} does not exist ({} Vulkan device{}{})", a.gpu,
                               gpus.devices.size(), gpus.devices.size() == 1 ? "" : "s",
