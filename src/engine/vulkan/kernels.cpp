@@ -17,6 +17,7 @@ constexpr int kActPrelu = 3;
 constexpr int kActSigmoid = 4;
 constexpr int kScaleShift = 5;           // activation.comp only
 constexpr std::uint32_t kLocal1d = 256;  // LOCAL_SIZE of common.glsl
+constexpr int kMaxConvKernel = 27;       // SHARED_WEIGHTS of conv2d.comp: 768 >= 27 * 27
 
 [[noreturn]] void shape_error(const Node& n, const std::string& what) {
   throw Error(ErrorKind::internal, fmt::format("node '{}' ({})", n.name, op_name(n.type)), what);
@@ -230,6 +231,13 @@ NodeParams prepare(Context& ctx, const Node& n, const Node* act) {
   p.act = act;
   switch (n.type) {
     case OpType::conv2d:
+      if (n.kernel > kMaxConvKernel) {  // conv2d.comp keeps one channel's k x k in 12 KiB
+        throw Error(ErrorKind::usage, "--backend vulkan",
+                    fmt::format("node '{}' is a {}x{} convolution; the vulkan backend runs up to "
+                                "{}x{}",
+                                n.name, n.kernel, n.kernel, kMaxConvKernel, kMaxConvKernel),
+                    "use --backend cpu");
+      }
       p.buffers.push_back(upload(ctx, pack_conv_weights(n)));
       p.buffers.push_back(upload(ctx, bias_and_slopes(n, act)));
       break;
@@ -273,7 +281,7 @@ std::vector<Dispatch> dispatches(const Node& n, const NodeParams& params,
           .i(ocg_pad)
           .i(act_code(params.act))
           .f(params.act != nullptr ? params.act->alpha : 0.0F);
-      d.groups[0] = static_cast<std::uint32_t>((y.w + 7) / 8);
+      d.groups[0] = static_cast<std::uint32_t>((y.w + 31) / 32);  // 8 invocations x 4 pixels
       d.groups[1] = static_cast<std::uint32_t>((y.h + 7) / 8);
       d.groups[2] = static_cast<std::uint32_t>(n.groups * ocg_pad / 4);
       ds.push_back(d);
