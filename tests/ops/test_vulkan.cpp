@@ -421,5 +421,22 @@ TEST(OpsVulkan, TilesFitTheDeviceBuffers) {
   EXPECT_EQ(vulkan_memory_budget(g, -1, 1000), 1000U) << "a small budget stays";
 }
 
+// A tile whose values do not fit the device (lavapipe: a 64-channel value over its 128 MiB
+// buffer limit) runs as two halves with context, and the output is the same.
+TEST(OpsVulkan, ATileTooLargeForTheDeviceRunsAsHalves) {
+  HIRES_REQUIRE_VULKAN();
+  Graph g = chain(
+      {conv(3, 64, 1, 1, 0, 1, true, 3), op(OpType::relu), conv(64, 3, 3, 1, 1, 1, true, 4)}, 3);
+  g.receptive_radius = estimate_receptive_radius(g);
+  const Tensor x = random_tensor(3, 812, 780, 8);
+  auto vk = make_backend(BackendKind::vulkan, g, {});
+  expect_close(vk->run(x), make_reference_backend(g)->run(x), "812x780 tile");
+  const std::uint64_t value_bytes = 64ULL * 812 * 780 * 4;
+  const GpuDevice& d = list_gpus().devices.at(0);
+  if (d.max_buffer_bytes < value_bytes) {
+    EXPECT_NE(vk->describe().find("tiles run as halves"), std::string::npos) << vk->describe();
+  }
+}
+
 }  // namespace
 }  // namespace hires::engine

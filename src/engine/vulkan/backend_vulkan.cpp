@@ -78,8 +78,10 @@ class VulkanBackend final : public Backend {
   std::string_view name() const override { return "vulkan"; }
   std::string describe() const override {
     const GpuDevice& d = ctx_.facts().info;
-    return fmt::format("vulkan: {} ({}, Vulkan {}), fp32 direct convolution", d.name, d.type,
-                       d.api_version);
+    std::string s = fmt::format("vulkan: {} ({}, Vulkan {}), fp32 direct convolution", d.name,
+                                d.type, d.api_version);
+    if (splits_ > 0) s += fmt::format(", {} tiles run as halves (device memory)", splits_);
+    return s;
   }
 
   Tensor run(const Tensor& input) override {
@@ -87,6 +89,71 @@ class VulkanBackend final : public Backend {
       throw Error(ErrorKind::internal, "vulkan",
                   fmt::format("input has {} channels, expected {}", input.c, g_.in_channels));
     }
+    const std::pair<int, int> shape{input.h, input.w};
+    if (!too_big_.contains(shape)) {
+      try {
+        return run_whole(input);
+      } catch (const Error& e) {
+        // Out of device memory, or a value over the device's buffer limit: the tile is run as
+        // two halves with their context instead (the same output, as for the tiler's tiles).
+        if (e.kind() != ErrorKind::limit || !split_possible(input)) throw;
+        too_big_.insert(shape);
+      }
+    }
+    ++splits_;
+    return split(input);
+  }
+
+ private:
+  // The input in two halves along its longer side, each with the graph's receptive radius of
+  // context, run and stitched (split_possible: not too small, no global pooling).
+  struct Cut {
+    bool rows = true;  // split along the height
+    int len = 0, at = 0, context = 0;
+  };
+  Cut cut_of(const Tensor& input) const {
+    const int m = std::max(1, g_.size_multiple);
+    Cut c;
+    c.rows = input.h >= input.w;
+    c.len = c.rows ? input.h : input.w;
+    c.at = c.len / 2 / m * m;
+    c.context = (g_.receptive_radius + m - 1) / m * m;
+    return c;
+  }
+  bool split_possible(const Tensor& input) const {
+    const Cut c = cut_of(input);
+    return !has_global_context(g_) && g_.scale >= 1 && c.at - c.context > 0 &&
+           c.at + c.context < c.len;
+  }
+  Tensor split(const Tensor& input) {
+    const Cut k = cut_of(input);
+    const bool rows = k.rows;
+    const int len = k.len;
+    const int cut = k.at;
+    const int r = k.context;
+    const int sc = g_.scale;
+    Tensor out(g_.out_channels, input.h * sc, input.w * sc);
+    for (int half = 0; half < 2; ++half) {
+      const int a = half == 0 ? 0 : cut - r;
+      const int b = half == 0 ? cut + r : len;
+      Tensor part(input.c, rows ? b - a : input.h, rows ? input.w : b - a);
+      for (int c = 0; c < input.c; ++c)
+        for (int y = 0; y < part.h; ++y)
+          for (int x = 0; x < part.w; ++x)
+            part.at(c, y, x) = input.at(c, rows ? y + a : y, rows ? x : x + a);
+      const Tensor got = run(part);
+      // Keep [0, cut) of the first half and [cut, len) of the second, in output pixels.
+      const int keep0 = (half == 0 ? 0 : cut) * sc;
+      const int keep1 = (half == 0 ? cut : len) * sc;
+      for (int c = 0; c < out.c; ++c)
+        for (int y = rows ? keep0 : 0; y < (rows ? keep1 : out.h); ++y)
+          for (int x = rows ? 0 : keep0; x < (rows ? out.w : keep1); ++x)
+            out.at(c, y, x) = got.at(c, rows ? y - a * sc : y, rows ? x : x - a * sc);
+    }
+    return out;
+  }
+
+  Tensor run_whole(const Tensor& input) {
     PlanKey key{input.h, input.w, {}};
     for (const auto& [id, t] : global_means_) key.fixed_means.push_back(id);
     Plan& plan = plan_for(key, input);
@@ -104,7 +171,6 @@ class VulkanBackend final : public Backend {
     return copy_out(plan, g_.output);
   }
 
- private:
   void copy_in(Plan& plan, int v, const float* data, std::size_t n) {
     std::memcpy(plan.buffers[plan.slot[v]].mapped, data, n * sizeof(float));
   }
@@ -308,7 +374,9 @@ class VulkanBackend final : public Backend {
   std::vector<vk::NodeParams> params_;  // per node: weights on the device
   Buffer dummy_;                        // bound where a shader has no use for a binding
   std::map<PlanKey, std::unique_ptr<Plan>> plans_;
-  std::list<PlanKey> order_;  // most recently used first
+  std::list<PlanKey> order_;               // most recently used first
+  int splits_ = 0;                         // tiles run as halves
+  std::set<std::pair<int, int>> too_big_;  // tile shapes (h, w) that did not fit the device
 };
 
 }  // namespace
