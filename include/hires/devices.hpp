@@ -29,7 +29,8 @@ struct GpuList {
   std::string note;  // why the list is empty (no Vulkan in this build, no driver), else empty
 };
 
-// Never throws: a machine without Vulkan has an empty list and a note.
+// Never throws: a machine without Vulkan has an empty list and a note. Asked once per process
+// (starting Vulkan loads every driver); later calls return the same list.
 GpuList list_gpus();
 
 }  // namespace hires

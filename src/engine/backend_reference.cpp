@@ -79,7 +79,7 @@ BackendChoice choose_backend(BackendKind requested, const Graph* graph, int gpu)
   }
   // A real GPU (not a software driver like lavapipe), when it runs every op of the graph.
   if (graph != nullptr && vulkan_built() && vulkan_supports(*graph)) {
-    const GpuList gpus = list_gpus();
+    const GpuList& gpus = list_gpus();
     const int device = gpu >= 0 ? gpu : vulkan_auto_device();
     for (const GpuDevice& d : gpus.devices) {
       if (d.index == device && d.chosen_by_auto) {

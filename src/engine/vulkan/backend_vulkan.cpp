@@ -391,28 +391,15 @@ bool vulkan_supports(const Graph& graph) {
 }
 
 int vulkan_auto_device() {
-  try {
-    return vk::auto_device(vk::enumerate_devices());
-  } catch (const Error&) {
-    return -1;  // no loader or driver: there is no GPU to choose
-  }
+  return vk::auto_device(list_gpus().devices);
 }
 
 bool vulkan_any_device() {
-  try {
-    return !vk::enumerate_devices().empty();
-  } catch (const Error&) {
-    return false;
-  }
+  return !list_gpus().devices.empty();
 }
 
 std::uint64_t vulkan_memory_budget(const Graph& graph, int gpu, std::uint64_t budget) {
-  std::vector<GpuDevice> devices;
-  try {
-    devices = vk::enumerate_devices();
-  } catch (const Error&) {
-    return budget;  // the backend will say what is wrong when it starts
-  }
+  const std::vector<GpuDevice>& devices = list_gpus().devices;
   const int index = gpu >= 0 ? gpu : vk::best_device(devices);
   if (index < 0 || index >= static_cast<int>(devices.size())) return budget;
   const GpuDevice& d = devices[index];

@@ -380,15 +380,20 @@ void Context::submit_and_wait(VkCommandBuffer cmd) {
 namespace hires {
 
 GpuList list_gpus() {
-  GpuList out;
-  out.vulkan_built = true;
-  try {
-    out.devices = engine::vk::enumerate_devices();
-    if (out.devices.empty()) out.note = "the Vulkan driver reports no device";
-  } catch (const Error& e) {
-    out.note = e.what();
-  }
-  return out;
+  // Asked once per process: starting Vulkan loads every driver (lavapipe brings LLVM, ~0.1 s),
+  // and `auto` asks on every image. The devices of a machine do not change while hires runs.
+  static const GpuList gpus = [] {
+    GpuList out;
+    out.vulkan_built = true;
+    try {
+      out.devices = engine::vk::enumerate_devices();
+      if (out.devices.empty()) out.note = "the Vulkan driver reports no device";
+    } catch (const Error& e) {
+      out.note = e.what();
+    }
+    return out;
+  }();
+  return gpus;
 }
 
 }  // namespace hires
