@@ -37,11 +37,12 @@ Command add_presets_command(CLI::App& app);  // cli/cmd_presets.cpp
 // Replaces `--preset NAME` on an upscale command line (CLI11's reversed order) by the preset's
 // options, leaving out those the user decided (same option, or a conflicting one).
 std::vector<std::string> expand_preset(std::vector<std::string> args);
-Command add_eval_command(CLI::App& app);    // cli/cmd_eval.cpp
-Command add_serve_command(CLI::App& app);   // cli/cmd_serve.cpp
-Command add_plan_command(CLI::App& app);    // cli/cmd_shards.cpp
-Command add_run_command(CLI::App& app);     // cli/cmd_shards.cpp
-Command add_report_command(CLI::App& app);  // cli/cmd_shards.cpp
-Command add_video_command(CLI::App& app);   // cli/cmd_video.cpp
+Command add_eval_command(CLI::App& app);     // cli/cmd_eval.cpp
+Command add_serve_command(CLI::App& app);    // cli/cmd_serve.cpp
+Command add_plan_command(CLI::App& app);     // cli/cmd_shards.cpp
+Command add_run_command(CLI::App& app);      // cli/cmd_shards.cpp
+Command add_report_command(CLI::App& app);   // cli/cmd_shards.cpp
+Command add_video_command(CLI::App& app);    // cli/cmd_video.cpp
+Command add_devices_command(CLI::App& app);  // cli/cmd_devices.cpp
 
 }  // namespace hires::cli

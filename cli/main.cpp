@@ -303,7 +303,7 @@ const std::vector<const char*>& hires::cli::command_names() {
   // Keep in step with the sub-commands registered in run().
   static const std::vector<const char*> names{"upscale", "models",  "eval",  "check",
                                               "review",  "presets", "serve", "plan",
-                                              "run",     "report",  "video"};
+                                              "run",     "report",  "video", "devices"};
   return names;
 }
 
@@ -332,7 +332,7 @@ int run(int argc, char** argv) {
       hires::cli::add_review_command(app), hires::cli::add_presets_command(app),
       hires::cli::add_serve_command(app),  hires::cli::add_plan_command(app),
       hires::cli::add_run_command(app),    hires::cli::add_report_command(app),
-      hires::cli::add_video_command(app)};
+      hires::cli::add_video_command(app),  hires::cli::add_devices_command(app)};
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());

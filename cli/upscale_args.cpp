@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "hires/devices.hpp"
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
 #include "hires/models.hpp"
@@ -55,8 +56,12 @@ void add_upscale_options(CLI::App& cmd, UpscaleArgs& a) {
       ->capture_default_str();
   cmd.add_option("--memory-budget", a.memory_budget, "Memory for a model tile, e.g. 512M, 2G")
       ->capture_default_str();
-  cmd.add_option("--backend", a.backend, "auto | cpu | reference (plain loops, slow)")
+  cmd.add_option("--backend", a.backend,
+                 "auto | cpu | vulkan (a GPU; 'hires devices' lists them) | reference (plain "
+                 "loops, slow)")
       ->capture_default_str();
+  cmd.add_option("--gpu", a.gpu, "With --backend vulkan or auto: the GPU to use (hires devices)")
+      ->check(CLI::Range(0, 63));
   add_sizing_options(*cmd.add_option_group("sizing", "Choose one (default --scale 4)"), a.sizing,
                      SizingFor::upscale);
   cmd.add_option("--dpi", a.dpi, "Write this DPI into the output (no resizing)");
@@ -119,6 +124,24 @@ UpscaleOptions upscale_options(const UpscaleArgs& a) {
   o.tile = a.tile;
   o.memory_budget = hires::parse_bytes("--memory-budget", a.memory_budget);
   o.backend = hires::parse_backend("--backend", a.backend);
+  o.gpu = a.gpu;
+  if (a.gpu >= 0 || o.backend == hires::BackendKind::vulkan) {  // before any file is touched
+    const hires::GpuList gpus = hires::list_gpus();
+    if (o.backend == hires::BackendKind::vulkan && gpus.devices.empty()) {
+      throw Error(ErrorKind::usage, "--backend vulkan", gpus.note,
+                  gpus.vulkan_built ? "install a GPU driver (or Mesa's lavapipe, "
+                                      "mesa-vulkan-drivers), or use --backend cpu"
+                                    : "rebuild with libvulkan-dev and glslc installed "
+                                      "(scripts/setup.sh), or use --backend cpu");
+    }
+    if (a.gpu >= 0 && static_cast<std::size_t>(a.gpu) >= gpus.devices.size()) {
+      throw Error(ErrorKind::usage, "--gpu",
+                  fmt::format("device {} does not exist ({} Vulkan device{}{})", a.gpu,
+                              gpus.devices.size(), gpus.devices.size() == 1 ? "" : "s",
+                              gpus.note.empty() ? "" : ": " + gpus.note),
+                  "'hires devices' lists them");
+    }
+  }
   o.size = hires::requested_size(size_request(a), o);
   // Validate the request's values before any file is touched (1x1 stands for any image).
   if (o.size.mode != hires::SizeMode::scale || o.size.scale > 0) {

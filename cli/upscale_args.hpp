@@ -34,6 +34,7 @@ struct UpscaleArgs {
   int tile = 0;
   std::string memory_budget = "1G";
   std::string backend = "auto";
+  int gpu = -1;  // --gpu: the Vulkan device; -1 = the best one
   bool color_fix = false, review = false;
   int denoise = 0;
   std::string sharpen = "0";

@@ -13,6 +13,9 @@ packages=(
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # hires video (FFmpeg's libraries)
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libcpp-httplib-dev libzip-dev  # the web app (hires serve): HTTP server, zip downloads
+  libvulkan-dev glslc            # the vulkan backend: Vulkan loader and headers, GLSL -> SPIR-V
+  mesa-vulkan-drivers            # lavapipe: a CPU Vulkan device, so the vulkan tests run anywhere
+  vulkan-tools                   # vulkaninfo, to see what the driver reports
   libgtest-dev libbenchmark-dev
   clang-format clang-tidy
   python3                        # tools/check_layers.py (the floors test)

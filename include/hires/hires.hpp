@@ -36,11 +36,13 @@ std::optional<Method> find_method(std::string_view text);
 Method parse_method(std::string_view text);
 
 // Which implementation runs a model: automatic (the fastest this machine has, unless the
-// HIRES_BACKEND environment variable forces one), cpu (oneDNN and our own kernels) or reference
-// (plain loops: the oracle the fast paths are tested against; slow).
-enum class BackendKind { automatic, cpu, reference };
+// HIRES_BACKEND environment variable forces one: a discrete or integrated GPU through vulkan
+// when there is one that runs the model, else cpu), cpu (oneDNN and our own kernels), reference
+// (plain loops: the oracle the fast paths are tested against; slow) or vulkan (compute shaders
+// on any Vulkan device, software ones such as lavapipe included; see hires/devices.hpp).
+enum class BackendKind { automatic, cpu, reference, vulkan };
 std::string_view backend_name(BackendKind b);
-// "auto|cpu|reference"; throws Error(usage) naming `option` on anything else.
+// "auto|cpu|vulkan|reference"; throws Error(usage) naming `option` on anything else.
 BackendKind parse_backend(std::string_view option, std::string_view text);
 
 enum class Format { from_extension, jpeg, png, webp, tiff, avif };
@@ -105,6 +107,7 @@ struct UpscaleOptions {
   int tile = 0;                   // model tile size in input pixels; 0 = from memory_budget
   std::uint64_t memory_budget = kDefaultMemoryBudget;  // bytes for a model's activations per tile
   BackendKind backend = BackendKind::automatic;
+  int gpu = -1;  // the Vulkan device (list_gpus() index) for vulkan; -1 = the best one
   SizeRequest size = SizeRequest::by_scale(4.0);
   EncodeOptions encode;
   Limits limits;

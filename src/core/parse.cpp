@@ -195,17 +195,20 @@ std::string_view backend_name(BackendKind b) {
       return "cpu";
     case BackendKind::reference:
       return "reference";
+    case BackendKind::vulkan:
+      return "vulkan";
   }
   return "?";
 }
 
 BackendKind parse_backend(std::string_view option, std::string_view text) {
   const std::string t = lower(text);
-  for (BackendKind b : {BackendKind::automatic, BackendKind::cpu, BackendKind::reference}) {
+  for (BackendKind b :
+       {BackendKind::automatic, BackendKind::cpu, BackendKind::reference, BackendKind::vulkan}) {
     if (t == backend_name(b)) return b;
   }
   throw Error(ErrorKind::usage, std::string(option), fmt::format("'{}' is not a backend", text),
-              "expected auto, cpu or reference");
+              "expected auto, cpu, vulkan or reference");
 }
 
 bool format_has_alpha(Format f) {

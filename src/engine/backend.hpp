@@ -1,7 +1,9 @@
 // Backends run a graph on one input tensor. `reference` is plain loops (the oracle); `cpu` uses
-// oneDNN convolutions with fused activations and keeps activations in oneDNN's layout.
+// oneDNN convolutions with fused activations and keeps activations in oneDNN's layout; `vulkan`
+// runs compute shaders on a Vulkan device (vulkan/, built when libvulkan-dev and glslc are found).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,19 +38,25 @@ class Backend {
 
 struct BackendOptions {
   int threads = 0;  // 0 = all cores
+  int gpu = -1;     // vulkan: the device index (list_gpus()); -1 = the best one
 };
 
-// The implementations, fastest first: `automatic` takes the first of these.
-const std::vector<BackendKind>& backend_order();
+// The implementations this machine can run, fastest first: vulkan (when built and a Vulkan
+// device exists, lavapipe included), cpu, reference. `automatic` takes the first that suits
+// the graph, and vulkan only on a real GPU (see choose_backend).
+std::vector<BackendKind> backend_order();
 
 // Which implementation runs, and why (for `hires -v`). An explicit choice wins; `automatic`
 // takes HIRES_BACKEND from the environment when set (the one forcing switch, for debugging and
-// comparison: HIRES_BACKEND=reference runs the plain loops), else the first of backend_order().
+// comparison: HIRES_BACKEND=reference runs the plain loops), else vulkan when a discrete or
+// integrated GPU exists and it runs every op of `graph` (never a software driver such as
+// lavapipe: the cpu backend is faster there), else cpu. Without a graph, vulkan is not chosen.
 struct BackendChoice {
   BackendKind kind = BackendKind::cpu;
   std::string reason;  // "asked for", "HIRES_BACKEND=reference", "the fastest here"
+  int gpu = -1;        // vulkan: the device chosen (-1 = the backend picks)
 };
-BackendChoice choose_backend(BackendKind requested);
+BackendChoice choose_backend(BackendKind requested, const Graph* graph = nullptr, int gpu = -1);
 
 std::unique_ptr<Backend> make_backend(BackendKind kind, const Graph& graph,
                                       const BackendOptions& options);
@@ -57,6 +65,16 @@ std::unique_ptr<Backend> make_backend(std::string_view name, const Graph& graph,
                                       const BackendOptions& options);
 std::unique_ptr<Backend> make_reference_backend(const Graph& graph);
 std::unique_ptr<Backend> make_cpu_backend(const Graph& graph, const BackendOptions& options);
+// Error(usage) when this build has no Vulkan backend, or a node's op has no shader (naming it).
+std::unique_ptr<Backend> make_vulkan_backend(const Graph& graph, const BackendOptions& options);
+bool vulkan_built();
+bool vulkan_supports(const Graph& graph);  // every op has a shader
+bool vulkan_any_device();                  // any Vulkan device, lavapipe included
+int vulkan_auto_device();                  // the GPU `automatic` would use, -1 = none
+// The memory budget the tiler should size tiles by (plan_tiles) when `graph` runs on the Vulkan
+// device `gpu` (-1 = the one the backend picks): `budget`, lowered so that the activations fit
+// in half the device's memory and every tile's largest value fits one shader buffer.
+std::uint64_t vulkan_memory_budget(const Graph& graph, int gpu, std::uint64_t budget);
 
 // Which value ids each node's inputs stop being needed after (for freeing), shared by backends.
 std::vector<std::vector<int>> last_uses(const Graph& g);

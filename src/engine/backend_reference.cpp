@@ -4,6 +4,7 @@
 
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
+#include "hires/devices.hpp"
 #include "hires/error.hpp"
 
 namespace hires::engine {
@@ -59,28 +60,47 @@ std::unique_ptr<Backend> make_reference_backend(const Graph& graph) {
   return std::make_unique<ReferenceBackend>(graph);
 }
 
-const std::vector<BackendKind>& backend_order() {
-  static const std::vector<BackendKind> order{BackendKind::cpu, BackendKind::reference};
+std::vector<BackendKind> backend_order() {
+  std::vector<BackendKind> order;
+  if (vulkan_any_device()) order.push_back(BackendKind::vulkan);
+  order.push_back(BackendKind::cpu);
+  order.push_back(BackendKind::reference);
   return order;
 }
 
-BackendChoice choose_backend(BackendKind requested) {
-  if (requested != BackendKind::automatic) return {requested, "asked for"};
+BackendChoice choose_backend(BackendKind requested, const Graph* graph, int gpu) {
+  if (requested != BackendKind::automatic) return {requested, "asked for", gpu};
   const char* forced = std::getenv("HIRES_BACKEND");
   if (forced != nullptr && *forced != '\0') {
     const BackendKind kind = parse_backend("HIRES_BACKEND", forced);
     if (kind != BackendKind::automatic) {
-      return {kind, fmt::format("HIRES_BACKEND={}", backend_name(kind))};
+      return {kind, fmt::format("HIRES_BACKEND={}", backend_name(kind)), gpu};
     }
   }
-  return {backend_order().front(), "the fastest here"};
+  // A real GPU (not a software driver like lavapipe), when it runs every op of the graph.
+  if (graph != nullptr && vulkan_built() && vulkan_supports(*graph)) {
+    const GpuList& gpus = list_gpus();
+    const int device = gpu >= 0 ? gpu : vulkan_auto_device();
+    for (const GpuDevice& d : gpus.devices) {
+      if (d.index == device && d.chosen_by_auto) {
+        return {BackendKind::vulkan, fmt::format("the GPU {} ({})", d.index, d.name), d.index};
+      }
+    }
+  }
+  return {BackendKind::cpu, "the fastest here", gpu};
 }
 
 std::unique_ptr<Backend> make_backend(BackendKind kind, const Graph& graph,
                                       const BackendOptions& options) {
-  switch (choose_backend(kind).kind) {
+  const BackendChoice choice = choose_backend(kind, &graph, options.gpu);
+  switch (choice.kind) {
     case BackendKind::reference:
       return make_reference_backend(graph);
+    case BackendKind::vulkan: {
+      BackendOptions o = options;
+      o.gpu = choice.gpu;
+      return make_vulkan_backend(graph, o);
+    }
     case BackendKind::cpu:
     case BackendKind::automatic:
       break;

@@ -19,12 +19,14 @@
 namespace hires {
 namespace fs = std::filesystem;
 
-engine::Backend& Model::backend(BackendKind kind, int threads) {
-  if (!backend_ || backend_kind_ != kind) {
+engine::Backend& Model::backend(BackendKind kind, int threads, int gpu) {
+  if (!backend_ || backend_kind_ != kind || backend_gpu_ != gpu) {
     engine::BackendOptions o;
     o.threads = threads;
+    o.gpu = gpu;
     backend_ = engine::make_backend(kind, graph_, o);
     backend_kind_ = kind;
+    backend_gpu_ = gpu;
   }
   return *backend_;
 }

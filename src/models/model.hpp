@@ -18,13 +18,15 @@ class Model {
   const ModelInfo& info() const { return info_; }
   const engine::Graph& graph() const { return graph_; }
   // The backend for `kind` (see engine::choose_backend), made on first use.
-  engine::Backend& backend(BackendKind kind, int threads);
+  // gpu: the Vulkan device for vulkan (-1 = the best one).
+  engine::Backend& backend(BackendKind kind, int threads, int gpu = -1);
   std::mutex& mutex() { return mutex_; }
 
  private:
   ModelInfo info_;
   engine::Graph graph_;
   BackendKind backend_kind_ = BackendKind::automatic;
+  int backend_gpu_ = -1;
   std::unique_ptr<engine::Backend> backend_;
   std::mutex mutex_;
 };

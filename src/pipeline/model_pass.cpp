@@ -21,11 +21,12 @@ namespace {
 // Runs the model's backend under the model's lock (backends are single-run).
 class LockedBackend final : public engine::Backend {
  public:
-  LockedBackend(Model& m, BackendKind kind, int threads) : m_(m), kind_(kind), threads_(threads) {}
+  LockedBackend(Model& m, BackendKind kind, int threads, int gpu)
+      : m_(m), kind_(kind), threads_(threads), gpu_(gpu) {}
   std::string_view name() const override { return "locked"; }
   engine::Tensor run(const engine::Tensor& x) override {
     std::lock_guard<std::mutex> lock(m_.mutex());
-    engine::Backend& b = m_.backend(kind_, threads_);
+    engine::Backend& b = m_.backend(kind_, threads_, gpu_);
     b.set_global_means(global_means_);
     engine::Tensor y = b.run(x);
     last_means_ = b.last_global_means();
@@ -37,6 +38,7 @@ class LockedBackend final : public engine::Backend {
   Model& m_;
   BackendKind kind_;
   int threads_;
+  int gpu_;
 };
 
 struct Band {
@@ -178,7 +180,13 @@ vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
   st->progress = pass.progress;
   if (st->progress) st->progress->add_total(static_cast<double>(in.width()) * in.height());
   st->plan = pass.plan;
-  st->backend = std::make_unique<LockedBackend>(*pass.model, pass.backend, pass.threads);
+  st->backend = std::make_unique<LockedBackend>(*pass.model, pass.backend, pass.threads, pass.gpu);
+  {
+    // Made now, not at the first tile inside libvips, so that a backend that cannot start (no
+    // such --gpu, a model op the backend lacks) fails with its own error.
+    std::lock_guard<std::mutex> lock(pass.model->mutex());
+    (void)pass.model->backend(pass.backend, pass.threads, pass.gpu);
+  }
   st->in_w = in.width();
   st->in_h = in.height();
   st->in_u16 = in.format() == VIPS_FORMAT_USHORT;

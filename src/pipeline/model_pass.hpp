@@ -36,6 +36,7 @@ struct ModelPass {
   engine::TilePlan plan;
   BackendKind backend = BackendKind::automatic;
   int threads = 0;
+  int gpu = -1;  // vulkan: the device (-1 = the best one)
   // When it becomes true, the next tile fails the image (UpscaleOptions::cancel).
   std::shared_ptr<const std::atomic<bool>> cancel;
   std::shared_ptr<TileProgress> progress;  // optional

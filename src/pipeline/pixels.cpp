@@ -1,6 +1,7 @@
 // The pixel path of a plan: model passes, then the exact resize. Shared by the image path
 // (upscale.cpp) and the video path (video.cpp), so that a frame gets what an image gets.
 #include "core/methods.hpp"
+#include "engine/backend.hpp"
 #include "hires/pipeline.hpp"
 #include "models/model.hpp"
 #include "pipeline/model_pass.hpp"
@@ -20,10 +21,18 @@ PixelPath prepare_pixels(const UpscalePlan& plan, const UpscaleOptions& options,
       widest *= plan.model_scale;
       tallest *= plan.model_scale;
     }
-    path.pass.plan = engine::plan_tiles(path.model->graph(), options.tile, options.memory_budget,
-                                        widest, tallest);
+    // On a GPU, tiles also fit the device's memory and its largest buffer.
+    const engine::Graph& graph = path.model->graph();
+    const engine::BackendChoice choice =
+        engine::choose_backend(options.backend, &graph, options.gpu);
+    const std::uint64_t budget =
+        choice.kind == BackendKind::vulkan
+            ? engine::vulkan_memory_budget(graph, choice.gpu, options.memory_budget)
+            : options.memory_budget;
+    path.pass.plan = engine::plan_tiles(graph, options.tile, budget, widest, tallest);
     path.pass.backend = options.backend;
     path.pass.threads = options.threads;
+    path.pass.gpu = options.gpu;
     path.pass.cancel = options.cancel;
   }
   path.resample.out = plan.out;

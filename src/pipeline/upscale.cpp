@@ -172,8 +172,9 @@ FileResult upscale_one(const fs::path& input, const fs::path& output, const Upsc
   }
   if (model) {
     std::lock_guard<std::mutex> lock(model->mutex());
-    result.engine = model->backend(options.backend, options.threads).describe();
-    result.engine_reason = engine::choose_backend(options.backend).reason;
+    result.engine = model->backend(options.backend, options.threads, options.gpu).describe();
+    result.engine_reason =
+        engine::choose_backend(options.backend, &model->graph(), options.gpu).reason;
   }
   result.quality = written.quality;
   return result;

@@ -1,0 +1,442 @@
+// Every op of the engine, at several shapes, on the vulkan backend against the reference loops
+// (the oracle); every parameter is printed on a failure. fp32 storage and arithmetic: outputs
+// within 1e-4 of the reference (sums of up to 64 x 9 products, summed in another order).
+// Runs on any Vulkan device, lavapipe included; skips visibly without one.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <random>
+#include <set>
+
+#include "engine/backend.hpp"
+#include "engine/tiler.hpp"
+#include "hires/devices.hpp"
+#include "hires/error.hpp"
+#include "models/srvgg.hpp"
+#include "support/vulkan_skip.hpp"
+
+namespace hires::engine {
+namespace {
+
+constexpr float kTolerance = 1e-4F;
+
+Tensor random_tensor(int c, int h, int w, unsigned seed, float lo = -1.0F, float hi = 1.0F) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  Tensor t(c, h, w);
+  for (float& v : t.data) v = d(rng);
+  return t;
+}
+
+std::vector<float> random_vector(std::size_t n, unsigned seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0F, scale);
+  std::vector<float> v(n);
+  for (float& f : v) f = d(rng);
+  return v;
+}
+
+Node conv(int in_c, int out_c, int k, int stride, int pad, int groups, bool bias, unsigned seed) {
+  Node n;
+  n.type = OpType::conv2d;
+  n.name = "conv";
+  n.in_channels = in_c;
+  n.out_channels = out_c;
+  n.kernel = k;
+  n.stride = stride;
+  n.padding = pad;
+  n.groups = groups;
+  n.weight = random_vector(static_cast<std::size_t>(out_c) * (in_c / groups) * k * k, seed, 0.3F);
+  if (bias) n.bias = random_vector(static_cast<std::size_t>(out_c), seed + 1, 0.1F);
+  return n;
+}
+
+Node deconv(int in_c, int out_c, int k, int stride, int pad, bool bias, unsigned seed) {
+  Node n;
+  n.type = OpType::deconv2d;
+  n.name = "deconv";
+  n.in_channels = in_c;
+  n.out_channels = out_c;
+  n.kernel = k;
+  n.stride = stride;
+  n.padding = pad;
+  n.weight = random_vector(static_cast<std::size_t>(in_c) * out_c * k * k, seed, 0.3F);
+  if (bias) n.bias = random_vector(static_cast<std::size_t>(out_c), seed + 1, 0.1F);
+  return n;
+}
+
+Node op(OpType t, int factor = 1) {
+  Node n;
+  n.type = t;
+  n.name = op_name(t);
+  n.factor = factor;
+  n.alpha = 0.1F;
+  n.scale = 2.0F;
+  n.shift = -0.5F;
+  n.top = 1;
+  n.bottom = 2;
+  n.left = 3;
+  n.right = 1;
+  return n;
+}
+
+// input -> nodes, each reading the previous value unless its inputs are set.
+Graph chain(std::vector<Node> nodes, int in_c) {
+  Graph g;
+  g.name = "test";
+  g.in_channels = in_c;
+  int x = g.input;
+  for (Node& n : nodes) {
+    if (n.inputs.empty()) n.inputs = {x};
+    n.output = x = g.add_value();
+    g.nodes.push_back(std::move(n));
+  }
+  g.output = x;
+  validate(g);
+  return g;
+}
+
+void expect_close(const Tensor& got, const Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.c, want.c) << what;
+  ASSERT_EQ(got.h, want.h) << what;
+  ASSERT_EQ(got.w, want.w) << what;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_NEAR(got.data[i], want.data[i], kTolerance) << what << " at flat index " << i;
+  }
+}
+
+void compare(const Graph& g, const Tensor& x, const std::string& what) {
+  const Tensor want = make_reference_backend(g)->run(x);
+  const Tensor got = make_backend(BackendKind::vulkan, g, {})->run(x);
+  expect_close(got, want, "vulkan vs reference: " + what);
+}
+
+TEST(OpsVulkan, ConvolutionSweep) {
+  HIRES_REQUIRE_VULKAN();
+  struct P {
+    int in_c, out_c, k, stride, pad, groups;
+    bool bias;
+    int h, w;
+  };
+  const P cases[] = {{3, 8, 3, 1, 1, 1, true, 7, 13},
+                     {8, 8, 3, 1, 1, 1, true, 1, 1},
+                     {16, 16, 3, 1, 1, 1, false, 9, 5},
+                     {4, 6, 1, 1, 0, 1, true, 7, 13},
+                     {6, 6, 3, 2, 1, 1, true, 8, 11},
+                     {8, 8, 3, 1, 1, 8, true, 6, 7},
+                     {8, 4, 3, 1, 1, 2, true, 5, 9},
+                     {3, 48, 3, 1, 1, 1, true, 12, 12},
+                     {5, 7, 5, 1, 2, 1, true, 11, 6},
+                     {64, 64, 3, 1, 1, 1, true, 17, 19},
+                     {12, 6, 3, 1, 0, 3, true, 9, 10},
+                     {3, 5, 3, 1, 0, 1, false, 3, 3},
+                     {64, 48, 3, 1, 1, 1, true, 33, 70},
+                     {4, 4, 4, 2, 1, 1, true, 10, 12},
+                     // More input channels than one pass of conv2d.comp's shared weights holds.
+                     {100, 8, 3, 1, 1, 1, true, 9, 10},
+                     {40, 4, 5, 1, 2, 1, true, 7, 9},
+                     {200, 6, 3, 1, 1, 2, false, 5, 6}};
+  unsigned seed = 1;
+  for (const P& p : cases) {
+    const std::string what =
+        fmt::format("conv in={} out={} k={} s={} p={} g={} bias={} {}x{}", p.in_c, p.out_c, p.k,
+                    p.stride, p.pad, p.groups, p.bias, p.h, p.w);
+    compare(chain({conv(p.in_c, p.out_c, p.k, p.stride, p.pad, p.groups, p.bias, seed)}, p.in_c),
+            random_tensor(p.in_c, p.h, p.w, seed + 7), what);
+    ++seed;
+  }
+}
+
+// Activations fused into the convolution before them, and on their own (after an add).
+TEST(OpsVulkan, ActivationsFusedAndAlone) {
+  HIRES_REQUIRE_VULKAN();
+  for (OpType act : {OpType::relu, OpType::leaky_relu, OpType::prelu, OpType::sigmoid}) {
+    for (std::size_t slopes : {std::size_t{1}, std::size_t{16}}) {
+      if (act != OpType::prelu && slopes == 1) continue;
+      Node a = op(act);
+      a.alpha = 0.2F;
+      a.slopes = random_vector(slopes, 3, 0.3F);
+      const std::string what = fmt::format("{} ({} slopes)", op_name(act), slopes);
+      compare(chain({conv(3, 16, 3, 1, 1, 1, true, 5), a, conv(16, 16, 3, 1, 1, 1, true, 6)}, 3),
+              random_tensor(3, 13, 7, 9), "conv + " + what);
+      // After scale_shift, not a convolution: a dispatch of its own.
+      compare(chain({conv(3, 16, 3, 1, 1, 1, true, 5), op(OpType::scale_shift), a}, 3),
+              random_tensor(3, 6, 5, 2), "alone: " + what);
+    }
+  }
+}
+
+TEST(OpsVulkan, Deconvolution) {
+  HIRES_REQUIRE_VULKAN();
+  struct P {
+    int in_c, out_c, k, stride, pad;
+    bool bias;
+    int h, w;
+  };
+  const P cases[] = {{4, 3, 2, 2, 0, true, 5, 7},
+                     {8, 8, 4, 2, 1, true, 6, 6},
+                     {3, 5, 3, 1, 1, false, 4, 9},
+                     {16, 8, 4, 2, 3, true, 7, 8}};
+  unsigned seed = 40;
+  for (const P& p : cases) {
+    const std::string what = fmt::format("deconv in={} out={} k={} s={} p={} bias={} {}x{}", p.in_c,
+                                         p.out_c, p.k, p.stride, p.pad, p.bias, p.h, p.w);
+    compare(chain({deconv(p.in_c, p.out_c, p.k, p.stride, p.pad, p.bias, seed)}, p.in_c),
+            random_tensor(p.in_c, p.h, p.w, seed), what);
+    Node act = op(OpType::leaky_relu);
+    compare(chain({deconv(p.in_c, p.out_c, p.k, p.stride, p.pad, p.bias, seed), act}, p.in_c),
+            random_tensor(p.in_c, p.h, p.w, seed), what + " + leaky_relu (fused)");
+    ++seed;
+  }
+}
+
+TEST(OpsVulkan, LayoutAndElementwiseOps) {
+  HIRES_REQUIRE_VULKAN();
+  struct Case {
+    std::string what;
+    std::function<Node()> make;
+    int c, h, w;
+  };
+  auto padded = [](PadMode mode, int t, int b, int l, int r) {
+    return [=] {
+      Node n = op(OpType::pad);
+      n.pad_mode = mode;
+      n.top = t;
+      n.bottom = b;
+      n.left = l;
+      n.right = r;
+      return n;
+    };
+  };
+  std::vector<Case> cases = {
+      {"pixel_shuffle 2", [] { return op(OpType::pixel_shuffle, 2); }, 12, 5, 7},
+      {"pixel_shuffle 4", [] { return op(OpType::pixel_shuffle, 4); }, 48, 3, 4},
+      {"pixel_shuffle 3", [] { return op(OpType::pixel_shuffle, 3); }, 9, 4, 4},
+      {"pixel_unshuffle 2", [] { return op(OpType::pixel_unshuffle, 2); }, 3, 6, 10},
+      {"pixel_unshuffle 4", [] { return op(OpType::pixel_unshuffle, 4); }, 3, 8, 12},
+      {"upsample_nearest 2", [] { return op(OpType::upsample_nearest, 2); }, 4, 5, 9},
+      {"upsample_nearest 3", [] { return op(OpType::upsample_nearest, 3); }, 3, 5, 4},
+      {"upsample_nearest 4", [] { return op(OpType::upsample_nearest, 4); }, 3, 1, 1},
+      {"upsample_bilinear 2", [] { return op(OpType::upsample_bilinear, 2); }, 4, 7, 13},
+      {"upsample_bilinear 3", [] { return op(OpType::upsample_bilinear, 3); }, 2, 1, 5},
+      {"pad zero", padded(PadMode::zero, 1, 2, 3, 1), 2, 5, 6},
+      {"pad replicate", padded(PadMode::replicate, 2, 0, 1, 3), 2, 5, 6},
+      {"pad reflect", padded(PadMode::reflect, 3, 2, 4, 1), 3, 6, 7},
+      {"pad reflect past the edge", padded(PadMode::reflect, 5, 5, 5, 5), 1, 3, 4},
+      {"crop", [] { return op(OpType::crop); }, 2, 8, 9},
+      {"global_avg_pool", [] { return op(OpType::global_avg_pool); }, 5, 7, 13},
+      {"global_avg_pool 1x1", [] { return op(OpType::global_avg_pool); }, 3, 1, 1},
+      {"global_avg_pool large", [] { return op(OpType::global_avg_pool); }, 4, 61, 67},
+      {"scale_shift", [] { return op(OpType::scale_shift); }, 3, 1, 1},
+      {"scale_shift large", [] { return op(OpType::scale_shift); }, 3, 40, 41},
+      {"relu", [] { return op(OpType::relu); }, 3, 7, 13},
+      {"leaky_relu", [] { return op(OpType::leaky_relu); }, 3, 7, 13},
+      {"sigmoid", [] { return op(OpType::sigmoid); }, 3, 7, 13},
+  };
+  for (const Case& c : cases) {
+    // A convolution first, so the op reads a value a shader wrote.
+    compare(chain({conv(c.c, c.c, 3, 1, 1, 1, true, 2), c.make()}, c.c),
+            random_tensor(c.c, c.h, c.w, 4),
+            fmt::format("{} on [{},{},{}]", c.what, c.c, c.h, c.w));
+  }
+}
+
+// Ops that read two or more values, each from its own convolution.
+TEST(OpsVulkan, MultiInputOps) {
+  HIRES_REQUIRE_VULKAN();
+  struct Case {
+    const char* what;
+    OpType type;
+    int inputs;
+    bool per_channel;
+  };
+  const Case cases[] = {{"add", OpType::add, 2, false},
+                        {"mul same shape", OpType::mul, 2, false},
+                        {"mul per channel", OpType::mul, 2, true},
+                        {"concat of 2", OpType::concat, 2, false},
+                        {"concat of 5", OpType::concat, 5, false}};
+  for (const Case& c : cases) {
+    for (auto [h, w] : {std::pair{9, 11}, std::pair{1, 1}, std::pair{32, 17}}) {
+      Graph g;
+      g.name = c.what;
+      g.in_channels = 3;
+      std::vector<int> values;
+      for (int i = 0; i < c.inputs; ++i) {
+        Node cv = conv(3, c.type == OpType::concat ? 4 + i : 6, 3, 1, 1, 1, true, 20 + i);
+        cv.inputs = {g.input};
+        cv.output = g.add_value();
+        values.push_back(cv.output);
+        g.nodes.push_back(std::move(cv));
+      }
+      if (c.per_channel) {
+        Node pool = op(OpType::global_avg_pool);
+        pool.inputs = {values[1]};
+        pool.output = g.add_value();
+        values[1] = pool.output;
+        g.nodes.push_back(std::move(pool));
+      }
+      Node n = op(c.type);
+      n.inputs = values;
+      n.output = g.add_value();
+      g.output = n.output;
+      g.nodes.push_back(std::move(n));
+      validate(g);
+      compare(g, random_tensor(3, h, w, 31), fmt::format("{} at {}x{}", c.what, w, h));
+    }
+  }
+}
+
+// The architectures end to end with random weights: SRVGG (each activation), and a residual
+// dense block the way RRDBNet builds it (concat, leaky relu, scaled adds, nearest upsample).
+TEST(OpsVulkan, SrvggNetworksMatchReference) {
+  HIRES_REQUIRE_VULKAN();
+  for (const char* act : {"prelu", "leakyrelu", "relu"}) {
+    for (int upscale : {2, 3, 4}) {
+      models::SrvggConfig c;
+      c.num_feat = 16;
+      c.num_conv = 4;
+      c.upscale = upscale;
+      c.act = act;
+      const Graph g = models::build_srvgg_random(c, 11);
+      compare(g, random_tensor(3, 10, 9, 3, 0.0F, 1.0F), fmt::format("srvgg {} x{}", act, upscale));
+    }
+  }
+}
+
+// Tiles of several shapes through one backend (one recorded plan per shape, kept and reused),
+// and the values stay right when shapes come back.
+TEST(OpsVulkan, PlansPerTileShapeAreReused) {
+  HIRES_REQUIRE_VULKAN();
+  models::SrvggConfig c;
+  c.num_feat = 8;
+  c.num_conv = 2;
+  const Graph g = models::build_srvgg_random(c, 5);
+  auto vk = make_backend(BackendKind::vulkan, g, {});
+  auto ref = make_reference_backend(g);
+  for (int round = 0; round < 2; ++round) {
+    for (int s = 0; s < 8; ++s) {
+      const Tensor x = random_tensor(3, 5 + s, 7 + 2 * s, 50 + s, 0.0F, 1.0F);
+      expect_close(vk->run(x), ref->run(x), fmt::format("round {} shape {}", round, s));
+    }
+  }
+}
+
+// SE blocks on tiles: the pools' outputs come back, and fixed means replace the tile's own.
+TEST(OpsVulkan, GlobalMeansComeBackAndCanBeFixed) {
+  HIRES_REQUIRE_VULKAN();
+  Graph g = chain({conv(3, 4, 3, 1, 1, 1, true, 1), op(OpType::global_avg_pool)}, 3);
+  Node m = op(OpType::mul);
+  m.inputs = {1, 2};
+  m.output = g.add_value();
+  g.output = m.output;
+  g.nodes.push_back(m);
+  validate(g);
+  const Tensor x = random_tensor(3, 9, 8, 2);
+  auto vk = make_backend(BackendKind::vulkan, g, {});
+  auto ref = make_reference_backend(g);
+  expect_close(vk->run(x), ref->run(x), "own means");
+  ASSERT_EQ(vk->last_global_means().count(2), 1U);
+  expect_close(vk->last_global_means().at(2), ref->last_global_means().at(2), "means");
+  Tensor fixed(4, 1, 1);
+  fixed.data = {0.5F, -1.0F, 2.0F, 0.25F};
+  vk->set_global_means({{2, fixed}});
+  ref->set_global_means({{2, fixed}});
+  expect_close(vk->run(x), ref->run(x), "fixed means");
+  vk->set_global_means({});
+  ref->set_global_means({});
+  expect_close(vk->run(x), ref->run(x), "own means again");
+}
+
+// Every op type has a shader: a new op without one fails here (and in supports()).
+TEST(OpsVulkan, EveryOpTypeIsSupported) {
+  for (int t = 0; t <= static_cast<int>(OpType::scale_shift); ++t) {
+    Graph g;
+    Node n = op(static_cast<OpType>(t));
+    g.nodes.push_back(n);
+    EXPECT_TRUE(!vulkan_built() || vulkan_supports(g)) << op_name(n.type);
+  }
+}
+
+TEST(OpsVulkan, UnknownGpuIsAUsageError) {
+  HIRES_REQUIRE_VULKAN();
+  const Graph g = chain({op(OpType::relu)}, 3);
+  BackendOptions o;
+  o.gpu = 63;
+  try {
+    make_backend(BackendKind::vulkan, g, o);
+    FAIL() << "--gpu 63 was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    EXPECT_NE(std::string(e.what()).find("device 63 does not exist"), std::string::npos)
+        << e.what();
+  }
+}
+
+// `auto` uses vulkan only on a discrete or integrated GPU: never on lavapipe (a CPU device).
+TEST(OpsVulkan, AutoPicksVulkanOnlyOnARealGpu) {
+  const Graph g = chain({op(OpType::relu)}, 3);
+  bool real_gpu = false;
+  for (const GpuDevice& d : list_gpus().devices) {
+    real_gpu = real_gpu || d.type == "discrete" || d.type == "integrated";
+    if (d.type == "cpu") {
+      EXPECT_FALSE(d.chosen_by_auto) << d.name;
+    }
+  }
+  if (std::getenv("HIRES_BACKEND") != nullptr) GTEST_SKIP() << "HIRES_BACKEND is set";
+  const BackendChoice c = choose_backend(BackendKind::automatic, &g);
+  EXPECT_EQ(c.kind, real_gpu ? BackendKind::vulkan : BackendKind::cpu) << c.reason;
+  // Without a graph to check, auto never takes vulkan.
+  EXPECT_EQ(choose_backend(BackendKind::automatic).kind, BackendKind::cpu);
+}
+
+TEST(OpsVulkan, DescribeNamesTheDevice) {
+  HIRES_REQUIRE_VULKAN();
+  const Graph g = chain({op(OpType::relu)}, 3);
+  auto be = make_backend(BackendKind::vulkan, g, {});
+  EXPECT_EQ(be->name(), "vulkan");
+  EXPECT_EQ(be->describe().rfind("vulkan: ", 0), 0U) << be->describe();
+  EXPECT_NE(be->describe().find(list_gpus().devices.at(0).name), std::string::npos)
+      << be->describe();
+}
+
+// Tiles for the GPU fit its memory and its largest shader buffer (lavapipe: 128 MiB per
+// buffer, which a 1024-pixel tile of 64 channels would pass).
+TEST(OpsVulkan, TilesFitTheDeviceBuffers) {
+  HIRES_REQUIRE_VULKAN();
+  models::SrvggConfig c;
+  c.num_feat = 64;
+  c.num_conv = 2;
+  const Graph g = models::build_srvgg_random(c, 1);
+  const GpuList gpus = list_gpus();
+  const std::uint64_t huge = std::uint64_t{1} << 40;
+  for (const GpuDevice& d : gpus.devices) {
+    const std::uint64_t budget = vulkan_memory_budget(g, d.index, huge);
+    EXPECT_LE(budget, d.memory_bytes) << d.name;
+    const TilePlan plan = plan_tiles(g, 0, budget, 100000, 100000);
+    const std::uint64_t side = static_cast<std::uint64_t>(plan.tile) + 2 * plan.context;
+    EXPECT_LE(side * side * 64 * 4, d.max_buffer_bytes)
+        << d.name << ": tile " << plan.tile << " with context " << plan.context;
+  }
+  EXPECT_EQ(vulkan_memory_budget(g, -1, 1000), 1000U) << "a small budget stays";
+}
+
+// A tile whose values do not fit the device (lavapipe: a 64-channel value over its 128 MiB
+// buffer limit) runs as two halves with context, and the output is the same.
+TEST(OpsVulkan, ATileTooLargeForTheDeviceRunsAsHalves) {
+  HIRES_REQUIRE_VULKAN();
+  Graph g = chain(
+      {conv(3, 64, 1, 1, 0, 1, true, 3), op(OpType::relu), conv(64, 3, 3, 1, 1, 1, true, 4)}, 3);
+  g.receptive_radius = estimate_receptive_radius(g);
+  const Tensor x = random_tensor(3, 812, 780, 8);
+  auto vk = make_backend(BackendKind::vulkan, g, {});
+  expect_close(vk->run(x), make_reference_backend(g)->run(x), "812x780 tile");
+  const std::uint64_t value_bytes = 64ULL * 812 * 780 * 4;
+  const GpuDevice& d = list_gpus().devices.at(0);
+  if (d.max_buffer_bytes < value_bytes) {
+    EXPECT_NE(vk->describe().find("tiles run as halves"), std::string::npos) << vk->describe();
+  }
+}
+
+}  // namespace
+}  // namespace hires::engine
