@@ -2,6 +2,7 @@
 // is present) the third-party ncnn models.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <bit>
@@ -523,6 +524,30 @@ TEST(NcnnReaderErrors, MissingFiles) {
 
   e = error_of([&] { load_ncnn(dir.path(), f.bin); });
   EXPECT_EQ(e.problem(), "is a folder, not a file");
+}
+
+// A .bin (or .param) that is a FIFO or a device such as /dev/zero once waited forever or grew
+// without bound; it is refused before it is read, by the load and by the structure reading.
+TEST(NcnnHostile, SpecialFilesAreRefusedBeforeReading) {
+  TempDir dir;
+  const Files f = write_model(dir, {"Input in 0 1 data"}, Bin());
+  const fs::path zero = dir / "zero.bin";
+  fs::create_symlink("/dev/zero", zero);
+  const fs::path fifo = dir / "fifo.bin";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const fs::path& bin : {zero, fifo}) {
+    for (int structure_only = 0; structure_only < 2; ++structure_only) {
+      const Error e = error_of([&] {
+        structure_only != 0 ? hires::models::read_ncnn_structure(f.param, bin)
+                            : load_ncnn(f.param, bin);
+      });
+      EXPECT_EQ(e.subject(), bin.string());
+      EXPECT_EQ(e.problem(), "is not a regular file (a FIFO, device or socket)");
+    }
+  }
+  const Error e = error_of([&] { load_ncnn(zero, f.bin); });
+  EXPECT_EQ(e.subject(), zero.string());
+  EXPECT_EQ(e.problem(), "is not a regular file (a FIFO, device or socket)");
 }
 
 TEST(NcnnReaderErrors, BadWiringAndShapes) {

@@ -40,6 +40,11 @@ void check_readable_file(const fs::path& p) {
   const auto st = fs::status(p, ec);
   if (!fs::exists(st)) throw Error(ErrorKind::input, p.string(), "file not found");
   if (fs::is_directory(st)) throw Error(ErrorKind::input, p.string(), "is a folder, not a file");
+  // Reading a FIFO could wait forever, a device such as /dev/zero never end.
+  if (!fs::is_regular_file(st)) {
+    throw Error(ErrorKind::input, p.string(), "is not a regular file (a FIFO, device or socket)",
+                "an ncnn model is a .param and a .bin file");
+  }
 }
 
 }  // namespace
