@@ -51,11 +51,12 @@ class VulkanBackend final : public Backend {
   VulkanBackend(const Graph& g, const BackendOptions& o)
       : g_(g), ctx_(o.gpu), frees_(last_uses(g)) {
     for (const Node& n : g.nodes) {
-      if (!vk::supports(n.type)) {
+      const std::string what = vk::unsupported(n);
+      if (!what.empty()) {
         throw Error(ErrorKind::usage, "--backend vulkan",
-                    fmt::format("model '{}' has a {} layer ('{}'), which the vulkan backend "
-                                "does not run yet",
-                                g.name, op_name(n.type), n.name),
+                    fmt::format("model '{}' has {} ('{}'), which the vulkan backend does not run "
+                                "yet",
+                                g.name, what, n.name),
                     "use --backend cpu");
       }
     }
@@ -392,7 +393,7 @@ bool vulkan_built() {
 
 bool vulkan_supports(const Graph& graph) {
   return std::all_of(graph.nodes.begin(), graph.nodes.end(),
-                     [](const Node& n) { return vk::supports(n.type); });
+                     [](const Node& n) { return vk::unsupported(n).empty(); });
 }
 
 int vulkan_auto_device() {
