@@ -59,7 +59,8 @@ Command add_eval_command(CLI::App& app) {
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--threads", a->threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
-  cmd->add_option("--backend", a->backend, "auto | cpu | reference")->capture_default_str();
+  cmd->add_option("--backend", a->backend, "auto | cpu | vulkan | reference")
+      ->capture_default_str();
   cmd->add_option("--save", a->save, "Write each upscaled image into this folder (PNG)");
   cmd->add_flag("--json", a->json, "One JSON object per image, then a summary, on stdout");
 

@@ -207,7 +207,8 @@ Command add_video_command(CLI::App& app) {
       ->check(CLI::Range(0, 8192));
   cmd->add_option("--memory-budget", a->memory_budget, "Memory for a model tile, e.g. 512M, 2G")
       ->capture_default_str();
-  cmd->add_option("--backend", a->backend, "auto | cpu | reference")->capture_default_str();
+  cmd->add_option("--backend", a->backend, "auto | cpu | vulkan | reference")
+      ->capture_default_str();
   return {cmd, [a] { return run_video(*a); }};
 }
 

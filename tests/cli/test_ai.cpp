@@ -243,7 +243,8 @@ TEST(Ai, ExplicitBackendWinsOverTheEnvironmentSwitch) {
   EXPECT_NE(asked.err.find("hires: engine: cpu: "), std::string::npos) << asked.err;
   EXPECT_NE(asked.err.find(" (asked for; OMP_"), std::string::npos) << asked.err;
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.err.find("HIRES_BACKEND: 'gpu' is not a backend (expected auto, cpu or reference)"),
+  EXPECT_NE(bad.err.find(
+                "HIRES_BACKEND: 'gpu' is not a backend (expected auto, cpu, vulkan or reference)"),
             std::string::npos)
       << bad.err;
 }

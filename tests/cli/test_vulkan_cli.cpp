@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "hires/devices.hpp"
 #include "support/test_support.hpp"
@@ -86,6 +89,48 @@ TEST(VulkanCli, UnknownGpuIsAUsageError) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("--gpu: device 63 does not exist"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "o.png"));
+}
+
+// Sets an environment variable for the scope (for the hires processes the test starts).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// No Vulkan driver (the loader pointed at none), or a build without Vulkan: --backend vulkan is
+// a usage error saying why, before any file is touched; auto runs on the cpu.
+TEST(VulkanCli, WithoutADeviceVulkanIsAUsageError) {
+  const ScopedEnv icd("VK_ICD_FILENAMES", "/nonexistent/hires-test-icd.json");
+  const ScopedEnv driver("VK_DRIVER_FILES", "/nonexistent/hires-test-icd.json");
+  TempDir dir;
+  const fs::path in = textured(dir, 8, 8);
+  const auto r = run_hires({in.string(), "-o", (dir / "o.png").string(), "--backend", "vulkan"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--backend vulkan: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("or use --backend cpu"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "o.png"));
+  const auto devices = run_hires({"devices"});
+  EXPECT_EQ(devices.exit_code, 0) << devices.err;
+  EXPECT_NE(devices.out.find("no Vulkan device: "), std::string::npos) << devices.out;
+  const auto automatic = run_hires({in.string(), "-o", (dir / "a.png").string(), "-v"});
+  ASSERT_EQ(automatic.exit_code, 0) << automatic.err;
+  EXPECT_NE(automatic.err.find("engine: cpu: "), std::string::npos) << automatic.err;
 }
 
 TEST(VulkanCli, BackendNamesVulkanInItsHelpAndErrors) {

@@ -358,6 +358,29 @@ TEST(OpsVulkan, EveryOpTypeIsSupported) {
   }
 }
 
+// What the backend cannot run is a usage error naming the layer; auto never picks it for such a
+// graph (vulkan_supports is what choose_backend asks).
+TEST(OpsVulkan, AGraphItCannotRunIsRefusedByName) {
+  HIRES_REQUIRE_VULKAN();
+  Node big = conv(2, 2, 29, 1, 14, 1, true, 1);
+  big.name = "body.0.huge";
+  const Graph g = chain({big}, 2);
+  EXPECT_FALSE(vulkan_supports(g));
+  try {
+    make_backend(BackendKind::vulkan, g, {});
+    FAIL() << "a 29x29 convolution was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("29x29 convolution"), std::string::npos) << what;
+    EXPECT_NE(what.find("'body.0.huge'"), std::string::npos) << what;
+    EXPECT_NE(what.find("--backend cpu"), std::string::npos) << what;
+  }
+  if (std::getenv("HIRES_BACKEND") == nullptr) {
+    EXPECT_EQ(choose_backend(BackendKind::automatic, &g).kind, BackendKind::cpu);
+  }
+}
+
 TEST(OpsVulkan, UnknownGpuIsAUsageError) {
   HIRES_REQUIRE_VULKAN();
   const Graph g = chain({op(OpType::relu)}, 3);

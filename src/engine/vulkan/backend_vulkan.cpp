@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "engine/backend.hpp"
 #include "engine/tiler.hpp"
@@ -37,7 +38,12 @@ struct Plan {
 struct PlanKey {
   int h = 0, w = 0;
   std::vector<int> fixed_means;  // global_avg_pool outputs given by set_global_means
-  auto operator<=>(const PlanKey&) const = default;
+  bool operator<(const PlanKey& o) const {
+    return std::tie(h, w, fixed_means) < std::tie(o.h, o.w, o.fixed_means);
+  }
+  bool operator==(const PlanKey& o) const {
+    return h == o.h && w == o.w && fixed_means == o.fixed_means;
+  }
 };
 
 class VulkanBackend final : public Backend {
@@ -45,11 +51,12 @@ class VulkanBackend final : public Backend {
   VulkanBackend(const Graph& g, const BackendOptions& o)
       : g_(g), ctx_(o.gpu), frees_(last_uses(g)) {
     for (const Node& n : g.nodes) {
-      if (!vk::supports(n.type)) {
+      const std::string what = vk::unsupported(n);
+      if (!what.empty()) {
         throw Error(ErrorKind::usage, "--backend vulkan",
-                    fmt::format("model '{}' has a {} layer ('{}'), which the vulkan backend "
-                                "does not run yet",
-                                g.name, op_name(n.type), n.name),
+                    fmt::format("model '{}' has {} ('{}'), which the vulkan backend does not run "
+                                "yet",
+                                g.name, what, n.name),
                     "use --backend cpu");
       }
     }
@@ -234,12 +241,11 @@ class VulkanBackend final : public Backend {
         for (std::size_t s = 0; s < slots.size(); ++s) {
           if (!slots[s].free || slots[s].host) continue;
           const bool fits = slots[s].bytes >= bytes;
-          if (best < 0) {
-            best = static_cast<int>(s);
-          } else if (fits ? (slots[best].bytes < bytes || slots[s].bytes < slots[best].bytes)
-                          : (slots[best].bytes < bytes && slots[s].bytes > slots[best].bytes)) {
-            best = static_cast<int>(s);
-          }
+          const bool better =
+              best < 0 ||
+              (fits ? (slots[best].bytes < bytes || slots[s].bytes < slots[best].bytes)
+                    : (slots[best].bytes < bytes && slots[s].bytes > slots[best].bytes));
+          if (better) best = static_cast<int>(s);
         }
         if (best >= 0) {
           slots[best].free = false;
@@ -387,7 +393,7 @@ bool vulkan_built() {
 
 bool vulkan_supports(const Graph& graph) {
   return std::all_of(graph.nodes.begin(), graph.nodes.end(),
-                     [](const Node& n) { return vk::supports(n.type); });
+                     [](const Node& n) { return vk::unsupported(n).empty(); });
 }
 
 int vulkan_auto_device() {

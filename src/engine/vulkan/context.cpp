@@ -169,6 +169,7 @@ Context::Context(int gpu) : instance_(make_instance()) {
   int chosen = gpu;
   if (gpu < 0) {
     std::vector<GpuDevice> all;
+    all.reserve(pds.size());
     for (int i = 0; i < static_cast<int>(pds.size()); ++i) all.push_back(describe(pds[i], i));
     chosen = best_device(all);
   } else if (gpu >= static_cast<int>(pds.size())) {

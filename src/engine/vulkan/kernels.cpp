@@ -137,6 +137,16 @@ void require_same(const Node& n, const Shape& a, const Shape& b) {
 
 }  // namespace
 
+std::string unsupported(const Node& n) {
+  if (!supports(n.type)) return fmt::format("a {} layer", op_name(n.type));
+  if (n.type == OpType::conv2d && n.kernel > kMaxConvKernel) {
+    // conv2d.comp keeps one input channel's k x k weights in its 12 KiB of shared memory.
+    return fmt::format("a {}x{} convolution (up to {}x{} runs)", n.kernel, n.kernel, kMaxConvKernel,
+                       kMaxConvKernel);
+  }
+  return {};
+}
+
 bool supports(OpType t) {
   switch (t) {
     case OpType::conv2d:
@@ -231,13 +241,6 @@ NodeParams prepare(Context& ctx, const Node& n, const Node* act) {
   p.act = act;
   switch (n.type) {
     case OpType::conv2d:
-      if (n.kernel > kMaxConvKernel) {  // conv2d.comp keeps one channel's k x k in 12 KiB
-        throw Error(ErrorKind::usage, "--backend vulkan",
-                    fmt::format("node '{}' is a {}x{} convolution; the vulkan backend runs up to "
-                                "{}x{}",
-                                n.name, n.kernel, n.kernel, kMaxConvKernel, kMaxConvKernel),
-                    "use --backend cpu");
-      }
       p.buffers.push_back(upload(ctx, pack_conv_weights(n)));
       p.buffers.push_back(upload(ctx, bias_and_slopes(n, act)));
       break;

@@ -20,6 +20,8 @@ struct Shape {
 
 // Whether this backend has a shader for the op (a graph with any other op is refused by name).
 bool supports(OpType t);
+// What of node n this backend cannot run ("a foo layer", "a 31x31 convolution"); empty = none.
+std::string unsupported(const Node& n);
 // Whether `act` can be fused into the convolution before it (bias + activation in one pass).
 bool fusable_activation(OpType t);
 
