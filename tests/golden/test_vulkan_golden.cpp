@@ -12,7 +12,7 @@
 #include <string>
 
 #include "engine/backend.hpp"
-#include "models/formats/ncnn_reader.hpp"
+#include "models/formats/ncnn/reader.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/model.hpp"
 #include "support/tensor_helpers.hpp"
