@@ -12,6 +12,7 @@
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
 #include "hires/pipeline.hpp"
+#include "options_json.hpp"
 #include "zip.hpp"
 
 namespace hires::server {
@@ -367,16 +368,9 @@ json info_json(const ServeOptions& options) {
                       {"architecture", m.architecture},
                       {"license", m.license}});
   }
-  json presets = json::array();
-  for (const Preset& p : hires::presets()) {
-    json opts = json::array();
-    for (const auto& [flag, value] : p.options) opts.push_back({flag, value});
-    presets.push_back({{"name", p.name}, {"description", p.description}, {"options", opts}});
-  }
   return json{{"models", models},
               {"methods", {"nearest", "bilinear", "bicubic", "lanczos"}},
-              {"formats", {"jpg", "png", "webp", "tiff", "avif"}},
-              {"presets", presets},
+              {"presets", options_json()["presets"]},
               {"limits",
                {{"max_upload_bytes", options.max_upload_bytes},
                 {"max_input_pixels", options.limits.max_input_pixels},
@@ -424,6 +418,7 @@ void add_api_routes(httplib::Server& server, Context& context) {
   };
   const std::string id = "([0-9a-f]{32})";
 
+  server.Get("/api/options", [](const Request&, Response& res) { reply(res, options_json()); });
   server.Get("/api/info",
              [&c](const Request&, Response& res) { reply(res, info_json(c.options)); });
   server.Post("/api/images",

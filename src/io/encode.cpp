@@ -204,7 +204,7 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
   }
   int quality = options.quality > 0 ? options.quality : default_quality(format);
   if (options.max_bytes > 0 && !is_lossy(format)) {
-    throw Error(ErrorKind::usage, "--max-bytes",
+    throw Error(ErrorKind::usage, "max_bytes",
                 fmt::format("{} is lossless, so its size cannot be traded for quality",
                             format_name(format)),
                 "use jpg, webp or avif");
