@@ -11,6 +11,7 @@
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
+#include "hires/options.hpp"
 #include "hires/pipeline.hpp"
 #include "options_json.hpp"
 #include "zip.hpp"
@@ -35,9 +36,22 @@ void reply(Response& res, const json& j) {
   res.set_content(dump(j), kJson);
 }
 
-// An error of the library as the page shows it: the upload's name, never the store's path.
+// True when an error's subject is a form field ("denoise", "scale and width"), not a path.
+bool names_fields(const std::string& subject) {
+  std::size_t at = 0;
+  for (;;) {
+    const std::size_t next = subject.find(" and ", at);
+    const std::string part = subject.substr(at, next == std::string::npos ? next : next - at);
+    if (find_option(part) == nullptr && part != "size" && part != "options") return false;
+    if (next == std::string::npos) return true;
+    at = next + 5;
+  }
+}
+
+// An error of the library as the page shows it: the upload's name and the field, never the
+// store's path.
 std::string message_for(const std::string& name, const Error& e) {
-  std::string m = name + ": " + e.problem();
+  std::string m = name + ": " + (names_fields(e.subject()) ? e.subject() + ": " : "") + e.problem();
   if (!e.hint().empty()) m += " (" + e.hint() + ")";
   return m;
 }
