@@ -24,7 +24,7 @@ std::string as_flags(const Preset& p) {
     const OptionSpec& spec = *find_option(key);
     out += out.empty() ? "" : " ";
     if (spec.type == OptionType::flag) {
-      out += std::get<bool>(value) ? long_flag(key) : "--no-" + long_flag(key).substr(2);
+      out += std::get<bool>(value) ? long_flag(key) : negation_flag(spec);
     } else {
       out += long_flag(key) + " " + format_option(spec, value);
     }

@@ -39,11 +39,25 @@ std::string long_flag(std::string_view key) {
   return flag;
 }
 
+// "--no-srgb", "--keep-location": the flag that turns a negatable option off.
+std::string negation_flag(const OptionSpec& spec) {
+  return spec.negation.empty() ? "--no-" + long_flag(spec.key).substr(2) : long_flag(spec.negation);
+}
+
+// The option whose key or negation is `word`.
+const OptionSpec* spelled(std::string_view word) {
+  if (const OptionSpec* s = find_option(word)) return s;
+  for (const OptionSpec& s : option_specs()) {
+    if (!s.negation.empty() && s.negation == word) return &s;
+  }
+  return nullptr;
+}
+
 std::string flag_names(const OptionSpec& spec) {
   const auto s = short_flags().find(spec.key);
   std::string names = s == short_flags().end() ? "" : std::string(s->second) + ",";
   names += long_flag(spec.key);
-  if (spec.negatable) names += ",!--no-" + long_flag(spec.key).substr(2);
+  if (spec.negatable) names += ",!" + negation_flag(spec);
   return names;
 }
 
@@ -56,8 +70,8 @@ std::string cli_text(std::string_view text) {
     if (close == std::string_view::npos) break;
     const std::string_view key = text.substr(open + 1, close - open - 1);
     out.append(text.substr(at, open - at));
-    out += find_option(key) != nullptr ? long_flag(key)
-                                       : std::string(text.substr(open, close - open + 1));
+    out +=
+        spelled(key) != nullptr ? long_flag(key) : std::string(text.substr(open, close - open + 1));
     at = close + 1;
   }
   out.append(text.substr(at));
@@ -167,7 +181,7 @@ std::string options_markdown() {
     const auto sf = short_flags().find(s.key);
     std::string flags = sf == short_flags().end() ? "" : std::string(sf->second) + ", ";
     flags += long_flag(s.key);
-    if (s.negatable) flags += ", --no-" + long_flag(s.key).substr(2);
+    if (s.negatable) flags += ", " + negation_flag(s);
     if (!s.value_name.empty()) flags += " " + std::string(s.value_name);
     out += fmt::format("| `{}` | {} | {} |\n", markdown_cell(flags),
                        markdown_cell(cli_text(s.help)), default_and_range(s));

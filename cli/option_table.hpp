@@ -18,6 +18,7 @@ namespace hires::cli {
 // "--memory-budget" for memory_budget; "-s,--scale" with the short spelling for `names`.
 std::string long_flag(std::string_view key);
 std::string flag_names(const OptionSpec& spec);
+std::string negation_flag(const OptionSpec& spec);  // "--no-srgb", "--keep-location"
 // A library text with the table's `key` marks rendered as flags: "`restore`" -> "--restore".
 std::string cli_text(std::string_view text);
 // The error with its subject's keys ("scale and width") and its marked keys spelled as flags.

@@ -52,8 +52,10 @@ struct OptionSpec {
   bool above_min = false;
   std::vector<std::string_view> choices;  // choice: the values accepted (the first ones shown)
   std::string_view example;               // a typical value, for hints: "0.5", "150K"
-  bool web = false;        // the web form offers it (the server reads it from a request)
-  bool negatable = false;  // flag: can be turned off explicitly, to override a preset
+  bool web = false;           // the web form offers it (the server reads it from a request)
+  bool negatable = false;     // flag: can be turned off explicitly, to override a preset
+  std::string_view negation;  // with negatable: the key that turns it off ("keep_location"),
+                              // else "no_" + key
   bool repeatable = false;
   // text and special cases: checks `text` and returns the value; nullptr: by `type`. Throws
   // Error(usage) naming `key`.

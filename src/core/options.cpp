@@ -317,6 +317,18 @@ std::vector<OptionSpec> make_specs() {
                .negatable = true,
                .set = [](UpscaleOptions& o, const OptionValue& v) { o.encode.srgb = as_flag(v); },
                .get = [](const UpscaleOptions& o) -> OptionValue { return o.encode.srgb; }});
+  s.push_back(
+      {.key = "strip_location",
+       .type = T::flag,
+       .group = G::file,
+       .help = "Drop where the photo was taken (EXIF GPS; XMP and IPTC when they carry a "
+               "location), keep the rest; the web presets turn it on, `keep_location` "
+               "keeps it",
+       .web = true,
+       .negatable = true,
+       .negation = "keep_location",
+       .set = [](UpscaleOptions& o, const OptionValue& v) { o.encode.strip_location = as_flag(v); },
+       .get = [](const UpscaleOptions& o) -> OptionValue { return o.encode.strip_location; }});
   s.push_back({.key = "background",
                .group = G::file,
                .help = "Colour under transparency for formats without alpha: white, black, "

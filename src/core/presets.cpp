@@ -1,5 +1,6 @@
 // Presets: the seeds' workflows as named bundles of option values, in the option table's terms
 // (hires/options.hpp), and the one rule of what a user's own options leave a preset to decide.
+// Presets that publish to the web drop the GPS location; print presets keep all metadata.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,17 +17,22 @@ const std::vector<Preset>& presets() {
        "for printing: lossless PNG with 300 DPI written (--print sets its own DPI)",
        {{"format", V{std::string("png")}}, {"dpi", V{300.0}}}},
       {"web",
-       "for the web: JPEG at quality 80, colours converted to sRGB",
-       {{"format", V{std::string("jpg")}}, {"quality", V{std::int64_t{80}}}, {"srgb", V{true}}}},
+       "for the web: JPEG at quality 80, colours converted to sRGB, GPS location removed",
+       {{"format", V{std::string("jpg")}},
+        {"quality", V{std::int64_t{80}}},
+        {"srgb", V{true}},
+        {"strip_location", V{true}}}},
       {"instagram-print",
        "an Instagram photo (1080 px) printed at 8x10 in, 300 DPI, lossless",
        {{"print", V{std::string("8x10in@300")}}, {"format", V{std::string("png")}}}},
       {"product-web",
-       "a supplier's product photo for a shop: 2400 px wide, JPEG of at most 150 KB, sRGB",
+       "a supplier's product photo for a shop: 2400 px wide, JPEG of at most 150 KB, sRGB, GPS "
+       "location removed",
        {{"width", V{std::int64_t{2400}}},
         {"format", V{std::string("jpg")}},
         {"max_bytes", V{std::int64_t{150'000}}},
-        {"srgb", V{true}}}},
+        {"srgb", V{true}},
+        {"strip_location", V{true}}}},
       {"ai-art-4k",
        "a generated image (about 1024 px) made production-ready: 4096 px long edge, PNG",
        {{"long_edge", V{std::int64_t{4096}}}, {"format", V{std::string("png")}}}},

@@ -88,6 +88,7 @@ struct Encoded {
   std::uint64_t bytes = 0;
   int quality = 0;
   bool converted_to_srgb = false;  // EncodeOptions::srgb changed the colours
+  bool removed_location = false;   // EncodeOptions::strip_location found and dropped some
 };
 
 inline constexpr std::string_view kCannotWrite = "cannot write: ";

@@ -63,6 +63,36 @@ TEST(OptionTable, LibraryErrorsUseFlagSpellings) {
             "--width, --height, --fit, --long-edge or --print)\n");
 }
 
+// Web presets drop where a photo was taken (and say so); --keep-location keeps it.
+TEST(OptionTable, WebPresetsStripLocationUnlessKept) {
+  hires::test::TempDir dir;
+  hires::test::init_vips();
+  vips::VImage im = hires::test::pattern_image(32, 24, 3, false).copy();
+  im.set("exif-ifd3-GPSLatitudeRef", "N");
+  const std::string in = (dir / "gps.jpg").string();
+  im.jpegsave(in.c_str());
+  const auto gps = [](const std::string& path) {
+    const vips::VImage out = vips::VImage::new_from_file(path.c_str());
+    return out.get_typeof("exif-ifd3-GPSLatitudeRef") != 0;
+  };
+  const std::string web = (dir / "web.jpg").string();
+  const auto r = run_hires({in, "-m", "lanczos", "-s", "2", "--preset", "web", "-o", web});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(gps(web));
+  EXPECT_NE(r.err.find("notice: " + in + ": removed where the photo was taken"), std::string::npos)
+      << r.err;
+  const std::string kept = (dir / "kept.jpg").string();
+  ASSERT_EQ(
+      run_hires({in, "-m", "lanczos", "-s", "2", "--preset", "web", "--keep-location", "-o", kept})
+          .exit_code,
+      0);
+  EXPECT_TRUE(gps(kept));
+  const std::string print = (dir / "print.jpg").string();
+  ASSERT_EQ(run_hires({in, "-m", "lanczos", "-s", "2", "--preset", "print", "-o", print}).exit_code,
+            0);
+  EXPECT_TRUE(gps(print)) << "print presets keep all metadata";
+}
+
 TEST(OptionTable, PresetsListInFlagTerms) {
   const auto r = run_hires({"presets"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

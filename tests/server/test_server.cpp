@@ -242,7 +242,11 @@ TEST(Serve, OptionsAreTheTableAsJson) {
   for (const json& p : table["presets"]) {
     if (p["name"] == "product-web") web = p["values"];
   }
-  EXPECT_EQ(web, json({{"width", 2400}, {"format", "jpg"}, {"max_bytes", 150000}, {"srgb", true}}));
+  EXPECT_EQ(web, json({{"width", 2400},
+                       {"format", "jpg"},
+                       {"max_bytes", 150000},
+                       {"srgb", true},
+                       {"strip_location", true}}));
 }
 
 TEST(Serve, CancelStopsARunAndKeepsNoResult) {
