@@ -97,7 +97,7 @@ Command add_check_command(CLI::App& app) {
       "Before upscaling: size, blur, blockiness, banding, noise, exposure, halftone; a verdict");
   cmd->add_option("inputs", args->inputs, "Image files")->required();
   add_sizing_options(*cmd->add_option_group("target", "What the image is for (default: 4x)"),
-                     args->target, SizingFor::check);
+                     args->target);
   cmd->add_flag("--json", args->json, "One JSON object per image on stdout");
   cmd->add_option("--max-pixels", args->max_pixels_mp, "Largest input in megapixels");
   return {cmd, [args] { return run_check(*args); }};

@@ -32,17 +32,18 @@ struct PlanArgs {
   std::string manifest;
 };
 
-int run_plan(const PlanArgs& a, const CLI::App& cmd) {
+int run_plan(const PlanArgs& a) {
   const UpscaleOptions options = upscale_options(a.up);
   BatchRequest req;
   for (const auto& in : a.up.inputs) req.inputs.emplace_back(in);
-  if (!a.up.output.empty()) req.output = a.up.output;
-  req.recursive = a.up.recursive;
+  if (a.up.options.given("output")) req.output = a.up.options.text("output");
+  req.recursive = a.up.options.flag("recursive");
   req.format = options.encode.format;
-  ProgressBar bar(!a.up.json && !a.up.quiet && isatty(STDERR_FILENO) != 0);
+  ProgressBar bar(!a.up.options.flag("json") && !a.up.options.flag("quiet") &&
+                  isatty(STDERR_FILENO) != 0);
   bar.start("planning");
   const Manifest m = plan_manifest(
-      req, options, given_upscale_args(cmd),
+      req, options, stored_upscale_args(a.up),
       [&](std::size_t done, std::size_t total) { bar.update(static_cast<double>(done) / total); });
   bar.clear();
   write_manifest(a.manifest, m);
@@ -53,7 +54,7 @@ int run_plan(const PlanArgs& a, const CLI::App& cmd) {
     unreadable += it.problem.empty() ? 0 : 1;
     cost += it.cost;
   }
-  if (a.up.json) {
+  if (a.up.options.flag("json")) {
     emit({{"event", "planned"},
           {"manifest", a.manifest},
           {"items", m.items.size()},
@@ -61,7 +62,7 @@ int run_plan(const PlanArgs& a, const CLI::App& cmd) {
           {"unreadable", unreadable},
           {"cost", cost},
           {"options", m.options}});
-  } else if (!a.up.quiet) {
+  } else if (!a.up.options.flag("quiet")) {
     fmt::print(stderr,
                "hires: planned {} images into {} ({} skipped, {} unreadable); estimated work: {}\n",
                m.items.size(), a.manifest, skipped, unreadable,
@@ -69,7 +70,7 @@ int run_plan(const PlanArgs& a, const CLI::App& cmd) {
                             : fmt::format("{:.0f} worker-seconds", cost));
   }
   for (const ManifestItem& it : m.items) {
-    if (!it.problem.empty() && !a.up.quiet && !a.up.json) {
+    if (!it.problem.empty() && !a.up.options.flag("quiet") && !a.up.options.flag("json")) {
       fmt::print(stderr, "hires: warning: {}\n", it.problem);
     }
   }
@@ -242,7 +243,7 @@ Command add_plan_command(CLI::App& app) {
       "plan", "List a batch once into a manifest, for hires run --shard on many machines");
   add_upscale_options(*cmd, args->up);
   cmd->add_option("--manifest", args->manifest, "The manifest to write (JSON Lines)")->required();
-  return {cmd, [args, cmd] { return run_plan(*args, *cmd); }};
+  return {cmd, [args] { return run_plan(*args); }};
 }
 
 Command add_run_command(CLI::App& app) {

@@ -181,8 +181,7 @@ Command add_video_command(CLI::App& app) {
   cmd->add_option("input", a->input, "Video file (mp4, mkv, webm, mov, ...)")->required();
   cmd->add_option("-o,--output", a->output, "Output video; its extension picks the container")
       ->required();
-  add_sizing_options(*cmd->add_option_group("sizing", "Choose one (default --scale 2)"), a->sizing,
-                     SizingFor::upscale);
+  add_sizing_options(*cmd->add_option_group("sizing", "Choose one (default --scale 2)"), a->sizing);
   cmd->add_option("-m,--method", a->method,
                   "lanczos | bicubic | bilinear | nearest, or an AI model as for images "
                   "(default: chosen from the first frame)");

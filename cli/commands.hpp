@@ -34,9 +34,8 @@ int print_review(const std::string& original, const std::string& upscaled, const
 void review_after_upscale(const std::filesystem::path& input, const std::filesystem::path& output,
                           bool as_json);
 Command add_presets_command(CLI::App& app);  // cli/cmd_presets.cpp
-// Replaces `--preset NAME` on an upscale command line (CLI11's reversed order) by the preset's
-// options, leaving out those the user decided (same option, or a conflicting one).
-std::vector<std::string> expand_preset(std::vector<std::string> args);
+// `hires options [--markdown]`: the option table as JSON or as the README's table (hidden).
+Command add_options_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);     // cli/cmd_eval.cpp
 Command add_serve_command(CLI::App& app);    // cli/cmd_serve.cpp
 Command add_plan_command(CLI::App& app);     // cli/cmd_shards.cpp

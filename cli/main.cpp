@@ -188,17 +188,18 @@ int run_upscale(const UpscaleArgs& a) {
   const hires::UpscaleOptions options = hires::cli::upscale_options(a);
   hires::BatchRequest req;
   for (const auto& in : a.inputs) req.inputs.emplace_back(in);
-  if (!a.output.empty()) req.output = a.output;
-  req.recursive = a.recursive;
+  if (a.options.given("output")) req.output = a.options.text("output");
+  req.recursive = a.options.flag("recursive");
   req.format = options.encode.format;
   const std::vector<hires::Job> jobs = hires::plan_jobs(req);
   hires::check_jobs(jobs, options.encode);
 
-  Reporter reporter(a.json, a.quiet, a.verbose);
+  const bool as_json = a.options.flag("json");
+  Reporter reporter(as_json, a.options.flag("quiet"), a.options.flag("verbose"));
   const hires::BatchSummary s = hires::run_jobs(jobs, options, [&](const hires::JobEvent& e) {
     reporter.on_event(e);
-    if (a.review && e.type == hires::JobEvent::Type::done) {
-      hires::cli::review_after_upscale(e.job->input, e.job->output, a.json);
+    if (a.options.flag("review") && e.type == hires::JobEvent::Type::done) {
+      hires::cli::review_after_upscale(e.job->input, e.job->output, as_json);
     }
   });
   reporter.summary(s, jobs.size());
@@ -301,9 +302,9 @@ std::vector<std::string> with_default_command(int argc, char** argv) {
 
 const std::vector<const char*>& hires::cli::command_names() {
   // Keep in step with the sub-commands registered in run().
-  static const std::vector<const char*> names{"upscale", "models",  "eval",  "check",
-                                              "review",  "presets", "serve", "plan",
-                                              "run",     "report",  "video", "devices"};
+  static const std::vector<const char*> names{"upscale", "models",  "eval",   "check", "review",
+                                              "presets", "serve",   "plan",   "run",   "report",
+                                              "video",   "devices", "options"};
   return names;
 }
 
@@ -332,7 +333,8 @@ int run(int argc, char** argv) {
       hires::cli::add_review_command(app), hires::cli::add_presets_command(app),
       hires::cli::add_serve_command(app),  hires::cli::add_plan_command(app),
       hires::cli::add_run_command(app),    hires::cli::add_report_command(app),
-      hires::cli::add_video_command(app),  hires::cli::add_devices_command(app)};
+      hires::cli::add_video_command(app),  hires::cli::add_devices_command(app),
+      hires::cli::add_options_command(app)};
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());
@@ -340,9 +342,9 @@ int run(int argc, char** argv) {
   }
   std::vector<std::string> args;
   try {
-    args = hires::cli::expand_preset(with_default_command(argc, argv));
+    args = with_default_command(argc, argv);
   } catch (const Error& e) {
-    fmt::print(stderr, "hires: error: {}\n", e.what());
+    fmt::print(stderr, "hires: error: {}\n", hires::cli::for_cli(e).what());
     return kExitUsage;
   }
   try {
@@ -363,7 +365,7 @@ int run(int argc, char** argv) {
     }
     return run_upscale(up);
   } catch (const Error& e) {
-    fmt::print(stderr, "hires: error: {}\n", e.what());
+    fmt::print(stderr, "hires: error: {}\n", hires::cli::for_cli(e).what());
     return e.kind() == ErrorKind::usage ? kExitUsage : kExitFailed;
   } catch (const std::exception& e) {
     fmt::print(stderr, "hires: error: {}\n", e.what());

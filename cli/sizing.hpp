@@ -1,27 +1,23 @@
-// The sizing options shared by `hires upscale` and `hires check` (--scale, --width, --height,
-// --fit, --long-edge, --print): registered and parsed in one place.
+// The size options shared by `hires upscale`, `hires check` and `hires video` (--scale, --width,
+// --height, --fit, --long-edge, --print): registered from the option table's size group.
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <string_view>
 
 #include "hires/plan.hpp"
+#include "option_table.hpp"
 
 namespace hires::cli {
 
-// Raw option text, parsed by the library so that messages are the same everywhere.
 struct SizingArgs {
-  std::string scale, width, height, fit, long_edge, print;
+  TableArgs options;
 };
 
-// Whose help texts: upscale sizes an output (and writes --print's DPI); check names a target.
-enum class SizingFor { upscale, check };
-
 // Adds -s/--scale, --width, --height, --fit, --long-edge and --print to `group`.
-void add_sizing_options(CLI::Option_group& group, SizingArgs& args, SizingFor purpose);
+void add_sizing_options(CLI::Option_group& group, SizingArgs& args);
 
 // What the options ask for, or nullopt when none was given. Throws Error(usage) naming the options
 // when more than one was given (`conflict` and `hint` are its problem and hint), and the library's

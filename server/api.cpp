@@ -11,7 +11,9 @@
 #include "hires/batch.hpp"
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
+#include "hires/options.hpp"
 #include "hires/pipeline.hpp"
+#include "options_json.hpp"
 #include "zip.hpp"
 
 namespace hires::server {
@@ -34,9 +36,22 @@ void reply(Response& res, const json& j) {
   res.set_content(dump(j), kJson);
 }
 
-// An error of the library as the page shows it: the upload's name, never the store's path.
+// True when an error's subject is a form field ("denoise", "scale and width"), not a path.
+bool names_fields(const std::string& subject) {
+  std::size_t at = 0;
+  for (;;) {
+    const std::size_t next = subject.find(" and ", at);
+    const std::string part = subject.substr(at, next == std::string::npos ? next : next - at);
+    if (find_option(part) == nullptr && part != "size" && part != "options") return false;
+    if (next == std::string::npos) return true;
+    at = next + 5;
+  }
+}
+
+// An error of the library as the page shows it: the upload's name and the field, never the
+// store's path.
 std::string message_for(const std::string& name, const Error& e) {
-  std::string m = name + ": " + e.problem();
+  std::string m = name + ": " + (names_fields(e.subject()) ? e.subject() + ": " : "") + e.problem();
   if (!e.hint().empty()) m += " (" + e.hint() + ")";
   return m;
 }
@@ -367,16 +382,9 @@ json info_json(const ServeOptions& options) {
                       {"architecture", m.architecture},
                       {"license", m.license}});
   }
-  json presets = json::array();
-  for (const Preset& p : hires::presets()) {
-    json opts = json::array();
-    for (const auto& [flag, value] : p.options) opts.push_back({flag, value});
-    presets.push_back({{"name", p.name}, {"description", p.description}, {"options", opts}});
-  }
   return json{{"models", models},
               {"methods", {"nearest", "bilinear", "bicubic", "lanczos"}},
-              {"formats", {"jpg", "png", "webp", "tiff", "avif"}},
-              {"presets", presets},
+              {"presets", options_json()["presets"]},
               {"limits",
                {{"max_upload_bytes", options.max_upload_bytes},
                 {"max_input_pixels", options.limits.max_input_pixels},
@@ -424,6 +432,7 @@ void add_api_routes(httplib::Server& server, Context& context) {
   };
   const std::string id = "([0-9a-f]{32})";
 
+  server.Get("/api/options", [](const Request&, Response& res) { reply(res, options_json()); });
   server.Get("/api/info",
              [&c](const Request&, Response& res) { reply(res, info_json(c.options)); });
   server.Post("/api/images",

@@ -33,37 +33,70 @@ const fmtTime = (s) => s >= 90 ? `${Math.round(s / 60)} min` : `${Math.max(1, Ma
 
 // ---- settings -----------------------------------------------------------------------------
 
+// The option controls come from the server's option table (GET /api/options): each web option
+// is the control whose id is its key with dashes (sharpen, max-bytes, color-fix); the ones the
+// page has no control for are added to the fieldset of their group. Limits, choices, defaults and
+// hints are the table's, so the form and `hires --help` never disagree.
+const control = (key) => $(key.replace(/_/g, '-'));
+const webOptions = () => state.options.options.filter((o) => o.web && o.group !== 'size' && o.key !== 'method');
+const label = (key) => key[0].toUpperCase() + key.slice(1).replace(/_/g, ' ');
+
+function buildControls() {
+  for (const o of webOptions()) {
+    let c = control(o.key);
+    const box = document.querySelector(`fieldset[data-group="${o.group}"]`);
+    if (!c && box) {
+      c = o.type === 'flag' ? el('input', { type: 'checkbox', id: o.key.replace(/_/g, '-') })
+        : o.type === 'choice' ? el('select', { id: o.key.replace(/_/g, '-') })
+          : el('input', { type: 'text', id: o.key.replace(/_/g, '-') });
+      box.append(o.type === 'flag' ? el('label', {}, c, ` ${label(o.key)}`) : el('label', {}, `${label(o.key)} `, c));
+    }
+    if (!c) continue;
+    c.title = o.help;
+    if (o.type === 'choice' && c.tagName === 'SELECT') {
+      const keep = [...c.options].filter((opt) => opt.value === '');
+      c.textContent = '';
+      for (const opt of keep) c.append(opt);
+      for (const v of o.choices) c.append(el('option', { value: v }, v.toUpperCase()));
+    } else if ((o.type === 'integer' || o.type === 'number') && c.tagName === 'INPUT') {
+      c.type = 'number';
+      if (o.min !== undefined) { c.min = String(o.min); c.max = String(o.max); }
+      c.step = o.type === 'integer' ? '1' : 'any';
+    }
+    if (o.type !== 'flag' && c.tagName === 'INPUT') {
+      if (o.default !== undefined) c.placeholder = String(o.default);
+      else if (o.example) c.placeholder = `e.g. ${o.example}`;
+      else c.placeholder = 'default';
+    }
+  }
+}
+
 function readOptions() {
   const o = { model: $('model').value };
-  if ($('restore').value !== '') o.restore = Number($('restore').value);
   const mode = $('size-mode').value;
   if (mode !== 'default') o.size = { mode, value: $('size-value').value.trim() };
-  if ($('color-fix').checked) o.color_fix = true;
-  if (Number($('sharpen').value) > 0) o.sharpen = Number($('sharpen').value);
-  if ($('format').value) o.format = $('format').value;
-  if ($('quality').value) o.quality = Number($('quality').value);
-  if ($('max-bytes').value.trim()) o.max_bytes = $('max-bytes').value.trim();
-  if ($('strip').checked) o.strip = true;
-  if ($('srgb').checked) o.srgb = true;
+  for (const spec of webOptions()) {
+    const c = control(spec.key);
+    if (!c) continue;
+    if (spec.type === 'flag') { if (c.checked) o[spec.key] = true; continue; }
+    const t = c.value.trim();
+    if (t === '') continue;
+    o[spec.key] = (spec.type === 'integer' || spec.type === 'number') && t !== '' && !Number.isNaN(Number(t)) ? Number(t) : t;
+  }
   return o;
 }
 
-// A preset fills the form with its options (the same ones `hires --preset NAME` uses).
+// A preset fills the form with its values (the same ones `hires --preset NAME` uses), in the
+// option table's terms: {"width": 2400, "format": "jpg", "srgb": true}.
 function applyPreset(name) {
-  const preset = state.info.presets.find((p) => p.name === name);
+  const preset = state.options.presets.find((p) => p.name === name);
   if (!preset) return;
-  for (const [flag, value] of preset.options) {
-    const sizeModes = { '--scale': 'scale', '-s': 'scale', '--width': 'width', '--height': 'height',
-      '--long-edge': 'long_edge', '--fit': 'fit', '--print': 'print' };
-    if (sizeModes[flag]) { $('size-mode').value = sizeModes[flag]; $('size-value').value = value; }
-    else if (flag === '-f' || flag === '--format') $('format').value = value === 'jpeg' ? 'jpg' : value;
-    else if (flag === '-q' || flag === '--quality') $('quality').value = value;
-    else if (flag === '--max-bytes') $('max-bytes').value = value;
-    else if (flag === '--sharpen') $('sharpen').value = value;
-    else if (flag === '--strip') $('strip').checked = true;
-    else if (flag === '--srgb') $('srgb').checked = true;
-    else if (flag === '--color-fix') $('color-fix').checked = true;
-    else if (flag === '--restore') $('restore').value = value;
+  for (const [key, value] of Object.entries(preset.values)) {
+    const spec = state.options.options.find((o) => o.key === key);
+    if (spec && spec.group === 'size') { $('size-mode').value = key; $('size-value').value = String(value); continue; }
+    const c = key === 'method' ? $('model') : control(key);
+    if (!c) continue;
+    if (c.type === 'checkbox') c.checked = Boolean(value); else c.value = String(value);
   }
   schedulePlan();
 }
@@ -436,11 +469,12 @@ async function start() {
   // The token came in the address; the server keeps it in a cookie, so take it out of sight.
   if (location.search.includes('token=')) history.replaceState(null, '', '/');
   try {
-    state.info = await api('/api/info');
+    [state.info, state.options] = await Promise.all([api('/api/info'), api('/api/options')]);
   } catch (e) { say(e.message, true); return; }
+  buildControls();
   for (const m of state.info.models) $('model').append(el('option', { value: m.name }, `${m.name} (${m.scale}x${m.builtin ? ', built in' : ''})`));
   for (const m of state.info.methods) $('model').append(el('option', { value: m }, `${m} (no AI)`));
-  for (const p of state.info.presets) $('preset').append(el('option', { value: p.name, title: p.description }, p.name));
+  for (const p of state.options.presets) $('preset').append(el('option', { value: p.name, title: p.description }, p.name));
   fillVariants();
 
   $('files').addEventListener('change', (e) => { addFiles([...e.target.files]); e.target.value = ''; });

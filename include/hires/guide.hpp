@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "hires/hires.hpp"
+#include "hires/options.hpp"
 #include "hires/plan.hpp"
 
 namespace hires {
@@ -168,15 +169,6 @@ std::filesystem::path write_review_report(const std::filesystem::path& dir,
 // Edge-preserving noise reduction, level 1..3 (0 leaves the image alone). Colour channels only.
 void denoise(Pixels& image, int level);
 
-// ---- presets ----------------------------------------------------------------------------------
-
-struct Preset {
-  std::string name;
-  std::string description;
-  std::vector<std::pair<std::string, std::string>> options;  // {"--print", "8x10in@300"}
-};
-const std::vector<Preset>& presets();
-// Throws Error(usage) naming --preset when there is no such preset.
-const Preset& find_preset(std::string_view name);
+// Presets: see hires/options.hpp.
 
 }  // namespace hires

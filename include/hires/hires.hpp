@@ -75,7 +75,10 @@ struct EncodeOptions {
   // be met above it, the write fails and says so. 1 allows any quality.
   int min_quality = kDefaultMinQuality;
   bool strip = false;  // drop EXIF/XMP/IPTC (the ICC profile always stays)
-  bool srgb = false;   // convert colours tagged with another ICC profile (P3, Adobe RGB) to sRGB
+  // Drop where the photo was taken: EXIF GPS tags, and XMP and IPTC when they carry location
+  // (GPS, city, country, sublocation); camera data stays. The web presets set it.
+  bool strip_location = false;
+  bool srgb = false;  // convert colours tagged with another ICC profile (P3, Adobe RGB) to sRGB
   std::optional<double> dpi;  // write this resolution (pixels per inch)
   Rgb background;             // alpha is flattened onto this when the format has none
 };

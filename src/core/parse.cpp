@@ -183,7 +183,7 @@ std::optional<Method> find_method(std::string_view text) {
 
 Method parse_method(std::string_view text) {
   if (auto m = find_method(text)) return *m;
-  throw Error(ErrorKind::usage, "--method", fmt::format("'{}' is not a known method", text),
+  throw Error(ErrorKind::usage, "method", fmt::format("'{}' is not a known method", text),
               "expected nearest, bilinear, bicubic or lanczos; 'hires models' lists them");
 }
 
@@ -269,7 +269,7 @@ std::optional<Format> format_from_name(std::string_view name) {
 
 Format parse_format(std::string_view text) {
   if (auto f = format_from_name(text)) return *f;
-  throw Error(ErrorKind::usage, "--format", fmt::format("'{}' is not a format hires writes", text),
+  throw Error(ErrorKind::usage, "format", fmt::format("'{}' is not a format hires writes", text),
               "expected jpg, png, webp, tiff or avif");
 }
 
@@ -305,7 +305,7 @@ Rgb parse_color(std::string_view text) {
               static_cast<std::uint8_t>(*b)};
     }
   }
-  bad("--background", text, "white, black, #rrggbb or r,g,b");
+  bad("background", text, "white, black, #rrggbb or r,g,b");
 }
 
 }  // namespace hires

@@ -88,28 +88,28 @@ SizePlan plan_size(Size in, const SizeRequest& r) {
   SizePlan plan;
   switch (r.mode) {
     case SizeMode::scale:
-      require_positive("--scale", r.scale);
+      require_positive("scale", r.scale);
       if (r.scale > 64) {
-        throw Error(ErrorKind::usage, "--scale", fmt::format("{} is too large", r.scale),
+        throw Error(ErrorKind::usage, "scale", fmt::format("{} is too large", r.scale),
                     "expected at most 64");
       }
       plan.out = {scaled(in.width, r.scale), scaled(in.height, r.scale)};
       break;
     case SizeMode::width:
-      require_side("--width", r.width);
+      require_side("width", r.width);
       plan.out = {r.width, scaled(in.height, static_cast<double>(r.width) / in.width)};
       break;
     case SizeMode::height:
-      require_side("--height", r.height);
+      require_side("height", r.height);
       plan.out = {scaled(in.width, static_cast<double>(r.height) / in.height), r.height};
       break;
     case SizeMode::fit:
-      require_side("--fit", r.width);
-      require_side("--fit", r.height);
+      require_side("fit", r.width);
+      require_side("fit", r.height);
       plan.out = fit_inside(in, r.width, r.height);
       break;
     case SizeMode::long_edge: {
-      require_side("--long-edge", r.long_edge);
+      require_side("long_edge", r.long_edge);
       const double s = static_cast<double>(r.long_edge) / std::max(in.width, in.height);
       plan.out = in.width >= in.height ? Size{r.long_edge, scaled(in.height, s)}
                                        : Size{scaled(in.width, s), r.long_edge};
@@ -117,9 +117,9 @@ SizePlan plan_size(Size in, const SizeRequest& r) {
     }
     case SizeMode::print: {
       const PrintSpec& p = r.print;
-      require_positive("--print", p.width);
-      require_positive("--print", p.height);
-      require_positive("--print", p.dpi);
+      require_positive("print", p.width);
+      require_positive("print", p.height);
+      require_positive("print", p.dpi);
       const double per_unit = p.unit == LengthUnit::inch ? p.dpi : p.dpi / 2.54;
       double bw = p.width * per_unit;
       double bh = p.height * per_unit;
@@ -128,7 +128,7 @@ SizePlan plan_size(Size in, const SizeRequest& r) {
         std::swap(bw, bh);
       }
       if (bw > kMaxSide || bh > kMaxSide) {
-        throw Error(ErrorKind::usage, "--print", fmt::format("needs {:.0f}x{:.0f} pixels", bw, bh),
+        throw Error(ErrorKind::usage, "print", fmt::format("needs {:.0f}x{:.0f} pixels", bw, bh),
                     "too large; lower the DPI or the print size");
       }
       plan.out = fit_inside(in, bw, bh);

@@ -10,7 +10,7 @@ namespace hires {
 
 void denoise(Pixels& image, int level) {
   if (level < 0 || level > 3) {
-    throw Error(ErrorKind::usage, "--denoise", std::to_string(level) + " is out of range",
+    throw Error(ErrorKind::usage, "denoise", std::to_string(level) + " is out of range",
                 "expected 0 (off) to 3 (strong)");
   }
   if (level == 0 || image.width == 0 || image.height == 0) return;

@@ -1,8 +1,11 @@
 // Encoding: format options, metadata policy, DPI, size targets and atomic writes.
 #include <fmt/format.h>
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
+#include <initializer_list>
 #include <optional>
+#include <string_view>
 #include <vips/vips8>
 
 #include "hires/error.hpp"
@@ -49,6 +52,35 @@ VImage strip_metadata(VImage im) {
   g_strfreev(fields);
   for (const auto& name : drop) im.remove(name.c_str());
   return im;
+}
+
+// Drops the fields that say where a photo was taken: EXIF GPS (libvips' IFD 3), and XMP and IPTC
+// when they carry a location (they are dropped whole: their location tags have many spellings).
+// Returns whether anything was dropped.
+bool strip_location(VImage& im) {
+  gchar** fields = vips_image_get_fields(im.get_image());
+  std::vector<std::string> drop;
+  for (gchar** f = fields; *f != nullptr; ++f) {
+    const std::string name = *f;
+    if (name.rfind("exif-ifd3-", 0) == 0) drop.push_back(name);
+  }
+  g_strfreev(fields);
+  auto carries_location = [&](const char* field, std::initializer_list<std::string_view> marks) {
+    if (im.get_typeof(field) == 0) return false;
+    size_t length = 0;
+    const void* data = im.get_blob(field, &length);
+    const std::string_view text(static_cast<const char*>(data), length);
+    return std::any_of(marks.begin(), marks.end(),
+                       [&](std::string_view m) { return text.find(m) != std::string_view::npos; });
+  };
+  if (carries_location(VIPS_META_XMP_NAME, {"GPS", "Location", "City", "Country", "State>"})) {
+    drop.emplace_back(VIPS_META_XMP_NAME);
+  }
+  if (im.get_typeof(VIPS_META_IPTC_NAME) != 0) drop.emplace_back(VIPS_META_IPTC_NAME);
+  if (drop.empty()) return false;
+  im = im.copy();
+  for (const auto& name : drop) im.remove(name.c_str());
+  return true;
 }
 
 // Optimised Huffman tables make JPEGs ~7% smaller, but libjpeg then holds every coefficient
@@ -215,7 +247,11 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
                   "the embedded colour profile may be damaged; leave out --srgb to keep it");
     }
   }
-  if (options.strip) image = strip_metadata(image);
+  if (options.strip) {
+    image = strip_metadata(image);
+  } else if (options.strip_location) {
+    result.removed_location = strip_location(image);
+  }
   if (options.dpi) {
     const double ppmm = *options.dpi / 25.4;
     image = image.copy(VImage::option()->set("xres", ppmm)->set("yres", ppmm));
@@ -225,7 +261,7 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
   }
   int quality = options.quality > 0 ? options.quality : default_quality(format);
   if (options.max_bytes > 0 && !is_lossy(format)) {
-    throw Error(ErrorKind::usage, "--max-bytes",
+    throw Error(ErrorKind::usage, "max_bytes",
                 fmt::format("{} is lossless, so its size cannot be traded for quality",
                             format_name(format)),
                 "use jpg, webp or avif");

@@ -103,6 +103,7 @@ struct Encoded {
   int quality = 0;
   bool converted_to_srgb = false;   // EncodeOptions::srgb changed the colours
   bool unreadable_profile = false;  // EncodeOptions::srgb found a profile lcms cannot use
+  bool removed_location = false;    // EncodeOptions::strip_location found and dropped some
 };
 
 inline constexpr std::string_view kCannotWrite = "cannot write: ";

@@ -233,9 +233,9 @@ void check_jobs(const std::vector<Job>& jobs, const EncodeOptions& encode) {
     }
     if (encode.max_bytes > 0 && f != Format::jpeg && f != Format::webp && f != Format::avif) {
       throw Error(
-          ErrorKind::usage, "--max-bytes",
+          ErrorKind::usage, "max_bytes",
           fmt::format("{} is lossless, so its size cannot be traded for quality", format_name(f)),
-          "write jpg, webp or avif, e.g. -f jpg");
+          "write jpg, webp or avif, e.g. `format` jpg");
     }
   }
 }

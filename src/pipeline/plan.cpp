@@ -115,9 +115,9 @@ void set_method(UpscaleOptions& options, const std::string& text,
                 const std::vector<std::filesystem::path>& model_dirs,
                 std::optional<double> restore) {
   if (restore && !(*restore >= 0.0 && *restore <= 1.0)) {
-    throw Error(ErrorKind::usage, "--restore",
+    throw Error(ErrorKind::usage, "restore",
                 fmt::format("'{}' is not a strength from 0 to 1", *restore),
-                "0 keeps the photo model's faithful look, 1 cleans up fully, e.g. --restore 0.5");
+                "0 keeps the photo model's faithful look, 1 cleans up fully, e.g. `restore` 0.5");
   }
   options.model = nullptr;
   options.auto_model = text.empty() || text == "auto";
@@ -134,9 +134,9 @@ void set_method(UpscaleOptions& options, const std::string& text,
   if (!restore) return;
   const std::string name = options.model ? model_info(*options.model).name : text;
   if (name != "restore-x4" && name != "restore-x2") {
-    throw Error(ErrorKind::usage, "--restore",
+    throw Error(ErrorKind::usage, "restore",
                 fmt::format("works with the built-in restore models, not '{}'", text),
-                "leave out -m, or use -m restore-x4 or -m restore-x2");
+                "leave out `method`, or use `method` restore-x4 or restore-x2");
   }
   options.model = load_builtin_blend("photo-" + name.substr(8), name, *restore);
 }

@@ -157,6 +157,9 @@ FileResult upscale_one(const fs::path& input, const fs::path& output, const Upsc
                 std::string(io::kCorruptHint));
   }
   result.bytes = written.bytes;
+  if (written.removed_location) {
+    result.notices.push_back("removed where the photo was taken (GPS; XMP/IPTC with a location)");
+  }
   if (written.converted_to_srgb) {
     result.notices.push_back("converted colours to sRGB through the embedded colour profile");
   }

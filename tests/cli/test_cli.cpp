@@ -232,7 +232,7 @@ TEST_F(Cli, FormatFlagContradictingTheOutputExtensionIsAUsageError) {
 TEST_F(Cli, MaxBytesWithLosslessOutputIsAUsageError) {
   expect_usage_error({"--max-bytes", "150K"},
                      "hires: error: --max-bytes: png is lossless, so its size cannot be traded for "
-                     "quality (write jpg, webp or avif, e.g. -f jpg)");
+                     "quality (write jpg, webp or avif, e.g. --format jpg)");
 }
 
 TEST_F(Cli, OutputOntoTheInputIsRefused) {

@@ -173,7 +173,7 @@ class Shards : public ::testing::Test {
 TEST_F(Shards, ManifestHoldsTheOptionsAndOneLinePerImage) {
   const json& header = manifest_lines_[0];
   EXPECT_EQ(header["hires_manifest"], 1);
-  EXPECT_EQ(header["options"], json({"--method", "bicubic", "--strip=true", "--scale", "2"}));
+  EXPECT_EQ(header["options"], json({"--method", "bicubic", "--scale", "2", "--strip=true"}));
   const json& first = manifest_lines_[1];
   EXPECT_EQ(first["input"], (in_ / "img100.png").string());  // absolute as given
   EXPECT_EQ(first["output"], (out_ / "img100.png").string());

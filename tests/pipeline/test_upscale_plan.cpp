@@ -157,8 +157,8 @@ TEST(SetMethod, RestoreOnlyWithTheRestoreModels) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::usage);
     EXPECT_STREQ(e.what(),
-                 "--restore: works with the built-in restore models, not 'lanczos' (leave out "
-                 "-m, or use -m restore-x4 or -m restore-x2)");
+                 "restore: works with the built-in restore models, not 'lanczos' (leave out "
+                 "`method`, or use `method` restore-x4 or restore-x2)");
   }
   EXPECT_THROW(set_method(o, "", {}, 1.5), Error);
 }

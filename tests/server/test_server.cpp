@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "cli/cli_helpers.hpp"
@@ -196,10 +197,56 @@ TEST(Serve, ABadOptionIsOneLineNamingIt) {
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(body_of(r)["error"].get<std::string>().rfind("p.png: ", 0), 0U);
   EXPECT_NE(body_of(r)["error"].get<std::string>().find("wide"), std::string::npos);
+  EXPECT_EQ(body_of(r)["error"],
+            "p.png: width: 'wide' is not valid (expected a whole number of pixels above 0, like "
+            "1920)");
+  // Each field is checked by the option table, and named.
+  const auto plan = [&](const json& options) {
+    const auto reply = c.Post(("/api/images/" + id + "/plan").c_str(),
+                              json{{"options", options}}.dump(), "application/json");
+    return body_of(reply).value("error", std::string("no error"));
+  };
+  EXPECT_EQ(plan({{"denoise", 9}}),
+            "p.png: denoise: '9' is not valid (expected a whole number "
+            "from 0 to 3)");
+  EXPECT_EQ(plan({{"sharpen", "lots"}}),
+            "p.png: sharpen: 'lots' is not valid (expected a number from 0 to 5)");
+  EXPECT_EQ(plan({{"threads", 4}}),
+            "p.png: threads: is not a setting of the web app (GET /api/options lists them)");
+  EXPECT_EQ(plan({{"dpi", 300}, {"size", {{"mode", "print"}, {"value", "1x1in@100"}}}}),
+            "p.png: dpi and print: conflict: print already sets the DPI");
+  EXPECT_EQ(plan({{"preset", "web"}, {"quality", 95}}), "no error");
   const auto bad = c.Post(("/api/images/" + id + "/run").c_str(), "{not json", "application/json");
   EXPECT_EQ(bad->status, 400);
   EXPECT_EQ(body_of(bad)["error"], "p.png: the body is not a JSON object");
   EXPECT_TRUE(server.running());
+}
+
+TEST(Serve, OptionsAreTheTableAsJson) {
+  TempDir tmp;
+  ServerProcess server(tmp.path());
+  auto c = server.client();
+  const auto r = c.Get("/api/options");
+  ASSERT_EQ(r->status, 200);
+  const json table = body_of(r);
+  std::map<std::string, json> by_key;
+  for (const json& o : table["options"]) by_key[o["key"]] = o;
+  EXPECT_EQ(by_key["sharpen"]["min"], 0.0);
+  EXPECT_EQ(by_key["sharpen"]["max"], 5.0);
+  EXPECT_EQ(by_key["sharpen"]["web"], true);
+  EXPECT_EQ(by_key["min_quality"]["default"], 60);
+  EXPECT_EQ(by_key["format"]["choices"], json({"jpg", "png", "webp", "tiff", "avif"}));
+  EXPECT_EQ(by_key["threads"]["web"], false);
+  EXPECT_EQ(by_key["max_bytes"]["help"].get<std::string>().find('`'), std::string::npos);
+  json web;
+  for (const json& p : table["presets"]) {
+    if (p["name"] == "product-web") web = p["values"];
+  }
+  EXPECT_EQ(web, json({{"width", 2400},
+                       {"format", "jpg"},
+                       {"max_bytes", 150000},
+                       {"srgb", true},
+                       {"strip_location", true}}));
 }
 
 TEST(Serve, CancelStopsARunAndKeepsNoResult) {

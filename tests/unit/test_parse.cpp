@@ -58,7 +58,7 @@ TEST(Parse, MethodFormatColour) {
   EXPECT_EQ(parse_method("lanczos"), Method::lanczos);
   EXPECT_EQ(parse_method("NEAREST"), Method::nearest);
   EXPECT_EQ(message_of([] { parse_method("magic"); }),
-            "--method: 'magic' is not a known method (expected nearest, bilinear, bicubic or "
+            "method: 'magic' is not a known method (expected nearest, bilinear, bicubic or "
             "lanczos; 'hires models' lists them)");
   EXPECT_EQ(parse_format("jpeg"), Format::jpeg);
   EXPECT_EQ(parse_format("TIF"), Format::tiff);

@@ -64,7 +64,7 @@ TEST(PlanSize, RejectsBadValuesNamingTheOption) {
     FAIL() << "scale 0 accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::usage);
-    EXPECT_STREQ(e.what(), "--scale: 0 is not a valid value (expected a number greater than 0)");
+    EXPECT_STREQ(e.what(), "scale: 0 is not a valid value (expected a number greater than 0)");
   }
   EXPECT_THROW(plan_size({10, 10}, SizeRequest::for_print({8, 10, LengthUnit::inch, 0})), Error);
   EXPECT_THROW(plan_size({10, 10}, SizeRequest::by_width(-5)), Error);

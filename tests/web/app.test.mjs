@@ -113,6 +113,21 @@ try {
   assert.equal(await page.$eval('#heat', (h) => h.naturalWidth), 480, 'the heat map covers the result');
   assert.match(await page.textContent('#findings'), /Resemblance \d+\.\d dB PSNR/);
 
+  step('controls and presets from the option table (GET /api/options)');
+  assert.equal(await page.getAttribute('#sharpen', 'max'), '5', 'the table gives sharpen its range');
+  assert.equal(await page.getAttribute('#denoise', 'max'), '3', 'a control the page lacked is built');
+  assert.deepEqual(await page.$$eval('#format option', (os) => os.map((o) => o.value)),
+    ['', 'jpg', 'png', 'webp', 'tiff', 'avif']);
+  await page.selectOption('#preset', 'product-web');
+  assert.equal(await page.$eval('#size-mode', (s) => s.value), 'width');
+  assert.equal(await page.$eval('#size-value', (s) => s.value), '2400');
+  assert.equal(await page.$eval('#format', (s) => s.value), 'jpg');
+  assert.ok(await page.isChecked('#srgb'));
+  await page.fill('#denoise', '9');
+  await page.waitForFunction(() => /denoise: '9' is not valid \(expected a whole number from 0 to 3\)/
+    .test(document.querySelector('#plan').textContent));
+  await page.fill('#denoise', '');
+
   step('keyboard and labels');
   const unlabelled = await page.$$eval('input:not([type=hidden]), select', (els) =>
     els.filter((e) => !e.closest('label') && !e.labels?.length && !e.getAttribute('aria-label') &&
