@@ -115,91 +115,92 @@ TEST(Metadata, UnreadableProfileIsNotClaimedAsConverted) {
                 .abs()
                 .max(),
             0.0);
+}
 
-  // A JPEG taken somewhere: camera (Make, Artist) and GPS tags in EXIF, a city in XMP.
-  fs::path located_photo(const TempDir& dir) {
-    test::init_vips();
-    vips::VImage im = pattern_image(64, 48, 3, false).copy();
-    im.set("exif-ifd0-Make", "Hasselblad");
-    im.set("exif-ifd0-Artist", "Ada Lovelace");
-    im.set("exif-ifd3-GPSLatitudeRef", "N");
-    im.set("exif-ifd3-GPSLatitude", "51/1 30/1 0/1");
-    static const std::string xmp =
-        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
-        "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description rdf:about='' "
-        "xmlns:photoshop='http://ns.adobe.com/photoshop/1.0/'><photoshop:City>London"
-        "</photoshop:City></rdf:Description></rdf:RDF></x:xmpmeta>";
-    im.set(VIPS_META_XMP_NAME, nullptr, const_cast<char*>(xmp.data()), xmp.size());
-    const fs::path p = dir / "located.jpg";
-    im.jpegsave(p.c_str());
-    return p;
+// A JPEG taken somewhere: camera (Make, Artist) and GPS tags in EXIF, a city in XMP.
+fs::path located_photo(const TempDir& dir) {
+  test::init_vips();
+  vips::VImage im = pattern_image(64, 48, 3, false).copy();
+  im.set("exif-ifd0-Make", "Hasselblad");
+  im.set("exif-ifd0-Artist", "Ada Lovelace");
+  im.set("exif-ifd3-GPSLatitudeRef", "N");
+  im.set("exif-ifd3-GPSLatitude", "51/1 30/1 0/1");
+  static const std::string xmp =
+      "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+      "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description rdf:about='' "
+      "xmlns:photoshop='http://ns.adobe.com/photoshop/1.0/'><photoshop:City>London"
+      "</photoshop:City></rdf:Description></rdf:RDF></x:xmpmeta>";
+  im.set(VIPS_META_XMP_NAME, nullptr, const_cast<char*>(xmp.data()), xmp.size());
+  const fs::path p = dir / "located.jpg";
+  im.jpegsave(p.c_str());
+  return p;
+}
+
+TEST(Metadata, StripLocationDropsGpsAndKeepsCameraData) {
+  TempDir dir;
+  const fs::path in = located_photo(dir);
+  const vips::VImage original = load(in);
+  ASSERT_EQ(str(original, "exif-ifd3-GPSLatitudeRef").rfind("N", 0), 0U)
+      << "the test image carries GPS";
+  ASSERT_NE(blob(original, VIPS_META_XMP_NAME).find("London"), std::string::npos);
+
+  const FileResult kept = upscale_file(in, dir / "kept.jpg", two_x(), {});
+  EXPECT_EQ(str(load(dir / "kept.jpg"), "exif-ifd3-GPSLatitudeRef").rfind("N", 0), 0U);
+  EXPECT_TRUE(kept.notices.empty());
+
+  UpscaleOptions o = two_x();
+  o.encode.strip_location = true;
+  for (const char* ext : {"jpg", "png", "webp"}) {
+    const fs::path out = dir / (std::string("out.") + ext);
+    const FileResult r = upscale_file(in, out, o, {});
+    const vips::VImage im = load(out);
+    EXPECT_EQ(str(im, "exif-ifd3-GPSLatitudeRef"), "") << ext;
+    EXPECT_EQ(str(im, "exif-ifd3-GPSLatitude"), "") << ext;
+    EXPECT_EQ(blob(im, VIPS_META_XMP_NAME).find("London"), std::string::npos) << ext;
+    EXPECT_NE(str(im, "exif-ifd0-Make").find("Hasselblad"), std::string::npos) << ext;
+    EXPECT_NE(str(im, "exif-ifd0-Artist").find("Ada Lovelace"), std::string::npos) << ext;
+    ASSERT_EQ(r.notices.size(), 1U) << ext;
+    EXPECT_EQ(r.notices[0], "removed where the photo was taken (GPS; XMP/IPTC with a location)");
   }
+}
 
-  TEST(Metadata, StripLocationDropsGpsAndKeepsCameraData) {
-    TempDir dir;
-    const fs::path in = located_photo(dir);
-    const vips::VImage original = load(in);
-    ASSERT_EQ(str(original, "exif-ifd3-GPSLatitudeRef").rfind("N", 0), 0U)
-        << "the test image carries GPS";
-    ASSERT_NE(blob(original, VIPS_META_XMP_NAME).find("London"), std::string::npos);
-
-    const FileResult kept = upscale_file(in, dir / "kept.jpg", two_x(), {});
-    EXPECT_EQ(str(load(dir / "kept.jpg"), "exif-ifd3-GPSLatitudeRef").rfind("N", 0), 0U);
-    EXPECT_TRUE(kept.notices.empty());
-
-    UpscaleOptions o = two_x();
-    o.encode.strip_location = true;
-    for (const char* ext : {"jpg", "png", "webp"}) {
-      const fs::path out = dir / (std::string("out.") + ext);
-      const FileResult r = upscale_file(in, out, o, {});
-      const vips::VImage im = load(out);
-      EXPECT_EQ(str(im, "exif-ifd3-GPSLatitudeRef"), "") << ext;
-      EXPECT_EQ(str(im, "exif-ifd3-GPSLatitude"), "") << ext;
-      EXPECT_EQ(blob(im, VIPS_META_XMP_NAME).find("London"), std::string::npos) << ext;
-      EXPECT_NE(str(im, "exif-ifd0-Make").find("Hasselblad"), std::string::npos) << ext;
-      EXPECT_NE(str(im, "exif-ifd0-Artist").find("Ada Lovelace"), std::string::npos) << ext;
-      ASSERT_EQ(r.notices.size(), 1U) << ext;
-      EXPECT_EQ(r.notices[0], "removed where the photo was taken (GPS; XMP/IPTC with a location)");
-    }
+TEST(Metadata, DpiWrittenForPrint) {
+  TempDir dir;
+  pattern_image(108, 135, 3, false).pngsave((dir / "p.png").c_str());
+  UpscaleOptions o;
+  o.size = SizeRequest::for_print({0.8, 1.0, LengthUnit::inch, 300});
+  for (const char* ext : {"png", "jpg", "tif"}) {
+    const fs::path out = dir / (std::string("print.") + ext);
+    const FileResult r = upscale_file(dir / "p.png", out, o, {});
+    EXPECT_EQ(r.out_size, (Size{240, 300}));
+    const vips::VImage im = load(out);
+    EXPECT_NEAR(im.xres() * 25.4, 300.0, 0.5) << ext;
+    EXPECT_NEAR(im.yres() * 25.4, 300.0, 0.5) << ext;
   }
+}
 
-  TEST(Metadata, DpiWrittenForPrint) {
-    TempDir dir;
-    pattern_image(108, 135, 3, false).pngsave((dir / "p.png").c_str());
-    UpscaleOptions o;
-    o.size = SizeRequest::for_print({0.8, 1.0, LengthUnit::inch, 300});
-    for (const char* ext : {"png", "jpg", "tif"}) {
-      const fs::path out = dir / (std::string("print.") + ext);
-      const FileResult r = upscale_file(dir / "p.png", out, o, {});
-      EXPECT_EQ(r.out_size, (Size{240, 300}));
-      const vips::VImage im = load(out);
-      EXPECT_NEAR(im.xres() * 25.4, 300.0, 0.5) << ext;
-      EXPECT_NEAR(im.yres() * 25.4, 300.0, 0.5) << ext;
-    }
-  }
-
-  TEST(Metadata, CmykConvertedToSrgbThroughProfile) {
-    TempDir dir;
-    // Saturated red in sRGB, stored as CMYK.
-    vips::VImage red =
-        vips::VImage::black(32, 32, vips::VImage::option()->set("bands", 3))
-            .linear({1.0, 1.0, 1.0}, {200.0, 30.0, 30.0})
-            .cast(VIPS_FORMAT_UCHAR)
-            .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
-    red.icc_transform("cmyk").jpegsave((dir / "cmyk.jpg").c_str());
-    ASSERT_EQ(vips::VImage::new_from_file((dir / "cmyk.jpg").c_str()).interpretation(),
-              VIPS_INTERPRETATION_CMYK);
-    const FileResult r = upscale_file(dir / "cmyk.jpg", dir / "rgb.png", two_x(), {});
-    EXPECT_EQ(r.notices.at(0), "converted CMYK to sRGB through its colour profile");
-    const vips::VImage out = load(dir / "rgb.png");
-    EXPECT_EQ(out.bands(), 3);
-    EXPECT_EQ(out.interpretation(), VIPS_INTERPRETATION_sRGB);
-    const auto p = test::pixel(out, 20, 20);
-    // CMYK round trips lose some saturation; the hue must stay clearly red.
-    EXPECT_GT(p[0], 150);
-    EXPECT_LT(p[1], 90);
-    EXPECT_LT(p[2], 90);
-  }
+TEST(Metadata, CmykConvertedToSrgbThroughProfile) {
+  TempDir dir;
+  // Saturated red in sRGB, stored as CMYK.
+  vips::VImage red =
+      vips::VImage::black(32, 32, vips::VImage::option()->set("bands", 3))
+          .linear({1.0, 1.0, 1.0}, {200.0, 30.0, 30.0})
+          .cast(VIPS_FORMAT_UCHAR)
+          .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+  red.icc_transform("cmyk").jpegsave((dir / "cmyk.jpg").c_str());
+  ASSERT_EQ(vips::VImage::new_from_file((dir / "cmyk.jpg").c_str()).interpretation(),
+            VIPS_INTERPRETATION_CMYK);
+  const FileResult r = upscale_file(dir / "cmyk.jpg", dir / "rgb.png", two_x(), {});
+  EXPECT_EQ(r.notices.at(0), "converted CMYK to sRGB through its colour profile");
+  const vips::VImage out = load(dir / "rgb.png");
+  EXPECT_EQ(out.bands(), 3);
+  EXPECT_EQ(out.interpretation(), VIPS_INTERPRETATION_sRGB);
+  const auto p = test::pixel(out, 20, 20);
+  // CMYK round trips lose some saturation; the hue must stay clearly red.
+  EXPECT_GT(p[0], 150);
+  EXPECT_LT(p[1], 90);
+  EXPECT_LT(p[2], 90);
+}
 
 }  // namespace
 }  // namespace hires
