@@ -414,7 +414,7 @@ std::vector<OptionSpec> make_specs() {
       {.key = "gpu",
        .type = T::integer,
        .group = G::model,
-       .help = "With --backend vulkan or auto: the Vulkan device to use (hires devices "
+       .help = "With `backend` vulkan or auto: the Vulkan device to use (hires devices "
                "lists them); default: the first GPU",
        .value_name = "N",
        .min = 0,

@@ -56,7 +56,8 @@ TEST(OptionTable, LibraryErrorsUseFlagSpellings) {
             "hires: error: --dpi and --print: conflict: --print already sets the DPI\n");
   const auto backend = run_hires({"in.png", "--backend", "gpu"});
   EXPECT_EQ(backend.err,
-            "hires: error: --backend: 'gpu' is not a backend (expected auto, cpu or reference)\n");
+            "hires: error: --backend: 'gpu' is not a backend (expected auto, cpu, vulkan or "
+            "reference)\n");
   const auto sizes = run_hires({"in.png", "-s", "2", "--long-edge", "900"});
   EXPECT_EQ(sizes.err,
             "hires: error: --scale and --long-edge: conflict: choose one sizing option (--scale, "

@@ -56,7 +56,7 @@ TEST(Options, ValuesAreCheckedNamingTheKey) {
   EXPECT_EQ(message_of([] { (void)check_option(*find_option("sharpen"), 9.0); }),
             "sharpen: '9' is not valid (expected a number from 0 to 5)");
   EXPECT_EQ(message_of([] { (void)parse_option(*find_option("backend"), "gpu"); }),
-            "backend: 'gpu' is not a backend (expected auto, cpu or reference)");
+            "backend: 'gpu' is not a backend (expected auto, cpu, vulkan or reference)");
   EXPECT_EQ(message_of([] { (void)parse_option(*find_option("restore"), "9"); }),
             "restore: '9' is not a strength from 0 to 1 (0 keeps the photo model's faithful look, "
             "1 cleans up fully, e.g. `restore` 0.5)");
