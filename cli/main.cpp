@@ -239,6 +239,7 @@ int run_models(bool as_json, const std::vector<std::string>& dirs_given) {
       list.push_back({{"name", m.name},
                       {"architecture", m.architecture},
                       {"format", m.format},
+                      {"variant", m.variant},
                       {"scale", m.scale},
                       {"parameters", m.parameters},
                       {"builtin", m.builtin},
@@ -253,8 +254,9 @@ int run_models(bool as_json, const std::vector<std::string>& dirs_given) {
     fmt::print("{:<24} {:<13} {:<6} {}\n", e.name, "classic", "any", e.what);
   }
   for (const auto& m : found) {
-    fmt::print("{:<24} {:<13} {:<6} {:.2f} M parameters, {}\n", m.name, m.architecture,
-               fmt::format("{}x", m.scale), m.parameters / 1e6, m.source.string());
+    fmt::print("{:<24} {:<13} {:<6} {:.2f} M parameters, {}{}\n", m.name, m.architecture,
+               fmt::format("{}x", m.scale), m.parameters / 1e6,
+               m.variant.empty() ? "" : m.variant + ", ", m.source.string());
   }
   return kExitOk;
 }

@@ -14,6 +14,7 @@ struct ModelInfo {
   std::string name;          // e.g. "realesr-general-x4v3"
   std::string architecture;  // e.g. "srvgg", "ncnn graph"
   std::string format;        // "ncnn", "safetensors"
+  std::string variant;       // hyper-parameters read from the file, e.g. "48nf, 6 blocks, norm"
   int scale = 1;
   std::uint64_t parameters = 0;
   std::filesystem::path source;  // the file it comes from

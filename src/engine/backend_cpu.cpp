@@ -2,6 +2,8 @@
 // with bias and ReLU/LeakyReLU/PReLU folded into its output transform; other convolutions as
 // oneDNN direct convolutions with ReLU/LeakyReLU fused as post-ops, PReLU as our own kernel on
 // oneDNN's blocked layout; transposed convolutions as oneDNN deconvolutions (activation fused);
+// SiLU/GELU/sigmoid/scale-shift as oneDNN eltwise and same-shape add/mul as oneDNN binary
+// primitives on whatever layout their input has (SiLU/GELU also fused into oneDNN convolutions);
 // other (cheap) ops through the reference code on plain NCHW.
 // Activations stay in the layout the convolution chose between layers (nChw8c for Winograd).
 // HIRES_NO_WINOGRAD=1 turns the Winograd path off (oneDNN only); HIRES_NO_SIMD=1 makes it use its
@@ -25,6 +27,51 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
+
+struct EltwiseParams {
+  dnnl::algorithm algorithm = dnnl::algorithm::undef;
+  float alpha = 0.0F;
+  float beta = 0.0F;
+};
+
+// The oneDNN eltwise algorithm for an elementwise node, or undef when it is none.
+dnnl::algorithm eltwise_algorithm(OpType t) {
+  switch (t) {
+    case OpType::relu:
+    case OpType::leaky_relu:
+      return dnnl::algorithm::eltwise_relu;
+    case OpType::sigmoid:
+      return dnnl::algorithm::eltwise_logistic;
+    case OpType::silu:
+      return dnnl::algorithm::eltwise_swish;
+    case OpType::gelu:
+      return dnnl::algorithm::eltwise_gelu_erf;
+    case OpType::mish:
+      return dnnl::algorithm::eltwise_mish;
+    case OpType::scale_shift:
+      return dnnl::algorithm::eltwise_linear;
+    default:
+      return dnnl::algorithm::undef;
+  }
+}
+
+EltwiseParams eltwise_params(const Node& n) {
+  EltwiseParams e;
+  e.algorithm = eltwise_algorithm(n.type);
+  if (n.type == OpType::leaky_relu) e.alpha = n.alpha;
+  if (n.type == OpType::silu) e.alpha = 1.0F;  // swish: x * sigmoid(alpha x)
+  if (n.type == OpType::scale_shift) {
+    e.alpha = n.scale;
+    e.beta = n.shift;
+  }
+  return e;
+}
+
+// Activations a oneDNN convolution applies as a post-op.
+bool fusable_post_op(OpType t) {
+  return t == OpType::relu || t == OpType::leaky_relu || t == OpType::silu || t == OpType::gelu ||
+         t == OpType::mish;
+}
 
 // A value during a run: oneDNN memory, plus the tensor that owns its buffer when it is plain.
 struct Value {
@@ -163,7 +210,7 @@ class CpuBackend final : public Backend {
         wino_[i] = std::make_unique<winograd::Conv3x3>(padded, fuse ? b : nullptr);
         wino_valid_[i] = a.padding == 0;
         if (fuse) fused_into_prev_[i + 1] = true;
-      } else if (sole_reader && (b->type == OpType::relu || b->type == OpType::leaky_relu)) {
+      } else if (sole_reader && fusable_post_op(b->type)) {
         fused_into_prev_[i + 1] = true;
       }
     }
@@ -202,6 +249,12 @@ class CpuBackend final : public Backend {
         ++wino_runs;
       } else if (n.type == OpType::conv2d || n.type == OpType::deconv2d) {
         out = conv(n, act, values[n.inputs[0]], plans[i]);
+      } else if (eltwise_algorithm(n.type) != dnnl::algorithm::undef) {
+        out = eltwise(n, values[n.inputs[0]], is_last_use(i, n.inputs[0]));
+      } else if ((n.type == OpType::add || n.type == OpType::mul) &&
+                 same_dims(values[n.inputs[0]], values[n.inputs[1]])) {
+        out = binary(n, values[n.inputs[0]], values[n.inputs[1]],
+                     is_last_use(i, n.inputs[0]) && n.inputs[0] != n.inputs[1]);
       } else if (n.type == OpType::prelu && is_last_use(i, n.inputs[0])) {
         out = std::move(values[n.inputs[0]]);
         prelu_inplace(out.mem, n.slopes, out.c);
@@ -267,12 +320,66 @@ class CpuBackend final : public Backend {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (act != nullptr) {
+      const EltwiseParams e = eltwise_params(*act);
       dnnl::post_ops po;
-      po.append_eltwise(1.0F, dnnl::algorithm::eltwise_relu,
-                        act->type == OpType::leaky_relu ? act->alpha : 0.0F, 0.0F);
+      po.append_eltwise(1.0F, e.algorithm, e.alpha, e.beta);
       attr.set_post_ops(po);
     }
     return attr;
+  }
+
+  static bool same_dims(const Value& a, const Value& b) {
+    return a.c == b.c && a.h == b.h && a.w == b.w;
+  }
+
+  // An elementwise op on the input's own layout, in place when the input is not read again.
+  Value eltwise(const Node& n, Value& in, bool last_use) {
+    const EltwiseParams e = eltwise_params(n);
+    const memory::desc md = in.mem.get_desc();
+    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, e.algorithm, md, e.alpha,
+                                  e.beta);
+    dnnl::eltwise_forward prim(dnnl::eltwise_forward::primitive_desc(d, eng_));
+    Value out;
+    if (last_use) {
+      out = std::move(in);
+    } else {
+      out.c = in.c;
+      out.h = in.h;
+      out.w = in.w;
+      out.mem = memory(md, eng_);
+    }
+    memory src = last_use ? out.mem : in.mem;
+    prim.execute(strm_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out.mem}});
+    strm_.wait();
+    return out;
+  }
+
+  // a + b or a * b (same shapes) on a's layout; b is reordered to it when it differs.
+  Value binary(const Node& n, Value& a, Value& b, bool reuse_a) {
+    const memory::desc md = a.mem.get_desc();
+    memory src1 = b.mem;
+    if (src1.get_desc() != md) {
+      memory tmp(md, eng_);
+      dnnl::reorder(src1, tmp).execute(strm_, src1, tmp);
+      src1 = tmp;
+    }
+    const auto alg =
+        n.type == OpType::add ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul;
+    dnnl::binary::desc d(alg, md, md, md);
+    dnnl::binary prim(dnnl::binary::primitive_desc(d, eng_));
+    Value out;
+    memory src0 = a.mem;
+    if (reuse_a) {
+      out = std::move(a);
+    } else {
+      out.c = a.c;
+      out.h = a.h;
+      out.w = a.w;
+      out.mem = memory(md, eng_);
+    }
+    prim.execute(strm_, {{DNNL_ARG_SRC_0, src0}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, out.mem}});
+    strm_.wait();
+    return out;
   }
 
   // Fills `plan` from a (de)convolution's primitive descriptor: its memory descriptors, and the

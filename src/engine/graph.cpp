@@ -43,6 +43,16 @@ const char* op_name(OpType t) {
       return "global_avg_pool";
     case OpType::scale_shift:
       return "scale_shift";
+    case OpType::silu:
+      return "silu";
+    case OpType::gelu:
+      return "gelu";
+    case OpType::slice_channels:
+      return "slice_channels";
+    case OpType::mish:
+      return "mish";
+    case OpType::group_norm:
+      return "group_norm";
   }
   return "?";
 }
@@ -119,6 +129,19 @@ std::int64_t output_channels(const Graph& g, const Node& n,
       if (c * f2 > kMaxGraphChannels) bad("its channel count overflows");
       return c * f2;
     }
+    case OpType::slice_channels:
+      if (n.begin < 0 || n.count < 1 || n.begin + static_cast<std::int64_t>(n.count) > c) {
+        bad(fmt::format("channels {} to {} of {}", n.begin,
+                        n.begin + static_cast<std::int64_t>(n.count), c));
+      }
+      return n.count;
+    case OpType::group_norm:
+      if (n.groups < 1 || c % n.groups != 0 || n.weight.size() != static_cast<std::size_t>(c) ||
+          n.bias.size() != static_cast<std::size_t>(c)) {
+        bad(fmt::format("{} groups, {} weights and {} biases for {} channels", n.groups,
+                        n.weight.size(), n.bias.size(), c));
+      }
+      return c;
     default:
       return c;
   }
@@ -230,7 +253,7 @@ int estimate_receptive_radius(const Graph& g) {
 
 bool has_global_context(const Graph& g) {
   for (const Node& n : g.nodes) {
-    if (n.type == OpType::global_avg_pool) return true;
+    if (n.type == OpType::global_avg_pool || n.type == OpType::group_norm) return true;
   }
   return false;
 }

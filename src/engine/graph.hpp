@@ -28,6 +28,12 @@ enum class OpType {
   crop,               // crop_* pixels removed from each side
   global_avg_pool,    // [C, H, W] -> [C, 1, 1]
   scale_shift,        // y = x * scale + shift (scalars): input normalisation
+  silu,               // x * sigmoid(x) (SiLU / swish)
+  gelu,               // x * Phi(x), the exact (erf) GELU of PyTorch's nn.GELU()
+  slice_channels,     // channels [begin, begin + count) of the input (PLKSR's partial conv)
+  mish,               // x * tanh(softplus(x))
+  group_norm,         // PyTorch GroupNorm: `groups` groups, per-channel weight and bias, eps;
+                      // statistics over the whole image (global context, like global_avg_pool)
 };
 
 const char* op_name(OpType t);
@@ -59,6 +65,12 @@ struct Node {
   // resampling / layout
   int factor = 1;
 
+  // slice_channels
+  int begin = 0;
+  int count = 0;
+  // group_norm (also uses groups, weight [C], bias [C])
+  float eps = 1e-5F;
+
   // pad / crop
   int top = 0, bottom = 0, left = 0, right = 0;
   PadMode pad_mode = PadMode::zero;
@@ -86,7 +98,8 @@ void validate(const Graph& g);
 // average pooling adds nothing here (see has_global_context).
 int estimate_receptive_radius(const Graph& g);
 
-// True when the graph has global average pooling (e.g. squeeze-and-excitation blocks): every
+// True when the graph has global average pooling (e.g. squeeze-and-excitation blocks) or
+// GroupNorm (RealPLKSR, statistics over the whole image): every
 // output pixel then depends on the whole input, which tiles only approximate (a tile's SE means
 // are over the tile and its context), so such graphs want the largest tiles possible.
 bool has_global_context(const Graph& g);

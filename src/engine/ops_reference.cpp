@@ -115,6 +115,52 @@ void sigmoid(Tensor& x) {
   for (float& v : x.data) v = 1.0F / (1.0F + std::exp(-v));
 }
 
+Tensor slice_channels(const Tensor& x, int begin, int count) {
+  Tensor y(count, x.h, x.w);
+  std::copy(x.channel(begin), x.channel(begin) + y.size(), y.data.begin());
+  return y;
+}
+
+void silu(Tensor& x) {
+  for (float& v : x.data) v = static_cast<float>(v / (1.0 + std::exp(-static_cast<double>(v))));
+}
+
+void gelu(Tensor& x) {
+  for (float& v : x.data) {
+    const double d = v;
+    v = static_cast<float>(0.5 * d * (1.0 + std::erf(d / std::sqrt(2.0))));
+  }
+}
+
+void mish(Tensor& x) {
+  for (float& v : x.data) {
+    const double d = v;
+    const double softplus = d > 20.0 ? d : std::log1p(std::exp(d));
+    v = static_cast<float>(d * std::tanh(softplus));
+  }
+}
+
+void group_norm(Tensor& x, const Node& n) {
+  const int per_group = x.c / n.groups;
+  const std::size_t count = static_cast<std::size_t>(per_group) * x.plane();
+  for (int grp = 0; grp < n.groups; ++grp) {
+    float* p = x.channel(grp * per_group);
+    double sum = 0;
+    for (std::size_t i = 0; i < count; ++i) sum += p[i];
+    const double mean = sum / static_cast<double>(count);
+    double sq = 0;
+    for (std::size_t i = 0; i < count; ++i) sq += (p[i] - mean) * (p[i] - mean);
+    const double inv = 1.0 / std::sqrt(sq / static_cast<double>(count) + n.eps);
+    for (int k = 0; k < per_group; ++k) {
+      const int ch = grp * per_group + k;
+      float* q = x.channel(ch);
+      for (std::size_t i = 0; i < x.plane(); ++i) {
+        q[i] = static_cast<float>((q[i] - mean) * inv * n.weight[ch] + n.bias[ch]);
+      }
+    }
+  }
+}
+
 void scale_shift(Tensor& x, float scale, float shift) {
   for (float& v : x.data) v = v * scale + shift;
 }
@@ -287,6 +333,34 @@ Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
       sigmoid(y);
       return y;
     }
+    case OpType::silu: {
+      Tensor y = x;
+      silu(y);
+      return y;
+    }
+    case OpType::gelu: {
+      Tensor y = x;
+      gelu(y);
+      return y;
+    }
+    case OpType::mish: {
+      Tensor y = x;
+      mish(y);
+      return y;
+    }
+    case OpType::group_norm: {
+      if (n.groups < 1 || x.c % n.groups != 0 || n.weight.size() != static_cast<std::size_t>(x.c)) {
+        shape_error(n, fmt::format("{} groups for {} channels", n.groups, x.c));
+      }
+      Tensor y = x;
+      group_norm(y, n);
+      return y;
+    }
+    case OpType::slice_channels:
+      if (n.begin < 0 || n.count < 1 || n.begin + n.count > x.c) {
+        shape_error(n, fmt::format("channels {} to {} of {}", n.begin, n.begin + n.count, x.c));
+      }
+      return slice_channels(x, n.begin, n.count);
     case OpType::scale_shift: {
       Tensor y = x;
       scale_shift(y, n.scale, n.shift);

@@ -15,10 +15,15 @@ void relu(Tensor& x);
 void leaky_relu(Tensor& x, float alpha);
 void prelu(Tensor& x, const std::vector<float>& slopes);
 void sigmoid(Tensor& x);
+void silu(Tensor& x);  // x / (1 + exp(-x))
+void gelu(Tensor& x);  // 0.5 x (1 + erf(x / sqrt 2))
+void mish(Tensor& x);  // x tanh(log(1 + exp(x)))
+void group_norm(Tensor& x, const Node& n);
 void scale_shift(Tensor& x, float scale, float shift);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);  // b may be [C,1,1]
 Tensor concat(const std::vector<const Tensor*>& parts);
+Tensor slice_channels(const Tensor& x, int begin, int count);
 Tensor pixel_shuffle(const Tensor& x, int r);
 Tensor pixel_unshuffle(const Tensor& x, int r);
 Tensor upsample_nearest(const Tensor& x, int f);

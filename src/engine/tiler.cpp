@@ -60,12 +60,17 @@ double peak_floats_per_pixel(const Graph& g) {
         out.channels = 0;
         for (int v : n.inputs) out.channels += shapes[v].channels;
         break;
+      case OpType::slice_channels:
+        out.channels = n.count;
+        break;
       default:
         break;
     }
     shapes[n.output] = out;
-    const bool unary = n.type == OpType::relu || n.type == OpType::leaky_relu ||
-                       n.type == OpType::prelu || n.type == OpType::scale_shift;
+    const bool unary =
+        n.type == OpType::relu || n.type == OpType::leaky_relu || n.type == OpType::silu ||
+        n.type == OpType::gelu || n.type == OpType::sigmoid || n.type == OpType::mish ||
+        n.type == OpType::group_norm || n.type == OpType::prelu || n.type == OpType::scale_shift;
     if (unary && last[n.inputs[0]] == static_cast<int>(i) && n.inputs[0] != g.output) {
       continue;  // done in place (or fused into the conv before it): nothing new is alive
     }
@@ -112,7 +117,10 @@ TilePlan plan_tiles(const Graph& g, int requested, std::uint64_t memory_budget, 
 }
 
 bool needs_global_means(const Graph& g, const TilePlan& plan, int width, int height) {
-  return has_global_context(g) && (width > plan.tile || height > plan.band);
+  // Only pools' means can be shared; GroupNorm's statistics stay per tile (largest tiles).
+  const bool pools = std::any_of(g.nodes.begin(), g.nodes.end(),
+                                 [](const Node& n) { return n.type == OpType::global_avg_pool; });
+  return pools && (width > plan.tile || height > plan.band);
 }
 
 namespace {

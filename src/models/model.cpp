@@ -13,7 +13,9 @@
 #include "models/formats/pth_reader.hpp"
 #include "models/formats/registry.hpp"
 #include "models/formats/safetensors.hpp"
+#include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
+#include "models/span.hpp"
 #include "models/srvgg.hpp"
 
 namespace hires {
@@ -52,7 +54,28 @@ int meta_int(const models::SafeTensors& st, const std::string& key, int fallback
 
 constexpr const char* kSupportedArchitectures =
     "supported: srvgg (SRVGGNetCompact), rrdbnet (RRDBNet: ESRGAN in its old 'model.N' and newer "
-    "layouts, Real-ESRGAN x4plus, x2plus, anime_6B)";
+    "layouts, Real-ESRGAN x4plus, x2plus, anime_6B), span (SPAN), plksr (PLKSR), realplksr "
+    "(RealPLKSR)";
+
+// The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
+// graph with its architecture and variant, or std::nullopt when none matches.
+struct ArchGraph {
+  std::string architecture;
+  std::string variant;
+  engine::Graph graph;
+};
+
+std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
+                                        const std::string& source) {
+  if (const auto c = models::detect_span(lookup, source)) {
+    return ArchGraph{"span", models::span_variant(*c), models::build_span(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_plksr(lookup, source)) {
+    return ArchGraph{c->real ? "realplksr" : "plksr", models::plksr_variant(*c),
+                     models::build_plksr(*c, lookup, source)};
+  }
+  return std::nullopt;
+}
 
 models::WeightLookup tensor_lookup(const std::map<std::string, models::TensorData>& tensors) {
   return [&tensors](const std::string& name) -> std::optional<models::WeightView> {
@@ -91,6 +114,18 @@ std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
     return it == st.metadata.end() ? std::string() : it->second;
   };
   std::string arch = meta("architecture");
+  if (arch == "span" || arch == "plksr" || arch == "realplksr" || arch.empty()) {
+    if (auto found = community_arch(lookup, path.filename().string())) {
+      ModelInfo info;
+      info.name = meta("name").empty() ? path.stem().string() : meta("name");
+      info.architecture = found->architecture;
+      info.variant = found->variant;
+      info.format = "safetensors";
+      info.source = path;
+      info.license = meta("license");
+      return make_model(std::move(info), std::move(found->graph));
+    }
+  }
   if (arch == "rrdbnet" || arch.empty()) {
     if (const auto rc = models::detect_rrdbnet(lookup, path.filename().string())) {
       ModelInfo info;
@@ -149,6 +184,11 @@ std::shared_ptr<Model> load_pth_model(const fs::path& path) {
   info.name = path.stem().string();
   info.format = "pth";
   info.source = path;
+  if (auto found = community_arch(lookup, source)) {
+    info.architecture = found->architecture;
+    info.variant = found->variant;
+    return make_model(std::move(info), std::move(found->graph));
+  }
   if (const auto rc = models::detect_rrdbnet(lookup, source)) {
     info.architecture = "rrdbnet";
     return make_model(std::move(info), models::build_rrdbnet(*rc, lookup, source));

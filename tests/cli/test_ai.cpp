@@ -121,6 +121,31 @@ TEST(Ai, GreyComesBackGrey) {
   EXPECT_EQ(g.width(), 48);
 }
 
+TEST(Ai, CommunityArchitecturesAreListedWithTheirFacts) {
+  const fs::path archs = fs::path(HIRES_SOURCE_DIR) / "tests" / "archs";
+  const auto r = run_hires({"models", "--json", "--models-dir", archs.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int seen = 0;
+  for (const auto& m : nlohmann::json::parse(r.out)) {
+    const fs::path source = m.value("source", std::string());
+    if (source.filename() == "span_tiny_x4.safetensors") {
+      ++seen;
+      EXPECT_EQ(m["architecture"], "span");
+      EXPECT_EQ(m["variant"], "4nf, 6 blocks, norm");
+      EXPECT_EQ(m["scale"], 4);
+      EXPECT_EQ(m["format"], "safetensors");
+    }
+    if (source.filename() == "realplksr_tiny_x4.pth") {
+      ++seen;
+      EXPECT_EQ(m["architecture"], "realplksr");
+      EXPECT_EQ(m["variant"], "8dim, 2 blocks, 17x17 on 2, DCCM, GroupNorm");
+      EXPECT_EQ(m["scale"], 4);
+      EXPECT_GT(m["parameters"].get<int>(), 0);
+    }
+  }
+  EXPECT_EQ(seen, 2) << r.out;
+}
+
 TEST(Ai, ModelsAreListedFromAModelsDir) {
   const auto r = run_hires({"models", "--json", "--models-dir", kGolden.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -1,0 +1,70 @@
+#include "models/arch_util.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "hires/error.hpp"
+
+namespace hires::models {
+
+void bad_model(const std::string& source, const std::string& problem, const std::string& hint) {
+  throw Error(ErrorKind::input, fmt::format("model '{}'", source), problem, hint);
+}
+
+const std::vector<float>& fetch_tensor(const WeightLookup& weights, const std::string& source,
+                                       const std::string& name,
+                                       const std::vector<std::int64_t>& shape,
+                                       const std::string& hint) {
+  const auto w = weights(name);
+  if (!w) bad_model(source, fmt::format("tensor '{}' is missing", name), hint);
+  if (w->shape != shape) {
+    bad_model(source,
+              fmt::format("tensor '{}' is [{}], expected [{}]", name, fmt::join(w->shape, ","),
+                          fmt::join(shape, ",")),
+              "the tensors do not fit one network (a truncated or edited file?)");
+  }
+  std::int64_t count = 1;
+  for (auto d : shape) count *= d;
+  if (w->values == nullptr || w->values->size() != static_cast<std::size_t>(count)) {
+    bad_model(source, fmt::format("tensor '{}' holds too few values", name), "a truncated file?");
+  }
+  return *w->values;
+}
+
+int GraphBuilder::add(engine::Node n) {
+  n.output = g.add_value();
+  g.nodes.push_back(std::move(n));
+  return g.nodes.back().output;
+}
+
+int GraphBuilder::conv(const std::string& name, int x, int in_ch, int out_ch, int k) {
+  engine::Node n;
+  n.type = engine::OpType::conv2d;
+  n.name = name;
+  n.in_channels = in_ch;
+  n.out_channels = out_ch;
+  n.kernel = k;
+  n.padding = k / 2;
+  n.weight = fetch_tensor(weights, source, name + ".weight", {out_ch, in_ch, k, k}, hint);
+  n.bias = fetch_tensor(weights, source, name + ".bias", {out_ch}, hint);
+  n.inputs = {x};
+  return add(std::move(n));
+}
+
+int GraphBuilder::unary(engine::OpType t, const std::string& name, int x) {
+  engine::Node n;
+  n.type = t;
+  n.name = name;
+  n.inputs = {x};
+  return add(std::move(n));
+}
+
+int GraphBuilder::binary(engine::OpType t, const std::string& name, int a, int b) {
+  engine::Node n;
+  n.type = t;
+  n.name = name;
+  n.inputs = {a, b};
+  return add(std::move(n));
+}
+
+}  // namespace hires::models

@@ -1,0 +1,39 @@
+// What the PyTorch architecture files (span.cpp, plksr.cpp) share: fetching a named tensor of an
+// expected shape with the error that names it, and appending nodes to a graph.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/graph.hpp"
+#include "models/srvgg.hpp"  // WeightView, WeightLookup
+
+namespace hires::models {
+
+// Throws Error(input) with subject "model '<source>'".
+[[noreturn]] void bad_model(const std::string& source, const std::string& problem,
+                            const std::string& hint);
+
+// The values of tensor `name`; Error(input) naming the tensor when it is missing ("tensor 'x' is
+// missing", with `hint`) or of another shape ("tensor 'x' is [8,4,3,3], expected [8,8,3,3]").
+const std::vector<float>& fetch_tensor(const WeightLookup& weights, const std::string& source,
+                                       const std::string& name,
+                                       const std::vector<std::int64_t>& shape,
+                                       const std::string& hint);
+
+// Appends nodes to `g`, each reading the values given and writing a new one (returned).
+struct GraphBuilder {
+  const WeightLookup& weights;
+  const std::string& source;
+  std::string hint;  // for missing tensors, e.g. "not a SPAN checkpoint?"
+  engine::Graph& g;
+
+  int add(engine::Node n);
+  // A k x k conv (padding k / 2, groups 1) named `name` with `name`.weight and `name`.bias.
+  int conv(const std::string& name, int x, int in_ch, int out_ch, int k);
+  int unary(engine::OpType t, const std::string& name, int x);
+  int binary(engine::OpType t, const std::string& name, int a, int b);
+};
+
+}  // namespace hires::models

@@ -1,0 +1,223 @@
+// The ops the community architectures add (issue 14: SPAN, PLKSR): SiLU, GELU and Mish (oneDNN
+// eltwise or fused into a convolution on the cpu backend), same-shape add/mul as oneDNN binary ops,
+// and depth-wise / grouped large-kernel convolutions up to 17x17, channel slices and GroupNorm,
+// each against the reference loops.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/backend.hpp"
+#include "engine/ops_reference.hpp"
+#include "hires/error.hpp"
+
+namespace hires::engine {
+namespace {
+
+Tensor random_tensor(int c, int h, int w, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-2.0F, 2.0F);
+  Tensor t(c, h, w);
+  for (float& v : t.data) v = d(rng);
+  return t;
+}
+
+Node conv_node(int in_c, int out_c, int k, int groups, unsigned seed) {
+  // Weights ~ 1/sqrt(fan-in): outputs stay O(1) however large the kernel, so 1e-4 means fp32.
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0F,
+                                    1.0F / std::sqrt(static_cast<float>(in_c / groups * k * k)));
+  Node n;
+  n.type = OpType::conv2d;
+  n.name = fmt::format("conv{}x{}g{}", k, k, groups);
+  n.in_channels = in_c;
+  n.out_channels = out_c;
+  n.kernel = k;
+  n.padding = k / 2;
+  n.groups = groups;
+  n.weight.resize(static_cast<std::size_t>(out_c) * (in_c / groups) * k * k);
+  for (float& v : n.weight) v = d(rng);
+  n.bias.resize(static_cast<std::size_t>(out_c));
+  for (float& v : n.bias) v = d(rng);
+  return n;
+}
+
+Node op(OpType t) {
+  Node n;
+  n.type = t;
+  n.name = op_name(t);
+  n.shift = -0.5F;
+  return n;
+}
+
+Graph chain(std::vector<Node> nodes, int in_c) {
+  Graph g;
+  g.name = "test";
+  g.in_channels = in_c;
+  int x = g.input;
+  for (Node& n : nodes) {
+    if (n.inputs.empty()) n.inputs = {x};
+    n.output = x = g.add_value();
+    g.nodes.push_back(std::move(n));
+  }
+  g.output = x;
+  g.out_channels = g.nodes.empty() ? in_c : g.nodes.back().out_channels;
+  validate(g);
+  return g;
+}
+
+// Each backend of backend_order() against the reference, printing the case on a mismatch.
+void compare_backends(const Graph& g, const Tensor& x, float tol, const std::string& what) {
+  const Tensor want = make_reference_backend(g)->run(x);
+  for (BackendKind kind : backend_order()) {
+    if (kind == BackendKind::reference) continue;
+    const Tensor got = make_backend(kind, g, {})->run(x);
+    ASSERT_EQ(got.size(), want.size()) << what;
+    double worst = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      worst = std::max(worst, static_cast<double>(std::abs(got.data[i] - want.data[i])));
+    }
+    EXPECT_LT(worst, tol) << backend_name(kind) << " vs reference: " << what << " (" << x.c << "x"
+                          << x.h << "x" << x.w << ")";
+  }
+}
+
+TEST(OpsArchs, ReferenceSiluAndGeluKnownValues) {
+  Tensor x(1, 1, 3);
+  x.data = {-1.0F, 0.0F, 2.0F};
+  Tensor s = x;
+  ref::silu(s);
+  EXPECT_NEAR(s.data[0], -0.2689414F, 1e-6);
+  EXPECT_EQ(s.data[1], 0.0F);
+  EXPECT_NEAR(s.data[2], 1.7615942F, 1e-6);
+  Tensor g = x;
+  ref::gelu(g);  // exact GELU: x * Phi(x)
+  EXPECT_NEAR(g.data[0], -0.1586553F, 1e-6);
+  EXPECT_EQ(g.data[1], 0.0F);
+  EXPECT_NEAR(g.data[2], 1.9544997F, 1e-6);
+  Tensor m = x;
+  ref::mish(m);
+  EXPECT_NEAR(m.data[0], -0.3034014F, 1e-6);
+  EXPECT_EQ(m.data[1], 0.0F);
+  EXPECT_NEAR(m.data[2], 1.9439589F, 1e-6);
+}
+
+TEST(OpsArchs, ElementwiseOpsAfterAConvolution) {
+  // Each after a 3x3 (Winograd on cpu: nChw8c) and a 5x5 (oneDNN) conv, as the value's only
+  // reader (fused where the backend can) and with a second reader (a standalone eltwise).
+  for (OpType t :
+       {OpType::silu, OpType::gelu, OpType::mish, OpType::sigmoid, OpType::scale_shift}) {
+    for (int k : {3, 5, 1}) {
+      for (int channels : {5, 16}) {
+        Graph fused = chain({conv_node(3, channels, k, 1, 7), op(t)}, 3);
+        compare_backends(fused, random_tensor(3, 11, 9, 3), 1e-4F,
+                         fmt::format("conv{} + {} ({} ch)", k, op_name(t), channels));
+        // conv -> t -> add(t, conv): the conv output is read twice, so t stands alone.
+        Graph g = chain({conv_node(3, channels, k, 1, 8), op(t)}, 3);
+        Node sum = op(OpType::add);
+        sum.inputs = {g.nodes[0].output, g.nodes[1].output};
+        sum.output = g.add_value();
+        g.output = sum.output;
+        g.nodes.push_back(std::move(sum));
+        validate(g);
+        compare_backends(g, random_tensor(3, 10, 13, 4), 1e-4F,
+                         fmt::format("conv{} -> {} + conv ({} ch)", k, op_name(t), channels));
+      }
+    }
+  }
+}
+
+TEST(OpsArchs, SameShapeMulAndAddOnMixedLayouts) {
+  // a from a Winograd conv (nChw8c), b from a 1x1 oneDNN conv (its own layout): b is reordered.
+  for (OpType t : {OpType::add, OpType::mul}) {
+    Graph g = chain({conv_node(3, 12, 3, 1, 11)}, 3);
+    Node b = conv_node(3, 12, 1, 1, 12);
+    b.inputs = {g.input};
+    b.output = g.add_value();
+    const int bv = b.output;
+    g.nodes.push_back(std::move(b));
+    Node m = op(t);
+    m.inputs = {g.nodes[0].output, bv};
+    m.output = g.add_value();
+    g.output = m.output;
+    g.nodes.push_back(std::move(m));
+    validate(g);
+    compare_backends(g, random_tensor(3, 9, 14, 13), 1e-4F, op_name(t));
+  }
+}
+
+TEST(OpsArchs, DepthwiseAndGroupedLargeKernels) {
+  for (int k : {3, 5, 7, 13, 17}) {
+    for (int groups : {1, 4, 16}) {
+      const int channels = 16;
+      Graph g = chain({conv_node(channels, channels, 1, 1, 20),
+                       conv_node(channels, channels, k, groups, 21 + k)},
+                      channels);
+      compare_backends(g, random_tensor(channels, 19, 23, 22), 2e-4F,
+                       fmt::format("conv {}x{} groups {}", k, k, groups));
+    }
+  }
+}
+
+TEST(OpsArchs, GroupNorm) {
+  for (int groups : {1, 4, 12}) {
+    Node norm = op(OpType::group_norm);
+    norm.groups = groups;
+    for (int c = 0; c < 12; ++c) {
+      norm.weight.push_back(0.5F + 0.1F * c);
+      norm.bias.push_back(0.05F * c - 0.2F);
+    }
+    Graph g = chain({conv_node(3, 12, 3, 1, 40), norm}, 3);
+    compare_backends(g, random_tensor(3, 13, 17, 41), 1e-4F,
+                     fmt::format("group_norm {} groups", groups));
+  }
+  // One group of [1, 3]: mean 2, variance 1 -> -1, 1 (eps aside), then * 2 + 1.
+  Node n = op(OpType::group_norm);
+  n.groups = 1;
+  n.eps = 0.0F;
+  n.weight = {2.0F};
+  n.bias = {1.0F};
+  Tensor t(1, 1, 2);
+  t.data = {1.0F, 3.0F};
+  ref::group_norm(t, n);
+  EXPECT_EQ(t.data, (std::vector<float>{-1.0F, 3.0F}));
+}
+
+TEST(OpsArchs, PartialChannelConvolution) {
+  // PLKSR's partial large-kernel conv: the first 4 of 12 channels through a 17x17 conv, the rest
+  // passed on, joined again.
+  Graph g = chain({conv_node(3, 12, 3, 1, 30)}, 3);
+  const int x = g.nodes[0].output;
+  Node head = op(OpType::slice_channels);
+  head.begin = 0;
+  head.count = 4;
+  Node lk = conv_node(4, 4, 17, 1, 31);
+  Node rest = op(OpType::slice_channels);
+  rest.begin = 4;
+  rest.count = 8;
+  head.inputs = {x};
+  head.output = g.add_value();
+  lk.inputs = {head.output};
+  lk.output = g.add_value();
+  rest.inputs = {x};
+  rest.output = g.add_value();
+  Node cat = op(OpType::concat);
+  cat.inputs = {lk.output, rest.output};
+  cat.output = g.add_value();
+  g.output = cat.output;
+  for (Node* n : {&head, &lk, &rest, &cat}) g.nodes.push_back(*n);
+  validate(g);
+  compare_backends(g, random_tensor(3, 21, 18, 32), 2e-4F, "slice + conv17 + concat");
+  // Known values, and a slice outside the input is refused.
+  Tensor t(3, 1, 2);
+  t.data = {1, 2, 3, 4, 5, 6};
+  EXPECT_EQ(ref::slice_channels(t, 1, 2).data, (std::vector<float>{3, 4, 5, 6}));
+  Node bad = op(OpType::slice_channels);
+  bad.begin = 10;
+  bad.count = 4;
+  EXPECT_THROW(chain({conv_node(3, 12, 3, 1, 30), bad}, 3), Error);
+}
+
+}  // namespace
+}  // namespace hires::engine
