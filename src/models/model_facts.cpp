@@ -11,7 +11,9 @@
 #include "hires/error.hpp"
 #include "models/formats/registry.hpp"
 #include "models/model.hpp"
+#include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
+#include "models/span.hpp"
 #include "models/srvgg.hpp"
 
 namespace hires {
@@ -23,20 +25,46 @@ namespace fs = std::filesystem;
 // a .safetensors without "architecture" in its metadata (with it, only the row of that name): the
 // scale the tensors imply, or nullopt when they are not this architecture. These are the
 // architectures safetensors_model and load_pth_model (model.cpp) build; a new one adds a row.
-struct ShapeArchitecture {
-  const char* name;
-  std::optional<int> (*scale)(const models::WeightLookup& weights, const std::string& source);
+struct ShapeFacts {
+  std::string architecture;
+  int scale = 0;
+  std::string variant;
 };
 
-constexpr std::array<ShapeArchitecture, 2> kShapeArchitectures = {{
+struct ShapeArchitecture {
+  const char* name;
+  std::optional<ShapeFacts> (*detect)(const models::WeightLookup& weights,
+                                      const std::string& source);
+};
+
+// Architectures detected from tensor names and shapes, tried in this order (as loading does).
+constexpr std::array<ShapeArchitecture, 4> kShapeArchitectures = {{
     {"rrdbnet",
-     [](const models::WeightLookup& w, const std::string& source) -> std::optional<int> {
-       if (const auto c = models::detect_rrdbnet(w, source)) return c->scale;
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_rrdbnet(w, source)) {
+         return ShapeFacts{"rrdbnet", c->scale, {}};
+       }
        return std::nullopt;
      }},
     {"srvgg",
-     [](const models::WeightLookup& w, const std::string& source) -> std::optional<int> {
-       if (const auto c = models::detect_srvgg(w, source)) return c->upscale;
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_srvgg(w, source)) {
+         return ShapeFacts{"srvgg", c->upscale, {}};
+       }
+       return std::nullopt;
+     }},
+    {"span",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_span(w, source)) {
+         return ShapeFacts{"span", c->upscale, models::span_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"plksr",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_plksr(w, source)) {
+         return ShapeFacts{c->real ? "realplksr" : "plksr", c->upscale, models::plksr_variant(*c)};
+       }
        return std::nullopt;
      }},
 }};
@@ -68,16 +96,16 @@ void describe_tensors(const models::HeaderFacts& h, ModelInfo& info) {
   const std::string named = meta("architecture");
   const std::string source = h.source.filename().string();
   for (const ShapeArchitecture& arch : kShapeArchitectures) {
-    if (!named.empty() && named != arch.name) continue;
-    if (const auto scale = arch.scale(lookup, source)) {
-      info.architecture = arch.name;
-      info.scale = *scale;
-      // SRVGG's metadata may set its scale (and its other hyper-parameters), as when loading.
-      if (info.architecture == "srvgg") info.scale = whole_number(h, "upscale", info.scale);
-      info.name = meta("name").empty() ? h.source.stem().string() : meta("name");
-      info.license = meta("license");
-      return;
-    }
+    const auto found = arch.detect(lookup, source);
+    if (!found || (!named.empty() && named != found->architecture)) continue;
+    info.architecture = found->architecture;
+    info.scale = found->scale;
+    info.variant = found->variant;
+    // SRVGG's metadata may set its scale (and its other hyper-parameters), as when loading.
+    if (info.architecture == "srvgg") info.scale = whole_number(h, "upscale", info.scale);
+    info.name = meta("name").empty() ? h.source.stem().string() : meta("name");
+    info.license = meta("license");
+    return;
   }
   throw Error(ErrorKind::input, h.source.string(),
               named.empty() ? "no supported architecture matches its tensors"
