@@ -26,7 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 using engine::OpType;
 using test::count;
+using test::lookup_in;
 using test::max_abs_diff;
+using test::run_tiled;
 using test::to_tensor;
 
 const fs::path kArchs = fs::path(HIRES_SOURCE_DIR) / "tests" / "archs";
@@ -87,14 +89,6 @@ INSTANTIATE_TEST_SUITE_P(
                       Fixture{"realplksr_tiny_x1.pth", "realplksr_tiny_x1", "pth", "realplksr", 1,
                               1, "8dim, 1 blocks, 7x7 on 2, DCCM, GroupNorm"}));
 
-models::WeightLookup lookup_in(const std::map<std::string, models::TensorData>& tensors) {
-  return [&tensors](const std::string& name) -> std::optional<models::WeightView> {
-    auto it = tensors.find(name);
-    if (it == tensors.end()) return std::nullopt;
-    return models::WeightView{it->second.shape, &it->second.values};
-  };
-}
-
 std::string plksr_problem(const char* file,
                           const std::function<void(models::PthCheckpoint&)>& edit) {
   models::PthCheckpoint ck = models::load_pth(kArchs / file);
@@ -149,29 +143,6 @@ engine::Tensor pattern(int h, int w) {
       for (int x = 0; x < w; ++x)
         in.at(c, y, x) = 0.5F + 0.45F * std::sin(0.19F * x + 0.7F * c) * std::cos(0.13F * y);
   return in;
-}
-
-engine::Tensor run_tiled(const engine::Graph& g, engine::Backend& backend,
-                         const engine::TilePlan& plan, const engine::Tensor& in) {
-  const int s = g.scale;
-  engine::Tensor out(g.out_channels, in.h * s, in.w * s);
-  const engine::ReadFn read = [&](const core::Rect& r) {
-    engine::Tensor t(in.c, r.height, r.width);
-    for (int c = 0; c < in.c; ++c)
-      for (int y = 0; y < r.height; ++y)
-        for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
-    return t;
-  };
-  engine::run_image(
-      g, backend, plan, in.w, in.h, read,
-      [&](int y0, const engine::Tensor& t, int sy, int sx, int rows, int cols, int dx) {
-        for (int c = 0; c < out.c; ++c)
-          for (int y = 0; y < rows; ++y)
-            for (int x = 0; x < cols; ++x) {
-              out.at(c, y0 * s + y, dx + x) = t.at(c, sy + y, sx + x);
-            }
-      });
-  return out;
 }
 
 TEST(Plksr, Tile64MatchesTheWholeImage) {

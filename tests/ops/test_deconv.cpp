@@ -14,39 +14,14 @@
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
 #include "hires/error.hpp"
+#include "ops/op_graphs.hpp"
 
 namespace hires::engine {
 namespace {
 
-Tensor random_input(int c, int h, int w, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-1.0F, 1.0F);
-  Tensor t(c, h, w);
-  for (float& v : t.data) v = d(rng);
-  return t;
-}
-
-std::vector<float> random_weights(std::size_t n, unsigned seed, float scale) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0F, scale);
-  std::vector<float> v(n);
-  for (float& f : v) f = d(rng);
-  return v;
-}
-
-Node deconv_node(int in_c, int out_c, int k, int stride, int pad, bool bias, unsigned seed) {
-  Node n;
-  n.type = OpType::deconv2d;
-  n.name = "deconv";
-  n.in_channels = in_c;
-  n.out_channels = out_c;
-  n.kernel = k;
-  n.stride = stride;
-  n.padding = pad;
-  n.weight = random_weights(static_cast<std::size_t>(in_c) * out_c * k * k, seed, 0.3F);
-  if (bias) n.bias = random_weights(static_cast<std::size_t>(out_c), seed + 1, 0.1F);
-  return n;
-}
+using test::deconv_node;
+using test::random_tensor;
+using test::random_vector;
 
 // y[o, oy, ox] = b[o] + sum over i, ky, kx with oy = iy*s + ky - p, ox = ix*s + kx - p of
 // x[i, iy, ix] * w[i, o, ky, kx]: gathered per output pixel (the reference scatters).
@@ -106,7 +81,7 @@ TEST(OpsDeconv, ReferenceMatchesTheDefinition) {
   unsigned seed = 10;
   for (const Case& c : kCases) {
     const Node n = deconv_node(c.in_c, c.out_c, c.k, c.s, c.p, c.bias, seed++);
-    const Tensor x = random_input(c.in_c, c.h, c.w, seed++);
+    const Tensor x = random_tensor(c.in_c, c.h, c.w, seed++);
     const Tensor y = ref::deconv2d(x, n);
     ASSERT_EQ(y.c, c.out_c);
     ASSERT_EQ(y.h, (c.h - 1) * c.s - 2 * c.p + c.k);
@@ -146,7 +121,7 @@ TEST(OpsDeconv, CpuBackendMatchesReference) {
   for (const Case& c : kCases) {
     for (const Node* act : std::vector<const Node*>{nullptr, &leaky, &relu}) {
       const Graph g = single(deconv_node(c.in_c, c.out_c, c.k, c.s, c.p, c.bias, seed++), act);
-      const Tensor x = random_input(c.in_c, c.h, c.w, seed++);
+      const Tensor x = random_tensor(c.in_c, c.h, c.w, seed++);
       const Tensor want = make_reference_backend(g)->run(x);
       const Tensor got = make_cpu_backend(g, {})->run(x);
       ASSERT_EQ(got.c, want.c);
@@ -175,8 +150,8 @@ TEST(OpsValidConv, WinogradWithoutBorderMatchesReference) {
     c.out_channels = out_c;
     c.kernel = 3;
     c.padding = 0;
-    c.weight = random_weights(static_cast<std::size_t>(in_c) * out_c * 9, seed++, 0.2F);
-    c.bias = random_weights(static_cast<std::size_t>(out_c), seed++, 0.1F);
+    c.weight = random_vector(static_cast<std::size_t>(in_c) * out_c * 9, seed++, 0.2F);
+    c.bias = random_vector(static_cast<std::size_t>(out_c), seed++, 0.1F);
     nodes.push_back(c);
     Node a;
     a.type = OpType::leaky_relu;
@@ -198,7 +173,7 @@ TEST(OpsValidConv, WinogradWithoutBorderMatchesReference) {
   g.output = v;
   validate(g);
   for (auto [h, w] : {std::pair{13, 17}, std::pair{8, 9}, std::pair{30, 22}}) {
-    const Tensor x = random_input(16, h, w, seed++);
+    const Tensor x = random_tensor(16, h, w, seed++);
     const Tensor want = make_reference_backend(g)->run(x);
     auto cpu = make_cpu_backend(g, {});
     const Tensor got = cpu->run(x);

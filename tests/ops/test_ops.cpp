@@ -8,57 +8,15 @@
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
 #include "models/srvgg.hpp"
+#include "ops/op_graphs.hpp"
 
 namespace hires::engine {
 namespace {
 
-Tensor random_tensor(int c, int h, int w, unsigned seed, float lo = -1.0F, float hi = 1.0F) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  Tensor t(c, h, w);
-  for (float& v : t.data) v = d(rng);
-  return t;
-}
-
-std::vector<float> random_vector(std::size_t n, unsigned seed, float scale) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0F, scale);
-  std::vector<float> v(n);
-  for (float& f : v) f = d(rng);
-  return v;
-}
-
-Node conv_node(int in_c, int out_c, int k, int stride, int pad, int groups, bool bias,
-               unsigned seed) {
-  Node n;
-  n.type = OpType::conv2d;
-  n.name = "conv";
-  n.in_channels = in_c;
-  n.out_channels = out_c;
-  n.kernel = k;
-  n.stride = stride;
-  n.padding = pad;
-  n.groups = groups;
-  n.weight = random_vector(static_cast<std::size_t>(out_c) * (in_c / groups) * k * k, seed, 0.3F);
-  if (bias) n.bias = random_vector(static_cast<std::size_t>(out_c), seed + 1, 0.1F);
-  return n;
-}
-
-// A graph: input -> nodes (each reading the previous value unless inputs are preset).
-Graph chain(std::vector<Node> nodes, int in_c) {
-  Graph g;
-  g.name = "test";
-  g.in_channels = in_c;
-  int x = g.input;
-  for (Node& n : nodes) {
-    if (n.inputs.empty()) n.inputs = {x};
-    n.output = x = g.add_value();
-    g.nodes.push_back(std::move(n));
-  }
-  g.output = x;
-  validate(g);
-  return g;
-}
+using test::chain;
+using test::conv_node;
+using test::random_tensor;
+using test::random_vector;
 
 void expect_close(const Tensor& a, const Tensor& b, float tol, const std::string& what) {
   ASSERT_EQ(a.c, b.c) << what;

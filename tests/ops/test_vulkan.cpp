@@ -14,57 +14,19 @@
 #include "hires/devices.hpp"
 #include "hires/error.hpp"
 #include "models/srvgg.hpp"
+#include "ops/op_graphs.hpp"
 #include "support/vulkan_skip.hpp"
 
 namespace hires::engine {
 namespace {
 
+using test::chain;
+using test::conv_node;
+using test::deconv_node;
+using test::random_tensor;
+using test::random_vector;
+
 constexpr float kTolerance = 1e-4F;
-
-Tensor random_tensor(int c, int h, int w, unsigned seed, float lo = -1.0F, float hi = 1.0F) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  Tensor t(c, h, w);
-  for (float& v : t.data) v = d(rng);
-  return t;
-}
-
-std::vector<float> random_vector(std::size_t n, unsigned seed, float scale) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0F, scale);
-  std::vector<float> v(n);
-  for (float& f : v) f = d(rng);
-  return v;
-}
-
-Node conv(int in_c, int out_c, int k, int stride, int pad, int groups, bool bias, unsigned seed) {
-  Node n;
-  n.type = OpType::conv2d;
-  n.name = "conv";
-  n.in_channels = in_c;
-  n.out_channels = out_c;
-  n.kernel = k;
-  n.stride = stride;
-  n.padding = pad;
-  n.groups = groups;
-  n.weight = random_vector(static_cast<std::size_t>(out_c) * (in_c / groups) * k * k, seed, 0.3F);
-  if (bias) n.bias = random_vector(static_cast<std::size_t>(out_c), seed + 1, 0.1F);
-  return n;
-}
-
-Node deconv(int in_c, int out_c, int k, int stride, int pad, bool bias, unsigned seed) {
-  Node n;
-  n.type = OpType::deconv2d;
-  n.name = "deconv";
-  n.in_channels = in_c;
-  n.out_channels = out_c;
-  n.kernel = k;
-  n.stride = stride;
-  n.padding = pad;
-  n.weight = random_vector(static_cast<std::size_t>(in_c) * out_c * k * k, seed, 0.3F);
-  if (bias) n.bias = random_vector(static_cast<std::size_t>(out_c), seed + 1, 0.1F);
-  return n;
-}
 
 Node op(OpType t, int factor = 1) {
   Node n;
@@ -79,22 +41,6 @@ Node op(OpType t, int factor = 1) {
   n.left = 3;
   n.right = 1;
   return n;
-}
-
-// input -> nodes, each reading the previous value unless its inputs are set.
-Graph chain(std::vector<Node> nodes, int in_c) {
-  Graph g;
-  g.name = "test";
-  g.in_channels = in_c;
-  int x = g.input;
-  for (Node& n : nodes) {
-    if (n.inputs.empty()) n.inputs = {x};
-    n.output = x = g.add_value();
-    g.nodes.push_back(std::move(n));
-  }
-  g.output = x;
-  validate(g);
-  return g;
 }
 
 void expect_close(const Tensor& got, const Tensor& want, const std::string& what) {
@@ -142,8 +88,9 @@ TEST(OpsVulkan, ConvolutionSweep) {
     const std::string what =
         fmt::format("conv in={} out={} k={} s={} p={} g={} bias={} {}x{}", p.in_c, p.out_c, p.k,
                     p.stride, p.pad, p.groups, p.bias, p.h, p.w);
-    compare(chain({conv(p.in_c, p.out_c, p.k, p.stride, p.pad, p.groups, p.bias, seed)}, p.in_c),
-            random_tensor(p.in_c, p.h, p.w, seed + 7), what);
+    compare(
+        chain({conv_node(p.in_c, p.out_c, p.k, p.stride, p.pad, p.groups, p.bias, seed)}, p.in_c),
+        random_tensor(p.in_c, p.h, p.w, seed + 7), what);
     ++seed;
   }
 }
@@ -158,10 +105,12 @@ TEST(OpsVulkan, ActivationsFusedAndAlone) {
       a.alpha = 0.2F;
       a.slopes = random_vector(slopes, 3, 0.3F);
       const std::string what = fmt::format("{} ({} slopes)", op_name(act), slopes);
-      compare(chain({conv(3, 16, 3, 1, 1, 1, true, 5), a, conv(16, 16, 3, 1, 1, 1, true, 6)}, 3),
-              random_tensor(3, 13, 7, 9), "conv + " + what);
+      compare(
+          chain({conv_node(3, 16, 3, 1, 1, 1, true, 5), a, conv_node(16, 16, 3, 1, 1, 1, true, 6)},
+                3),
+          random_tensor(3, 13, 7, 9), "conv + " + what);
       // After scale_shift, not a convolution: a dispatch of its own.
-      compare(chain({conv(3, 16, 3, 1, 1, 1, true, 5), op(OpType::scale_shift), a}, 3),
+      compare(chain({conv_node(3, 16, 3, 1, 1, 1, true, 5), op(OpType::scale_shift), a}, 3),
               random_tensor(3, 6, 5, 2), "alone: " + what);
     }
   }
@@ -182,10 +131,10 @@ TEST(OpsVulkan, Deconvolution) {
   for (const P& p : cases) {
     const std::string what = fmt::format("deconv in={} out={} k={} s={} p={} bias={} {}x{}", p.in_c,
                                          p.out_c, p.k, p.stride, p.pad, p.bias, p.h, p.w);
-    compare(chain({deconv(p.in_c, p.out_c, p.k, p.stride, p.pad, p.bias, seed)}, p.in_c),
+    compare(chain({deconv_node(p.in_c, p.out_c, p.k, p.stride, p.pad, p.bias, seed)}, p.in_c),
             random_tensor(p.in_c, p.h, p.w, seed), what);
     Node act = op(OpType::leaky_relu);
-    compare(chain({deconv(p.in_c, p.out_c, p.k, p.stride, p.pad, p.bias, seed), act}, p.in_c),
+    compare(chain({deconv_node(p.in_c, p.out_c, p.k, p.stride, p.pad, p.bias, seed), act}, p.in_c),
             random_tensor(p.in_c, p.h, p.w, seed), what + " + leaky_relu (fused)");
     ++seed;
   }
@@ -236,7 +185,7 @@ TEST(OpsVulkan, LayoutAndElementwiseOps) {
   };
   for (const Case& c : cases) {
     // A convolution first, so the op reads a value a shader wrote.
-    compare(chain({conv(c.c, c.c, 3, 1, 1, 1, true, 2), c.make()}, c.c),
+    compare(chain({conv_node(c.c, c.c, 3, 1, 1, 1, true, 2), c.make()}, c.c),
             random_tensor(c.c, c.h, c.w, 4),
             fmt::format("{} on [{},{},{}]", c.what, c.c, c.h, c.w));
   }
@@ -263,7 +212,7 @@ TEST(OpsVulkan, MultiInputOps) {
       g.in_channels = 3;
       std::vector<int> values;
       for (int i = 0; i < c.inputs; ++i) {
-        Node cv = conv(3, c.type == OpType::concat ? 4 + i : 6, 3, 1, 1, 1, true, 20 + i);
+        Node cv = conv_node(3, c.type == OpType::concat ? 4 + i : 6, 3, 1, 1, 1, true, 20 + i);
         cv.inputs = {g.input};
         cv.output = g.add_value();
         values.push_back(cv.output);
@@ -325,7 +274,7 @@ TEST(OpsVulkan, PlansPerTileShapeAreReused) {
 // SE blocks on tiles: the pools' outputs come back, and fixed means replace the tile's own.
 TEST(OpsVulkan, GlobalMeansComeBackAndCanBeFixed) {
   HIRES_REQUIRE_VULKAN();
-  Graph g = chain({conv(3, 4, 3, 1, 1, 1, true, 1), op(OpType::global_avg_pool)}, 3);
+  Graph g = chain({conv_node(3, 4, 3, 1, 1, 1, true, 1), op(OpType::global_avg_pool)}, 3);
   Node m = op(OpType::mul);
   m.inputs = {1, 2};
   m.output = g.add_value();
@@ -362,7 +311,7 @@ TEST(OpsVulkan, EveryOpTypeIsSupported) {
 // graph (vulkan_supports is what choose_backend asks).
 TEST(OpsVulkan, AGraphItCannotRunIsRefusedByName) {
   HIRES_REQUIRE_VULKAN();
-  Node big = conv(2, 2, 29, 1, 14, 1, true, 1);
+  Node big = conv_node(2, 2, 29, 1, 14, 1, true, 1);
   big.name = "body.0.huge";
   const Graph g = chain({big}, 2);
   EXPECT_FALSE(vulkan_supports(g));
@@ -448,8 +397,9 @@ TEST(OpsVulkan, TilesFitTheDeviceBuffers) {
 // buffer limit) runs as two halves with context, and the output is the same.
 TEST(OpsVulkan, ATileTooLargeForTheDeviceRunsAsHalves) {
   HIRES_REQUIRE_VULKAN();
-  Graph g = chain(
-      {conv(3, 64, 1, 1, 0, 1, true, 3), op(OpType::relu), conv(64, 3, 3, 1, 1, 1, true, 4)}, 3);
+  Graph g = chain({conv_node(3, 64, 1, 1, 0, 1, true, 3), op(OpType::relu),
+                   conv_node(64, 3, 3, 1, 1, 1, true, 4)},
+                  3);
   g.receptive_radius = estimate_receptive_radius(g);
   const Tensor x = random_tensor(3, 812, 780, 8);
   auto vk = make_backend(BackendKind::vulkan, g, {});

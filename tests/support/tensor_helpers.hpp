@@ -9,11 +9,16 @@
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 
+#include "engine/backend.hpp"
 #include "engine/graph.hpp"
 #include "engine/tensor.hpp"
+#include "engine/tiler.hpp"
 #include "models/formats/safetensors.hpp"
+#include "models/srvgg.hpp"
 
 namespace hires::test {
 
@@ -55,6 +60,41 @@ inline void expect_matches(const engine::Tensor& got, const engine::Tensor& want
   EXPECT_LT(err, 1e-4) << what << " on " << backend;
   ::testing::Test::RecordProperty(fmt::format("{}_max_abs_error", backend),
                                   fmt::format("{:.3g}", err));
+}
+
+// A fixture's tensors as the weight lookup the architecture builders read.
+inline models::WeightLookup lookup_in(const std::map<std::string, models::TensorData>& tensors) {
+  return [&tensors](const std::string& name) -> std::optional<models::WeightView> {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) return std::nullopt;
+    return models::WeightView{it->second.shape, &it->second.values};
+  };
+}
+
+// Runs `g` over `in` in tiles as the tiler does (plan.tile, its band and context).
+inline engine::Tensor run_tiled(const engine::Graph& g, engine::Backend& backend,
+                                const engine::TilePlan& plan, const engine::Tensor& in) {
+  const int s = g.scale;
+  engine::Tensor out(g.out_channels, in.h * s, in.w * s);
+  const engine::ReadFn read = [&](const core::Rect& r) {
+    engine::Tensor t(in.c, r.height, r.width);
+    for (int c = 0; c < in.c; ++c)
+      for (int y = 0; y < r.height; ++y)
+        for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
+    return t;
+  };
+  for (int y0 = 0; y0 < in.h; y0 += plan.band) {
+    const int y1 = std::min(in.h, y0 + plan.band);
+    engine::run_band(g, backend, plan, in.w, in.h, y0, y1, read,
+                     [&](const engine::Tensor& t, int sy, int sx, int rows, int cols, int dx) {
+                       for (int c = 0; c < out.c; ++c)
+                         for (int y = 0; y < rows; ++y)
+                           for (int x = 0; x < cols; ++x) {
+                             out.at(c, y0 * s + y, dx + x) = t.at(c, sy + y, sx + x);
+                           }
+                     });
+  }
+  return out;
 }
 
 }  // namespace hires::test

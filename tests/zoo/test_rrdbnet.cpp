@@ -85,14 +85,6 @@ INSTANTIATE_TEST_SUITE_P(
                       Fixture{"rrdb_old_x2.pth", "rrdb_old_x2", "pth", 2, 1, 1},
                       Fixture{"rrdb_old_x8.pth", "rrdb_old_x8", "pth", 8, 1, 3}));
 
-models::WeightLookup lookup_in(const std::map<std::string, models::TensorData>& tensors) {
-  return [&tensors](const std::string& name) -> std::optional<models::WeightView> {
-    auto it = tensors.find(name);
-    if (it == tensors.end()) return std::nullopt;
-    return models::WeightView{it->second.shape, &it->second.values};
-  };
-}
-
 TEST(RrdbnetOldLayout, SameNetAsTheNewNames) {
   const auto old_model = load_model_file(kZoo / "rrdb_tiny_x4_old_layout.pth");
   const auto new_model = load_model_file(kZoo / "rrdb_tiny_x4.pth");

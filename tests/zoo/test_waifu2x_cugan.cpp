@@ -66,32 +66,6 @@ TEST_P(TinyCugan, MatchesPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Zoo, TinyCugan, ::testing::Values(2, 4));
 
-// Runs `g` over `in` in tiles as the tiler does (plan.tile, its band and context).
-engine::Tensor run_tiled(const engine::Graph& g, engine::Backend& backend,
-                         const engine::TilePlan& plan, const engine::Tensor& in) {
-  const int s = g.scale;
-  engine::Tensor out(g.out_channels, in.h * s, in.w * s);
-  const engine::ReadFn read = [&](const core::Rect& r) {
-    engine::Tensor t(in.c, r.height, r.width);
-    for (int c = 0; c < in.c; ++c)
-      for (int y = 0; y < r.height; ++y)
-        for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
-    return t;
-  };
-  for (int y0 = 0; y0 < in.h; y0 += plan.band) {
-    const int y1 = std::min(in.h, y0 + plan.band);
-    engine::run_band(g, backend, plan, in.w, in.h, y0, y1, read,
-                     [&](const engine::Tensor& t, int sy, int sx, int rows, int cols, int dx) {
-                       for (int c = 0; c < out.c; ++c)
-                         for (int y = 0; y < rows; ++y)
-                           for (int x = 0; x < cols; ++x) {
-                             out.at(c, y0 * s + y, dx + x) = t.at(c, sy + y, sx + x);
-                           }
-                     });
-  }
-  return out;
-}
-
 engine::Tensor smooth_pattern(int c, int h, int w) {
   engine::Tensor in(c, h, w);
   for (int ch = 0; ch < c; ++ch)
