@@ -254,9 +254,12 @@ int run_models(bool as_json, const std::vector<std::string>& dirs_given) {
     fmt::print("{:<24} {:<13} {:<6} {}\n", e.name, "classic", "any", e.what);
   }
   for (const auto& m : found) {
-    fmt::print("{:<24} {:<13} {:<6} {:.2f} M parameters, {}{}\n", m.name, m.architecture,
-               fmt::format("{}x", m.scale), m.parameters / 1e6,
-               m.variant.empty() ? "" : m.variant + ", ", m.source.string());
+    // Names, licences and paths come from files: shown escaped.
+    fmt::print("{:<24} {:<13} {:<6} {:.2f} M parameters, {}{}{}\n", hires::printable(m.name),
+               m.architecture, fmt::format("{}x", m.scale), m.parameters / 1e6,
+               m.variant.empty() ? "" : m.variant + ", ",
+               m.license.empty() ? "" : "licence " + hires::printable(m.license) + ", ",
+               hires::printable(m.source.string()));
   }
   return kExitOk;
 }

@@ -544,6 +544,19 @@ TEST(CliModels, ListsTheMethods) {
   }
 }
 
+// Each model line says its licence when the file's metadata has one (the built-in models do).
+TEST(CliModels, ListsTheLicenceOfModelsThatHaveOne) {
+  const RunResult r = run_hires({"models"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  bool builtin_listed = false;
+  for (const auto& l : split_lines(r.out)) {
+    if (l.rfind("photo-x4 ", 0) != 0) continue;
+    builtin_listed = true;
+    EXPECT_NE(l.find(", licence CC-BY-4.0 hires project, "), std::string::npos) << l;
+  }
+  if (!builtin_listed) GTEST_SKIP() << "this build has no built-in models";
+}
+
 TEST(CliModels, ListsTheMethodsAsJson) {
   const RunResult r = run_hires({"models", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
