@@ -11,6 +11,7 @@
 #include "hires/error.hpp"
 #include "hires/guide.hpp"
 #include "json_line.hpp"
+#include "option_table.hpp"
 #include "sizing.hpp"
 
 namespace hires::cli {
@@ -80,9 +81,10 @@ int run_check(const CheckArgs& a) {
       if (e.kind() == ErrorKind::usage) throw;
       ++failed;
       if (a.json) {
-        std::cout << json_line(json{{"input", input}, {"error", e.what()}}) << '\n' << std::flush;
+        std::cout << json_line(json{{"input", input}, {"error", for_cli(e).what()}}) << '\n'
+                  << std::flush;
       }
-      fmt::print(stderr, "hires: error: {}\n", e.what());
+      fmt::print(stderr, "hires: error: {}\n", for_cli(e).what());
     }
   }
   return failed > 0 ? 1 : 0;

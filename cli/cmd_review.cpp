@@ -11,6 +11,7 @@
 #include "hires/guide.hpp"
 #include "hires/video.hpp"
 #include "json_line.hpp"
+#include "option_table.hpp"
 
 namespace hires::cli {
 namespace {
@@ -89,7 +90,7 @@ void review_after_upscale(const std::filesystem::path& input, const std::filesys
                r.resemblance_ssim, 100 * r.artifact_fraction, r.color_shift);
     for (const auto& reason : r.reasons) fmt::print(stderr, "  - {}\n", reason);
   } catch (const Error& e) {
-    fmt::print(stderr, "hires: review: cannot review {}: {}\n", output.string(), e.what());
+    fmt::print(stderr, "hires: review: cannot review {}: {}\n", output.string(), for_cli(e).what());
   }
 }
 

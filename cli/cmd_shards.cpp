@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "hires/error.hpp"
 #include "hires/manifest.hpp"
+#include "option_table.hpp"
 #include "progress.hpp"
 #include "upscale_args.hpp"
 
@@ -132,7 +133,7 @@ int run_shard_command(const RunArgs& a) {
              {"index", e.position + 1},
              {"total", e.total}};
       if (e.type != T::start) j["seconds"] = e.seconds;
-      if (!e.message.empty()) j[e.type == T::busy ? "holder" : "reason"] = e.message;
+      if (!e.message.empty()) j[e.type == T::busy ? "holder" : "reason"] = cli_text(e.message);
       if (e.type == T::start) j.erase("seconds");
       emit(j);
       return;
@@ -149,10 +150,10 @@ int run_shard_command(const RunArgs& a) {
         }
         break;
       case T::skipped:
-        if (!a.quiet) fmt::print(stderr, "hires: skipped: {}: {}\n", in, e.message);
+        if (!a.quiet) fmt::print(stderr, "hires: skipped: {}: {}\n", in, cli_text(e.message));
         break;
       case T::failed:
-        fmt::print(stderr, "hires: error: {}\n", e.message);
+        fmt::print(stderr, "hires: error: {}\n", error_for_cli(e.message));
         break;
       case T::busy:
         if (!a.quiet) fmt::print(stderr, "hires: busy: {}: claimed by {}\n", in, e.message);

@@ -17,6 +17,7 @@
 #include "hires/models.hpp"
 #include "hires/pipeline.hpp"
 #include "hires/video.hpp"
+#include "option_table.hpp"
 #include "sizing.hpp"
 
 namespace hires::cli {
@@ -151,7 +152,7 @@ int run_video(const VideoArgs& a) {
             {"notices", r.notices}});
     } else if (!a.quiet) {
       for (const auto& n : r.notices)
-        fmt::print(stderr, "hires: notice: {}: {}\n", printable(a.input), n);
+        fmt::print(stderr, "hires: notice: {}: {}\n", printable(a.input), cli_text(n));
       fmt::print(stderr,
                  "{} -> {} ({}x{} -> {}x{}, {} frames, {}, {}, {} copied stream{}, {}, {:.1f}s, "
                  "{:.2f} frames/s)\n",
@@ -163,9 +164,9 @@ int run_video(const VideoArgs& a) {
     return 0;
   } catch (const Error& e) {
     if (drawn) fmt::print(stderr, "\r\033[K");
-    if (a.json) emit({{"event", "error"}, {"input", a.input}, {"message", e.what()}});
+    if (a.json) emit({{"event", "error"}, {"input", a.input}, {"message", for_cli(e).what()}});
     if (e.kind() == ErrorKind::cancelled) {
-      fmt::print(stderr, "hires: stopped: {}\n", e.what());
+      fmt::print(stderr, "hires: stopped: {}\n", for_cli(e).what());
       return 130;
     }
     throw;

@@ -92,7 +92,8 @@ class Reporter {
         bar_.clear();
         const hires::FileResult& r = *e.result;
         for (const auto& n : r.notices) {
-          if (!quiet_ && !json_) fmt::print(stderr, "hires: notice: {}: {}\n", shown_in, n);
+          if (!quiet_ && !json_)
+            fmt::print(stderr, "hires: notice: {}: {}\n", shown_in, hires::cli::cli_text(n));
         }
         if (json_) {
           json j{{"event", "done"},
@@ -138,18 +139,21 @@ class Reporter {
           emit({{"event", "skipped"},
                 {"input", in},
                 {"output", out},
-                {"reason", e.message},
+                {"reason", hires::cli::cli_text(e.message)},
                 {"index", e.index + 1},
                 {"total", e.total}});
         else if (!quiet_)
           fmt::print(stderr, "hires: skipped: {}: {}\n", e.job->skip.empty() ? shown_out : shown_in,
-                     e.message);
+                     hires::cli::cli_text(e.message));
         break;
       case T::error:
         bar_.clear();
         if (json_)
-          emit({{"event", "error"}, {"input", in}, {"output", out}, {"message", e.message}});
-        fmt::print(stderr, "hires: error: {}\n", e.message);
+          emit({{"event", "error"},
+                {"input", in},
+                {"output", out},
+                {"message", hires::cli::error_for_cli(e.message)}});
+        fmt::print(stderr, "hires: error: {}\n", hires::cli::error_for_cli(e.message));
         break;
     }
   }
@@ -158,7 +162,7 @@ class Reporter {
     if (json_) {
       json failures = json::array();
       for (const auto& [path, msg] : s.failures)
-        failures.push_back({{"input", path.string()}, {"message", msg}});
+        failures.push_back({{"input", path.string()}, {"message", hires::cli::error_for_cli(msg)}});
       emit({{"event", "summary"},
             {"done", s.done},
             {"skipped", s.skipped},
@@ -170,7 +174,8 @@ class Reporter {
         fmt::print(stderr, "hires: {} done, {} skipped, {} failed\n", s.done, s.skipped, s.failed);
       }
       if (s.failed > 0) {
-        for (const auto& [path, msg] : s.failures) fmt::print(stderr, "  failed: {}\n", msg);
+        for (const auto& [path, msg] : s.failures)
+          fmt::print(stderr, "  failed: {}\n", hires::cli::error_for_cli(msg));
       }
     }
   }

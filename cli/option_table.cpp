@@ -4,10 +4,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 namespace hires::cli {
 namespace {
+
+// Keys of options that one command declares outside the table (hires video, run, review); the
+// library names them in errors as it names the table's keys.
+bool command_key(std::string_view word) {
+  static const std::set<std::string_view> kKeys{"codec", "crf",    "start",       "duration",
+                                                "shard", "report", "shard_count", "preview"};
+  return kKeys.contains(word);
+}
 
 // The short spellings; every other option has only its long one ("--" + key with dashes).
 const std::map<std::string_view, std::string_view>& short_flags() {
@@ -23,7 +32,7 @@ std::string map_subject(const std::string& subject) {
   for (;;) {
     const std::size_t next = subject.find(" and ", at);
     const std::string part = subject.substr(at, next == std::string::npos ? next : next - at);
-    out += find_option(part) != nullptr ? long_flag(part) : part;
+    out += find_option(part) != nullptr || command_key(part) ? long_flag(part) : part;
     if (next == std::string::npos) break;
     out += " and ";
     at = next + 5;
@@ -70,8 +79,9 @@ std::string cli_text(std::string_view text) {
     if (close == std::string_view::npos) break;
     const std::string_view key = text.substr(open + 1, close - open - 1);
     out.append(text.substr(at, open - at));
-    out +=
-        spelled(key) != nullptr ? long_flag(key) : std::string(text.substr(open, close - open + 1));
+    out += spelled(key) != nullptr || command_key(key)
+               ? long_flag(key)
+               : std::string(text.substr(open, close - open + 1));
     at = close + 1;
   }
   out.append(text.substr(at));
@@ -80,6 +90,15 @@ std::string cli_text(std::string_view text) {
 
 Error for_cli(const Error& e) {
   return Error(e.kind(), map_subject(e.subject()), cli_text(e.problem()), cli_text(e.hint()));
+}
+
+std::string error_for_cli(std::string_view message) {
+  std::string text = cli_text(message);
+  const std::size_t colon = text.find(": ");
+  if (colon == std::string::npos) return text;
+  const std::string subject = text.substr(0, colon);
+  const std::string mapped = map_subject(subject);
+  return mapped == subject ? text : mapped + text.substr(colon);
 }
 
 CLI::Option* TableArgs::add(CLI::App& cmd, const OptionSpec& spec, std::string_view help) {

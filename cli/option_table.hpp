@@ -23,6 +23,8 @@ std::string negation_flag(const OptionSpec& spec);  // "--no-srgb", "--keep-loca
 std::string cli_text(std::string_view text);
 // The error with its subject's keys ("scale and width") and its marked keys spelled as flags.
 Error for_cli(const Error& e);
+// An error message the library made ("subject: problem (hint)", Error::what()) in flag terms.
+std::string error_for_cli(std::string_view message);
 
 // Raw values of table options registered on a CLI11 command, by key. Registered options point
 // into this object: it must outlive the parse and is not copied or moved.

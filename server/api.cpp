@@ -53,7 +53,7 @@ bool names_fields(const std::string& subject) {
 std::string message_for(const std::string& name, const Error& e) {
   std::string m = name + ": " + (names_fields(e.subject()) ? e.subject() + ": " : "") + e.problem();
   if (!e.hint().empty()) m += " (" + e.hint() + ")";
-  return m;
+  return field_text(m);
 }
 
 int status_for(const Error& e) {

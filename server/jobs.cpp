@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "hires/error.hpp"
+#include "options_json.hpp"
 
 namespace hires::server {
 namespace {
@@ -169,7 +170,8 @@ void JobQueue::run(Job& job) {
         cancelled = true;
       } else {
         // The message names the file by its upload name, not the store's path.
-        out.error = e.hint().empty() ? e.problem() : e.problem() + " (" + e.hint() + ")";
+        out.error =
+            field_text(e.hint().empty() ? e.problem() : e.problem() + " (" + e.hint() + ")");
         if (failure.empty()) failure = job.image->name + ": " + out.error;
       }
     } catch (const std::exception& e) {

@@ -110,7 +110,7 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const Graph& graph,
 
 std::unique_ptr<Backend> make_backend(std::string_view name, const Graph& graph,
                                       const BackendOptions& options) {
-  return make_backend(parse_backend("--backend", name.empty() ? "auto" : name), graph, options);
+  return make_backend(parse_backend("backend", name.empty() ? "auto" : name), graph, options);
 }
 
 }  // namespace hires::engine

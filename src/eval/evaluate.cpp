@@ -83,7 +83,7 @@ class Upscaler {
  public:
   Upscaler(const EvalOptions& o) : o_(o) {
     if (o.scale < 1 || o.scale > 16) {
-      throw Error(ErrorKind::usage, "--scale",
+      throw Error(ErrorKind::usage, "scale",
                   fmt::format("{} is not a whole scale from 1 to 16", o.scale));
     }
     set_method(request_, o.method, o.model_dirs, o.restore);

@@ -113,7 +113,7 @@ double ssim_y(const RgbImage& a, const RgbImage& b, int border) {
 }
 
 RgbImage crop_to_multiple(const RgbImage& image, int scale) {
-  if (scale < 1) throw Error(ErrorKind::usage, "--scale", fmt::format("{} is below 1", scale));
+  if (scale < 1) throw Error(ErrorKind::usage, "scale", fmt::format("{} is below 1", scale));
   RgbImage out;
   out.width = image.width / scale * scale;
   out.height = image.height / scale * scale;

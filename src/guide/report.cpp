@@ -89,19 +89,19 @@ void prepare_report_folder(const fs::path& dir, const std::vector<fs::path>& inp
   if (fs::exists(dir, ec)) {
     if (!fs::is_directory(dir, ec)) {
       throw Error(ErrorKind::output, dir.string(), "exists and is not a folder",
-                  "give --report a new folder name");
+                  "give `report` a new folder name");
     }
     const bool empty = fs::is_empty(dir, ec);
     if (!empty && !fs::is_regular_file(marker, ec)) {
       throw Error(ErrorKind::output, dir.string(),
                   fmt::format("is a folder with other files in it, not a hires report (no {})",
                               kReportMarker),
-                  "give --report a new or empty folder: the report never writes over other files");
+                  "give `report` a new or empty folder: the report never writes over other files");
     }
     for (const fs::path& in : inputs) {
       if (fs::equivalent(in.parent_path().empty() ? "." : in.parent_path(), dir, ec)) {
         throw Error(ErrorKind::output, dir.string(), "holds an input of the review",
-                    "give --report a new folder");
+                    "give `report` a new folder");
       }
     }
   } else {

@@ -170,7 +170,7 @@ void TempFile::publish(bool replace) {
     }
     if (rc != 0 && errno == EEXIST) {
       output_error(target_, "exists now (another process wrote it while hires worked)",
-                   "pass --overwrite to replace it");
+                   "pass `overwrite` to replace it");
     }
     if (rc != 0) {
       output_error(target_,

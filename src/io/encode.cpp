@@ -244,7 +244,7 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
     } catch (const VError&) {
       throw Error(ErrorKind::output, name,
                   "cannot convert to sRGB: " + strip_error_domain(take_vips_error("unknown error")),
-                  "the embedded colour profile may be damaged; leave out --srgb to keep it");
+                  "the embedded colour profile may be damaged; leave out `srgb` to keep it");
     }
   }
   if (options.strip) {
@@ -301,7 +301,7 @@ Encoded save_image(VImage image, const fs::path& path, Format format, const Enco
                                 "qualities show JPEG blocks)",
                                 format_bytes(options.max_bytes), floor, format_bytes(smallest)),
                     "allow more bytes, choose a smaller size, try -f webp or -f avif, or accept "
-                    "visible blocks with --min-quality 1");
+                    "visible blocks with `min_quality` 1");
       }
       if (result.quality == 0) {
         throw Error(ErrorKind::output, name,

@@ -171,11 +171,11 @@ VideoInput::VideoInput(const std::filesystem::path& path, const VideoRange& rang
     total = static_cast<double>(d.format->duration) / AV_TIME_BASE;
   }
   if (range.start < 0 || (range.duration && !(*range.duration > 0))) {
-    throw Error(ErrorKind::usage, range.start < 0 ? "--start" : "--duration",
+    throw Error(ErrorKind::usage, range.start < 0 ? "start" : "duration",
                 "must be a positive time");
   }
   if (range.start > 0 && total > 0 && range.start >= total) {
-    throw Error(ErrorKind::usage, "--start",
+    throw Error(ErrorKind::usage, "start",
                 fmt::format("{:g} s is past the end of {} ({:.3f} s)", range.start, d.name, total));
   }
   d.ranged = range.start > 0 || range.duration.has_value();

@@ -131,7 +131,7 @@ VideoOutput::VideoOutput(const std::filesystem::path& path,
         have += std::string(have.empty() ? "" : ", ") + codec_word(c);
     }
     throw Error(
-        ErrorKind::usage, "--codec",
+        ErrorKind::usage, "codec",
         fmt::format("{} has no encoder in this build's libavcodec", codec_word(settings.codec)),
         "available here: " + have);
   }

@@ -160,7 +160,7 @@ Decoded open_image(const std::filesystem::path& path, const Limits& limits, bool
     throw Error(ErrorKind::limit, name,
                 fmt::format("{}x{} is {:.1f} MP, over the input limit of {:.1f} MP", header.width(),
                             header.height(), pixels / 1e6, limits.max_input_pixels / 1e6),
-                "raise --max-pixels to accept it");
+                "raise `max_pixels` to accept it");
   }
   d.info.orientation =
       header.get_typeof(VIPS_META_ORIENTATION) != 0 ? header.get_int(VIPS_META_ORIENTATION) : 1;

@@ -308,7 +308,7 @@ std::shared_ptr<Model> load_model(std::string_view spec, const std::vector<fs::p
   for (const ModelInfo& info : list_models(dirs)) {
     if (info.name == spec) return load_model_file(info.source);
   }
-  throw Error(ErrorKind::usage, "--method", fmt::format("'{}' is not a method or a model", spec),
+  throw Error(ErrorKind::usage, "method", fmt::format("'{}' is not a method or a model", spec),
               "expected nearest, bilinear, bicubic, lanczos, a model file, or a model name that "
               "'hires models' lists");
 }

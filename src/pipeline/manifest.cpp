@@ -120,7 +120,7 @@ int env_int(const std::function<const char*(const char*)>& getenv, const char* n
   const char* v = getenv(name);
   const auto n = v != nullptr ? parse_int(v) : std::nullopt;
   if (!n || *n < 0) {
-    throw Error(ErrorKind::usage, "--shard auto",
+    throw Error(ErrorKind::usage, "shard",
                 fmt::format("{}='{}' is not {}", name, v != nullptr ? v : "", what));
   }
   return *n;
@@ -319,9 +319,9 @@ ShardId shard_from_environment(const std::function<const char*(const char*)>& ge
     } else if (getenv("JOB_COMPLETIONS") != nullptr) {
       id.count = env_int(getenv, "JOB_COMPLETIONS", "a number of shards");
     } else {
-      throw Error(ErrorKind::usage, "--shard auto",
+      throw Error(ErrorKind::usage, "shard",
                   "JOB_COMPLETION_INDEX is set but not the number of shards",
-                  "set HIRES_SHARD_COUNT to the Job's completions, or pass --shard-count N");
+                  "set HIRES_SHARD_COUNT to the Job's completions, or pass `shard_count` N");
     }
   } else if (getenv("SLURM_ARRAY_TASK_ID") != nullptr) {
     const int task = env_int(getenv, "SLURM_ARRAY_TASK_ID", "an array task number");
@@ -333,19 +333,19 @@ ShardId shard_from_environment(const std::function<const char*(const char*)>& ge
     } else if (getenv("SLURM_ARRAY_TASK_COUNT") != nullptr) {
       id.count = env_int(getenv, "SLURM_ARRAY_TASK_COUNT", "a number of array tasks");
     } else {
-      throw Error(ErrorKind::usage, "--shard auto",
+      throw Error(ErrorKind::usage, "shard",
                   "SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT",
-                  "pass --shard-count N");
+                  "pass `shard_count` N");
     }
     id.index = task - min;
   } else {
-    throw Error(ErrorKind::usage, "--shard auto",
+    throw Error(ErrorKind::usage, "shard",
                 "neither JOB_COMPLETION_INDEX (Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID "
                 "(Slurm array) is set",
-                "pass --shard K/N");
+                "pass `shard` K/N");
   }
   if (id.count < 1 || id.index < 0 || id.index >= id.count) {
-    throw Error(ErrorKind::usage, "--shard auto",
+    throw Error(ErrorKind::usage, "shard",
                 fmt::format("shard {} of {} does not exist", id.index, id.count),
                 "shards are numbered from 0; a Slurm array must have no gaps, e.g. --array=0-7 "
                 "for 8 shards");

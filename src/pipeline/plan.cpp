@@ -23,7 +23,7 @@ UpscalePlan plan_upscale(const ImageFacts& facts, const UpscaleOptions& options,
                             "{:.1f} MP",
                             p.out.width, p.out.height, out_pixels / 1e6,
                             options.limits.max_output_pixels / 1e6),
-                "raise --max-output-pixels or ask for a smaller size");
+                "raise `max_output_pixels` or ask for a smaller size");
   }
   p.scale = std::max(static_cast<double>(p.out.width) / facts.size.width,
                      static_cast<double>(p.out.height) / facts.size.height);
@@ -64,7 +64,7 @@ UpscalePlan plan_upscale(const ImageFacts& facts, const UpscaleOptions& options,
                       "final resize, over the output limit of {:.1f} MP",
                       p.model, p.model_scale, p.passes, p.passes > 1 ? "es" : "", inner_w, inner_h,
                       inner_w * inner_h / 1e6, options.limits.max_output_pixels / 1e6),
-          "raise --max-output-pixels or use a model of a smaller scale");
+          "raise `max_output_pixels` or use a model of a smaller scale");
     }
     if (p.passes == 0) {
       p.notices.push_back(

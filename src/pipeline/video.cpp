@@ -130,10 +130,10 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
   }
   std::error_code ec;
   if (fs::exists(output, ec) && !options.overwrite) {
-    throw Error(ErrorKind::usage, output.string(), "exists", "pass --overwrite to replace it");
+    throw Error(ErrorKind::usage, output.string(), "exists", "pass `overwrite` to replace it");
   }
   if (options.crf < 0 || options.crf > 63) {
-    throw Error(ErrorKind::usage, "--crf", fmt::format("{} is not from 0 to 63", options.crf));
+    throw Error(ErrorKind::usage, "crf", fmt::format("{} is not from 0 to 63", options.crf));
   }
   if (options.upscale.threads > 0) set_threads(options.upscale.threads);
   if (options.preview_frames < 0) {

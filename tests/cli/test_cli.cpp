@@ -579,6 +579,8 @@ TEST(CliLimits, InputOverThePixelLimitFails) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(contains(r.err, "hires: error: " + in.string() + ": 100x100 is ")) << r.err;
   EXPECT_TRUE(contains(r.err, "over the input limit")) << r.err;
+  // The library names the option by its key; the CLI spells it as the flag.
+  EXPECT_TRUE(contains(r.err, "(raise --max-pixels to accept it)")) << r.err;
   EXPECT_FALSE(fs::exists(out));
   EXPECT_TRUE(temp_leftovers(dir.path()).empty());
 }
@@ -594,6 +596,7 @@ TEST(CliLimits, OutputOverThePixelLimitFails) {
   EXPECT_TRUE(contains(r.err, "hires: error: " + in.string() + ": the output would be 200x200"))
       << r.err;
   EXPECT_TRUE(contains(r.err, "over the output limit")) << r.err;
+  EXPECT_TRUE(contains(r.err, "(raise --max-output-pixels or ask for a smaller size)")) << r.err;
   EXPECT_FALSE(fs::exists(out));
   EXPECT_TRUE(temp_leftovers(dir.path()).empty());
 

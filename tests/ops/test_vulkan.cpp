@@ -323,7 +323,7 @@ TEST(OpsVulkan, AGraphItCannotRunIsRefusedByName) {
     const std::string what = e.what();
     EXPECT_NE(what.find("29x29 convolution"), std::string::npos) << what;
     EXPECT_NE(what.find("'body.0.huge'"), std::string::npos) << what;
-    EXPECT_NE(what.find("--backend cpu"), std::string::npos) << what;
+    EXPECT_NE(what.find("(use `backend` cpu)"), std::string::npos) << what;
   }
   if (std::getenv("HIRES_BACKEND") == nullptr) {
     EXPECT_EQ(choose_backend(BackendKind::automatic, &g).kind, BackendKind::cpu);

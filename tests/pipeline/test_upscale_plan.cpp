@@ -77,7 +77,7 @@ TEST(UpscalePlan, OutputLimitNamesTheFileAndTheSize) {
     EXPECT_EQ(e.kind(), ErrorKind::limit);
     EXPECT_STREQ(e.what(),
                  "in.png: the output would be 4000x2000 (8.0 MP), over the output limit of 1.0 "
-                 "MP (raise --max-output-pixels or ask for a smaller size)");
+                 "MP (raise `max_output_pixels` or ask for a smaller size)");
   }
 }
 
@@ -96,7 +96,7 @@ TEST(UpscalePlan, ModelSizeBeforeTheFinalResizeIsHeldToTheOutputLimit) {
     EXPECT_EQ(e.kind(), ErrorKind::limit);
     EXPECT_STREQ(e.what(),
                  "in.png: photo-x4 (4x, 1 pass) makes 4000x4000 (16.0 MP) before the final "
-                 "resize, over the output limit of 5.0 MP (raise --max-output-pixels or use a "
+                 "resize, over the output limit of 5.0 MP (raise `max_output_pixels` or use a "
                  "model of a smaller scale)");
   }
   o.limits.max_output_pixels = 16'000'000;

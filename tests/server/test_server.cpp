@@ -113,6 +113,22 @@ TEST(Serve, AnOversizedUploadIsRefusedBeforeItIsStored) {
   EXPECT_EQ(c.Get("/api/info")->status, 200);
 }
 
+// A library error names the option by its key; the page gets it as plain text, not the CLI's flag.
+TEST(Serve, AnUploadOverThePixelLimitNamesTheLimitsField) {
+  TempDir tmp, work;
+  const fs::path in = write_pattern(work, "wide.png", 200, 100);
+  ServerProcess server(tmp.path(), {"--max-pixels", "0.01"});
+  auto c = server.client();
+  int status = 0;
+  std::string error;
+  EXPECT_EQ(upload(c, in, "wide.png", &status, &error), "");
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(error,
+            "wide.png: 200x100 is 0.0 MP, over the input limit of 0.0 MP (raise max_pixels to "
+            "accept it)");
+  EXPECT_EQ(files_under(tmp.path()), 0U);
+}
+
 TEST(Serve, TokenHostOriginAndPathNamesAreChecked) {
   TempDir tmp, work;
   ServerProcess server(tmp.path());

@@ -31,9 +31,9 @@ std::uint64_t vulkan_memory_budget(const Graph&, int, std::uint64_t budget) {
 }
 
 std::unique_ptr<Backend> make_vulkan_backend(const Graph&, const BackendOptions&) {
-  throw Error(ErrorKind::usage, "--backend vulkan", "this build has no Vulkan backend",
+  throw Error(ErrorKind::usage, "backend", "this build has no Vulkan backend",
               "rebuild with libvulkan-dev and glslc installed (scripts/setup.sh), or use "
-              "--backend cpu");
+              "`backend` cpu");
 }
 
 }  // namespace engine

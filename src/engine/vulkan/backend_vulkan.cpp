@@ -53,11 +53,11 @@ class VulkanBackend final : public Backend {
     for (const Node& n : g.nodes) {
       const std::string what = vk::unsupported(n);
       if (!what.empty()) {
-        throw Error(ErrorKind::usage, "--backend vulkan",
+        throw Error(ErrorKind::usage, "backend",
                     fmt::format("model '{}' has {} ('{}'), which the vulkan backend does not run "
                                 "yet",
                                 g.name, what, n.name),
-                    "use --backend cpu");
+                    "use `backend` cpu");
       }
     }
     std::vector<int> readers(static_cast<std::size_t>(g.num_values), 0);
@@ -233,7 +233,7 @@ class VulkanBackend final : public Backend {
                     fmt::format("a {}x{} tile needs a {} MiB buffer, over the device's limit of "
                                 "{} MiB per buffer",
                                 key.w, key.h, bytes >> 20, ctx_.facts().max_storage_range >> 20),
-                    "use a smaller --tile");
+                    "use a smaller `tile`");
       }
       if (!host.contains(v)) {
         // The smallest free buffer that fits, else the largest free one, grown.

@@ -40,7 +40,7 @@ void check(VkResult r, const char* call) {
   if (r == VK_SUCCESS) return;
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
     throw Error(ErrorKind::limit, "vulkan", fmt::format("{} failed: {}", call, result_name(r)),
-                "the GPU ran out of memory: use a smaller --tile");
+                "the GPU ran out of memory: use a smaller `tile`");
   }
   throw Error(ErrorKind::internal, "vulkan",
               fmt::format("{} failed: {} ({})", call, result_name(r), static_cast<int>(r)));
@@ -162,8 +162,8 @@ int auto_device(const std::vector<GpuDevice>& devices) {
 Context::Context(int gpu) : instance_(make_instance()) {
   const std::vector<VkPhysicalDevice> pds = physical_devices(instance_.get());
   if (pds.empty()) {
-    throw Error(ErrorKind::usage, "--backend vulkan", "no Vulkan device found",
-                "install a GPU driver (or Mesa's lavapipe, mesa-vulkan-drivers), or use --backend "
+    throw Error(ErrorKind::usage, "backend", "no Vulkan device found",
+                "install a GPU driver (or Mesa's lavapipe, mesa-vulkan-drivers), or use `backend` "
                 "cpu");
   }
   int chosen = gpu;
@@ -173,13 +173,13 @@ Context::Context(int gpu) : instance_(make_instance()) {
     for (int i = 0; i < static_cast<int>(pds.size()); ++i) all.push_back(describe(pds[i], i));
     chosen = best_device(all);
   } else if (gpu >= static_cast<int>(pds.size())) {
-    throw Error(ErrorKind::usage, "--gpu",
+    throw Error(ErrorKind::usage, "gpu",
                 fmt::format("device {} does not exist ({} Vulkan device{})", gpu, pds.size(),
                             pds.size() == 1 ? "" : "s"),
                 "'hires devices' lists them");
   }
   if (chosen < 0 || !has_compute_queue(pds[chosen], &queue_family_)) {
-    throw Error(ErrorKind::usage, "--gpu", "the Vulkan device has no compute queue",
+    throw Error(ErrorKind::usage, "gpu", "the Vulkan device has no compute queue",
                 "'hires devices' lists the devices");
   }
   physical_ = pds[chosen];
@@ -187,7 +187,7 @@ Context::Context(int gpu) : instance_(make_instance()) {
   VkPhysicalDeviceProperties props{};
   vkGetPhysicalDeviceProperties(physical_, &props);
   if (props.apiVersion < VK_API_VERSION_1_1) {
-    throw Error(ErrorKind::usage, "--gpu",
+    throw Error(ErrorKind::usage, "gpu",
                 fmt::format("'{}' supports Vulkan {} only, 1.1 is needed", facts_.info.name,
                             facts_.info.api_version));
   }

@@ -71,7 +71,7 @@ void groups_1d(Dispatch& d, std::size_t n, const DeviceFacts& facts) {
   if (y > facts.max_group_count[1]) {
     throw Error(ErrorKind::limit, "vulkan",
                 fmt::format("a tensor of {} values is too large for one dispatch", n),
-                "use a smaller --tile");
+                "use a smaller `tile`");
   }
   d.groups[0] = static_cast<std::uint32_t>(x);
   d.groups[1] = static_cast<std::uint32_t>(y);
