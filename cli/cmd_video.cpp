@@ -149,7 +149,7 @@ int run_video(const VideoArgs& a) {
             {"bytes", r.bytes},
             {"seconds", r.seconds},
             {"fps", r.seconds > 0 ? r.frames / r.seconds : 0},
-            {"notices", r.notices}});
+            {"notices", cli_texts(r.notices)}});
     } else if (!a.quiet) {
       for (const auto& n : r.notices)
         fmt::print(stderr, "hires: notice: {}: {}\n", printable(a.input), cli_text(n));

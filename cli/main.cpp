@@ -103,7 +103,7 @@ class Reporter {
                  {"out", size_json(r.out_size)},
                  {"bytes", r.bytes},
                  {"seconds", e.seconds},
-                 {"notices", r.notices}};
+                 {"notices", hires::cli::cli_texts(r.notices)}};
           if (r.dpi) j["dpi"] = *r.dpi;
           if (r.quality > 0) j["quality"] = r.quality;
           if (r.model_passes > 0) j["model_passes"] = r.model_passes;

@@ -88,6 +88,13 @@ std::string cli_text(std::string_view text) {
   return out;
 }
 
+std::vector<std::string> cli_texts(const std::vector<std::string>& texts) {
+  std::vector<std::string> out;
+  out.reserve(texts.size());
+  for (const std::string& t : texts) out.push_back(cli_text(t));
+  return out;
+}
+
 Error for_cli(const Error& e) {
   return Error(e.kind(), map_subject(e.subject()), cli_text(e.problem()), cli_text(e.hint()));
 }

@@ -21,6 +21,7 @@ std::string flag_names(const OptionSpec& spec);
 std::string negation_flag(const OptionSpec& spec);  // "--no-srgb", "--keep-location"
 // A library text with the table's `key` marks rendered as flags: "`restore`" -> "--restore".
 std::string cli_text(std::string_view text);
+std::vector<std::string> cli_texts(const std::vector<std::string>& texts);
 // The error with its subject's keys ("scale and width") and its marked keys spelled as flags.
 Error for_cli(const Error& e);
 // An error message the library made ("subject: problem (hint)", Error::what()) in flag terms.

@@ -218,7 +218,7 @@ class Api {
                     {"passes", plan.passes},
                     {"format", format_name(p.format)},
                     {"plan", describe_plan(plan)},
-                    {"notices", plan.notices}});
+                    {"notices", field_texts(plan.notices)}});
   }
 
   void preview(const Request& req, Response& res, const std::shared_ptr<StoredImage>& image) {

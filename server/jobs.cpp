@@ -121,7 +121,7 @@ std::string JobQueue::status_json(const Job& job) {
       out["bytes"] = o.result.bytes;
       out["model"] = o.result.model;
       out["reason"] = o.result.reason;
-      out["notices"] = o.result.notices;
+      out["notices"] = field_texts(o.result.notices);
       out["engine"] = o.result.engine;
       if (o.result.quality > 0) out["quality"] = o.result.quality;
     }

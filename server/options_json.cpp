@@ -32,6 +32,13 @@ std::string field_text(std::string_view text) {
   return out;
 }
 
+std::vector<std::string> field_texts(const std::vector<std::string>& texts) {
+  std::vector<std::string> out;
+  out.reserve(texts.size());
+  for (const std::string& t : texts) out.push_back(field_text(t));
+  return out;
+}
+
 json options_json() {
   json options = json::array();
   for (const OptionSpec& s : option_specs()) {

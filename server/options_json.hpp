@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hires/options.hpp"
 
@@ -16,6 +17,7 @@ nlohmann::json option_value_json(const OptionValue& value);
 OptionValue option_value_from_json(const OptionSpec& spec, const nlohmann::json& value);
 // A library text with its `key` marks as plain field names.
 std::string field_text(std::string_view text);
+std::vector<std::string> field_texts(const std::vector<std::string>& texts);
 // {"options": [{key, type, group, help, default, min, max, choices, web, ...}], "presets":
 // [{name, description, values: {key: value}}]}.
 nlohmann::json options_json();

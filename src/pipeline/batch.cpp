@@ -279,7 +279,7 @@ BatchSummary run_jobs(const std::vector<Job>& jobs, const UpscaleOptions& option
       ++summary.skipped;
       JobEvent e = base;
       e.type = JobEvent::Type::skipped;
-      e.message = "output exists (pass --overwrite to replace it)";
+      e.message = "output exists (pass `overwrite` to replace it)";
       emit(e);
       continue;
     }

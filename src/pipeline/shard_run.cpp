@@ -405,7 +405,7 @@ ShardSummary run_shard(const fs::path& manifest_path, const Manifest& manifest, 
       finish(ShardEvent::Type::failed, "failed", it.input.string() + ": no such file", nullptr);
     } else if (!options.overwrite && fs::exists(it.output, ec)) {
       ++summary.skipped;
-      finish(ShardEvent::Type::skipped, "skipped", "output exists (pass --overwrite to replace it)",
+      finish(ShardEvent::Type::skipped, "skipped", "output exists (pass `overwrite` to replace it)",
              nullptr);
     } else {
       std::optional<FileResult> result;

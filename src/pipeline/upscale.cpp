@@ -170,7 +170,7 @@ FileResult upscale_one(const fs::path& input, const fs::path& output, const Upsc
   }
   if (options.encode.max_bytes > 0 && written.quality > 0 && written.quality < kDefaultMinQuality) {
     result.notices.push_back(
-        fmt::format("quality {} to fit {}: JPEG blocks may show (allowed by --min-quality)",
+        fmt::format("quality {} to fit {}: JPEG blocks may show (allowed by `min_quality`)",
                     written.quality, format_bytes(options.encode.max_bytes)));
   }
   if (model) {
