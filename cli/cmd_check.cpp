@@ -23,7 +23,6 @@ struct CheckArgs {
   std::vector<std::string> inputs;
   SizingArgs target;
   bool json = false;
-  std::string max_pixels_mp = "268.435456";
 };
 
 std::string format_value(const Finding& f) {
@@ -66,8 +65,9 @@ int run_check(const CheckArgs& a) {
   CheckOptions options;
   options.target = parse_sizing(a.target, "conflict: choose one target size");
   if (options.target) (void)plan_size({1000, 1000}, *options.target);  // validate early
-  Limits limits;
-  limits.max_input_pixels = hires::cli::megapixels("--max-pixels", a.max_pixels_mp);
+  UpscaleOptions request;  // the table's options check takes: the limits
+  a.target.options.apply(request);
+  const Limits limits = request.limits;
   int failed = 0;
   for (const auto& input : a.inputs) {
     try {
@@ -101,7 +101,7 @@ Command add_check_command(CLI::App& app) {
   add_sizing_options(*cmd->add_option_group("target", "What the image is for (default: 4x)"),
                      args->target);
   cmd->add_flag("--json", args->json, "One JSON object per image on stdout");
-  cmd->add_option("--max-pixels", args->max_pixels_mp, "Largest input in megapixels");
+  args->target.options.add_keys(*cmd, {"max_pixels"});
   return {cmd, [args] { return run_check(*args); }};
 }
 

@@ -12,6 +12,8 @@
 #include "hires/eval.hpp"
 #include "hires/models.hpp"
 #include "json_line.hpp"
+#include "option_table.hpp"
+#include "upscale_args.hpp"
 
 namespace hires::cli {
 
@@ -19,18 +21,14 @@ Command add_eval_command(CLI::App& app) {
   struct Args {
     std::string dir;
     int scale = 4;
-    std::string method = "bicubic";
-    std::vector<std::string> models_dirs;
     bool linear_light = false;
     bool json = false;
     int limit = 0;
-    int threads = 0;
     std::string save;
-    std::string backend = "auto";
     std::string degrade = "bicubic";
     std::uint64_t seed = 1;
-    std::string restore;
     bool save_lr = false;
+    TableArgs options;  // the table's options eval takes: method, restore, models, engine
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -39,54 +37,50 @@ Command add_eval_command(CLI::App& app) {
   cmd->add_option("-s,--scale", a->scale, "Whole scale factor")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  cmd->add_option("-m,--method", a->method,
-                  "Classic method, auto (what hires picks per image), model file or model name")
-      ->capture_default_str();
+  a->options.add_keys(
+      *cmd, {"method"},
+      {{"method",
+        "Classic method, auto (what hires picks per image), model file or model name (default: "
+        "bicubic)"}});
   std::string recipes;
   for (const DegradeRecipe& r : degrade_recipes()) recipes += "\n  " + r.name + ": " + r.summary;
   cmd->add_option("--degrade", a->degrade, "How the LR input is made:" + recipes)
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the degradations (per image: seed and file name)")
       ->capture_default_str();
-  cmd->add_option("--restore", a->restore,
-                  "Restoration strength 0..1 for -m auto and the restore models");
+  a->options.add_keys(
+      *cmd, {"restore", "models_dir"},
+      {{"restore", "Restoration strength 0..1 for -m auto and the restore models"}});
   cmd->add_flag("--save-lr", a->save_lr, "With --save: also write each LR input (NAME-lr.png)");
-  cmd->add_option("--models-dir", a->models_dirs, "Folder with model files (repeatable)");
   cmd->add_flag("--linear-light", a->linear_light,
                 "Classic methods filter in linear light (as hires upscales) instead of on "
                 "gamma-encoded values (as the protocol's MATLAB baseline)");
   cmd->add_option("--limit", a->limit, "Only the first N images (0 = all)")
       ->check(CLI::Range(0, 1 << 20));
-  cmd->add_option("--threads", a->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::Range(0, 1024));
-  cmd->add_option("--backend", a->backend, "auto | cpu | vulkan | reference")
-      ->capture_default_str();
+  a->options.add_keys(*cmd, {"threads", "backend"});
   cmd->add_option("--save", a->save, "Write each upscaled image into this folder (PNG)");
   cmd->add_flag("--json", a->json, "One JSON object per image, then a summary, on stdout");
 
   RunFn run = [a]() {
     EvalOptions o;
     o.scale = a->scale;
-    o.method = a->method;
-    o.model_dirs.assign(a->models_dirs.begin(), a->models_dirs.end());
-    for (auto& d : default_model_dirs()) o.model_dirs.push_back(d);
+    const OptionValues values = a->options.values();
+    const auto method = values.find("method");
+    o.method = method == values.end() ? "bicubic" : std::get<std::string>(method->second);
+    if (const auto restore = values.find("restore"); restore != values.end()) {
+      o.restore = std::get<double>(restore->second);
+    }
+    o.model_dirs = model_dirs(a->options.list("models_dir"));
+    UpscaleOptions engine;
+    a->options.apply(engine);
+    o.threads = engine.threads;
+    o.backend = engine.backend;
     o.linear_light = a->linear_light;
     o.limit = a->limit;
-    o.threads = a->threads;
-    o.backend = hires::parse_backend("--backend", a->backend);
     o.save_dir = a->save;
     o.save_lr = a->save_lr;
     o.degrade = a->degrade;
     o.seed = a->seed;
-    if (!a->restore.empty()) {
-      char* end = nullptr;
-      const double v = std::strtod(a->restore.c_str(), &end);
-      if (end == a->restore.c_str() || *end != '\0') {
-        throw Error(ErrorKind::usage, "--restore",
-                    fmt::format("'{}' is not a strength from 0 to 1", a->restore));
-      }
-      o.restore = v;
-    }
     const EvalReport r = evaluate(a->dir, o, [&](const EvalImage& im, std::size_t, std::size_t) {
       if (a->json) {
         nlohmann::json j{{"event", "image"},       {"file", im.file.string()},

@@ -14,7 +14,9 @@
 #include "hires/error.hpp"
 #include "hires/models.hpp"
 #include "hires/plan.hpp"
+#include "option_table.hpp"
 #include "serve.hpp"
+#include "upscale_args.hpp"
 
 extern char** environ;
 
@@ -25,13 +27,10 @@ struct ServeArgs {
   std::string host = "127.0.0.1";
   int port = 8080;
   bool open = false;
-  std::vector<std::string> models_dirs;
   std::string max_upload = "200M";
-  double max_pixels_mp = 268.435456;
-  double max_output_pixels_mp = 1073.741824;
   int jobs = 1;
   std::string ttl = "1h";
-  int threads = 0;
+  TableArgs options;  // the table's options serve takes: models folders, limits, threads
 };
 
 // "90s", "30m", "2h", "1d", or plain minutes: "45".
@@ -67,14 +66,14 @@ int run_serve(const ServeArgs& a) {
   server::ServeOptions o;
   o.host = a.host;
   o.port = a.port;
-  o.model_dirs.assign(a.models_dirs.begin(), a.models_dirs.end());
-  for (auto& d : default_model_dirs()) o.model_dirs.push_back(d);
+  o.model_dirs = model_dirs(a.options.list("models_dir"));
   o.max_upload_bytes = parse_bytes("--max-upload", a.max_upload);
-  o.limits.max_input_pixels = static_cast<std::uint64_t>(a.max_pixels_mp * 1e6);
-  o.limits.max_output_pixels = static_cast<std::uint64_t>(a.max_output_pixels_mp * 1e6);
+  UpscaleOptions request;
+  a.options.apply(request);
+  o.limits = request.limits;
   o.jobs = a.jobs;
   o.ttl = parse_duration("--ttl", a.ttl);
-  o.threads = a.threads;
+  o.threads = request.threads;
 
   // SIGINT and SIGTERM end the server through one thread that waits for them, so that the
   // store is deleted on the normal path (destructors), never from a signal handler.
@@ -124,23 +123,17 @@ Command add_serve_command(CLI::App& app) {
                   "(the access token still guards it)")
       ->capture_default_str();
   cmd->add_flag("--open", args->open, "Open the page in the browser");
-  cmd->add_option("--models-dir", args->models_dirs, "Folder with model files (repeatable)");
   cmd->add_option("--max-upload", args->max_upload, "Largest upload, e.g. 50M")
       ->capture_default_str();
-  cmd->add_option("--max-pixels", args->max_pixels_mp, "Largest input in megapixels")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--max-output-pixels", args->max_output_pixels_mp, "Largest output in megapixels")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  args->options.add_keys(*cmd, {"models_dir", "max_pixels", "max_output_pixels"});
   cmd->add_option("--jobs", args->jobs, "Full runs at once; the rest wait in the queue")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
   cmd->add_option("--ttl", args->ttl,
                   "How long an unused upload and its results are kept, e.g. 90s, 30m, 2h")
       ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Worker threads per job (0 = all cores)")
-      ->check(CLI::Range(0, 1024));
+  args->options.add_keys(*cmd, {"threads"},
+                         {{"threads", "Worker threads per job (0 = all cores)"}});
   return {cmd, [args] { return run_serve(*args); }};
 }
 

@@ -19,6 +19,7 @@
 #include "hires/video.hpp"
 #include "option_table.hpp"
 #include "sizing.hpp"
+#include "upscale_args.hpp"
 
 namespace hires::cli {
 namespace {
@@ -28,12 +29,11 @@ using nlohmann::json;
 struct VideoArgs {
   std::string input, output;
   SizingArgs sizing;
-  std::string method, restore, codec = "h264", start, duration;
+  TableArgs options;  // the table's options video takes: model, restore, engine, output, report
+  std::string codec = "h264", start, duration;
   int preview = 0;
-  std::string memory_budget = "1G", backend = "auto";
-  std::vector<std::string> models_dirs;
-  int crf = 18, threads = 0, tile = 0;
-  bool overwrite = false, json = false, quiet = false;
+  int crf = 18;
+  bool json = false, quiet = false;  // read from `options` when the run starts
 };
 
 std::atomic<bool> g_stop{false};
@@ -73,38 +73,26 @@ void emit(const json& j) {
   std::cout << j.dump() << '\n' << std::flush;
 }
 
-int run_video(const VideoArgs& a) {
+int run_video(VideoArgs& a) {
   VideoOptions o;
-  std::vector<std::filesystem::path> dirs(a.models_dirs.begin(), a.models_dirs.end());
-  for (auto& d : default_model_dirs()) dirs.push_back(d);
-  std::optional<double> restore;
-  if (!a.restore.empty()) {
-    char* end = nullptr;
-    const double v = std::strtod(a.restore.c_str(), &end);
-    if (end == a.restore.c_str() || *end != '\0' || !(v >= 0.0 && v <= 1.0)) {
-      throw Error(ErrorKind::usage, "--restore",
-                  fmt::format("'{}' is not a strength from 0 to 1", a.restore));
-    }
-    restore = v;
-  }
-  set_method(o.upscale, a.method, dirs, restore);
   const std::optional<SizeRequest> size =
       parse_sizing(a.sizing, "conflict: choose one sizing option",
-                   "--scale, --width, --height, --fit or --long-edge");
-  o.upscale.size = size.value_or(SizeRequest::by_scale(2.0));
-  if (o.upscale.model && !size) {
-    o.upscale.size = SizeRequest::by_scale(model_info(*o.upscale.model).scale);
-  }
-  o.upscale.tile = a.tile;
-  o.upscale.memory_budget = parse_bytes("--memory-budget", a.memory_budget);
-  o.upscale.backend = parse_backend("--backend", a.backend);
-  o.upscale.threads = a.threads;
+                   "`scale`, `width`, `height`, `fit` or `long_edge`");
+  OptionValues values = a.options.values();
+  OptionValues sizes = a.sizing.options.values();
+  values.merge(sizes);
+  // The image path's request: model and strength, size (a named model's own scale when none is
+  // given), tile, memory, engine, threads. Without a model or a size, video doubles.
+  o.upscale = upscale_options_from(values, model_dirs(a.options.list("models_dir")));
+  if (!size && !o.upscale.model) o.upscale.size = SizeRequest::by_scale(2.0);
   o.codec = parse_video_codec("--codec", a.codec);
   o.crf = a.crf;
   if (!a.start.empty()) o.start = parse_time("--start", a.start);
   if (!a.duration.empty()) o.duration = parse_time("--duration", a.duration);
   o.preview_frames = a.preview;
-  o.overwrite = a.overwrite;
+  o.overwrite = a.options.flag("overwrite");
+  a.json = a.options.flag("json");
+  a.quiet = a.options.flag("quiet");
   o.upscale.cancel = std::shared_ptr<const std::atomic<bool>>(&g_stop, [](auto*) {});
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
@@ -183,11 +171,11 @@ Command add_video_command(CLI::App& app) {
   cmd->add_option("-o,--output", a->output, "Output video; its extension picks the container")
       ->required();
   add_sizing_options(*cmd->add_option_group("sizing", "Choose one (default --scale 2)"), a->sizing);
-  cmd->add_option("-m,--method", a->method,
-                  "lanczos | bicubic | bilinear | nearest, or an AI model as for images "
-                  "(default: chosen from the first frame)");
-  cmd->add_option("--models-dir", a->models_dirs, "Folder with model files (repeatable)");
-  cmd->add_option("--restore", a->restore, "Clean-up strength 0..1, as for images");
+  a->options.add_keys(*cmd, {"method", "models_dir", "restore"},
+                      {{"method",
+                        "lanczos, bicubic, bilinear, nearest, or an AI model as for images "
+                        "(default: chosen from the first frame)"},
+                       {"restore", "Clean-up strength 0..1, as for images"}});
   cmd->add_option("--codec", a->codec, "h264 | h265 | vp9 | av1 | ffv1 (lossless)")
       ->capture_default_str();
   cmd->add_option("--crf", a->crf, "Quality of the lossy codecs, lower is better")
@@ -198,17 +186,10 @@ Command add_video_command(CLI::App& app) {
   cmd->add_option("--preview", a->preview,
                   "Only the first N frames (from --start), audio cut to match: a quick look")
       ->check(CLI::Range(1, 1000000));
-  cmd->add_flag("--overwrite", a->overwrite, "Replace an existing output (never the input)");
-  cmd->add_flag("--json", a->json, "One JSON object per event on stdout");
-  cmd->add_flag("--quiet", a->quiet, "Print errors only");
-  cmd->add_option("--threads", a->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::Range(0, 1024));
-  cmd->add_option("-t,--tile", a->tile, "Model tile size in pixels (0 = from --memory-budget)")
-      ->check(CLI::Range(0, 8192));
-  cmd->add_option("--memory-budget", a->memory_budget, "Memory for a model tile, e.g. 512M, 2G")
-      ->capture_default_str();
-  cmd->add_option("--backend", a->backend, "auto | cpu | vulkan | reference")
-      ->capture_default_str();
+  a->options.add_keys(
+      *cmd, {"overwrite", "json", "quiet", "threads", "tile", "memory_budget", "backend", "gpu"},
+      {{"overwrite", "Replace an existing output (never the input)"},
+       {"json", "One JSON object per event on stdout: start, progress, done, error"}});
   return {cmd, [a] { return run_video(*a); }};
 }
 

@@ -138,6 +138,23 @@ CLI::Option* TableArgs::add(CLI::App& cmd, const OptionSpec& spec, std::string_v
   return o;
 }
 
+void TableArgs::add_keys(CLI::App& cmd, std::initializer_list<std::string_view> keys,
+                         const std::map<std::string_view, std::string_view>& help) {
+  for (std::string_view key : keys) {
+    const OptionSpec* spec = find_option(key);
+    if (spec == nullptr) throw Error(ErrorKind::internal, std::string(key), "not in the table");
+    const auto h = help.find(key);
+    add(cmd, *spec, h == help.end() ? std::string_view{} : h->second);
+  }
+}
+
+void TableArgs::apply(UpscaleOptions& options) const {
+  for (const auto& [key, value] : values()) {
+    const OptionSpec* spec = find_option(key);
+    if (spec != nullptr && spec->set != nullptr) spec->set(options, value);
+  }
+}
+
 bool TableArgs::given(std::string_view key) const {
   const auto it = options_.find(key);
   return it != options_.end() && it->second->count() > 0;

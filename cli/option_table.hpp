@@ -38,6 +38,13 @@ class TableArgs {
   // Registers the option on `cmd` (a command or an option group): its flags, help, default and
   // range. Integer options are typed (CLI11 checks the range), the others parsed by the table.
   CLI::Option* add(CLI::App& cmd, const OptionSpec& spec, std::string_view help = {});
+  // Registers the options named by `keys`, for a command that takes some of the table's options
+  // (check, serve, eval, video); `help` holds a command's own wording for some of them.
+  void add_keys(CLI::App& cmd, std::initializer_list<std::string_view> keys,
+                const std::map<std::string_view, std::string_view>& help = {});
+  // Sets the request's fields that the given options decide (those the table has a setter for:
+  // limits, threads, tile, backend, ...). Throws Error(usage) naming the key.
+  void apply(UpscaleOptions& options) const;
   // The options given on the command line, parsed and checked by the table. Throws Error(usage)
   // naming the key.
   OptionValues values() const;

@@ -191,6 +191,41 @@ TEST_F(Cli, UnknownOptionIsAUsageError) {
   expect_input_unchanged();
 }
 
+// check, serve, eval and video take their shared options from the option table: the same value
+// is refused with the same line by every command that takes it.
+TEST_F(Cli, SharedOptionsAreCheckedAlikeByEveryCommand) {
+  const std::string video = (dir_ / "clip.mp4").string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string line;
+  };
+  const std::string pixels =
+      "hires: error: --max-pixels: 'nan' is not valid (expected a number above 0 and at most "
+      "1e+09)";
+  const std::string restore =
+      "hires: error: --restore: '2' is not a strength from 0 to 1 (0 keeps the photo model's "
+      "faithful look, 1 cleans up fully, e.g. --restore 0.5)";
+  const std::string threads = "hires: error: --threads -1: expected a whole number from 0 to 1024";
+  const std::vector<Case> cases{
+      {{in_.string(), "--max-pixels", "nan"}, pixels},
+      {{"check", in_.string(), "--max-pixels", "nan"}, pixels},
+      {{"serve", "--port", "0", "--max-pixels", "nan"}, pixels},
+      {{in_.string(), "--restore", "2"}, restore},
+      {{"eval", dir_.path().string(), "-m", "auto", "--restore", "2"}, restore},
+      {{"video", video, "-o", (dir_ / "x.mp4").string(), "--restore", "2"}, restore},
+      {{in_.string(), "--threads", "-1"}, threads},
+      {{"serve", "--port", "0", "--threads", "-1"}, threads},
+      {{"eval", dir_.path().string(), "--threads", "-1"}, threads},
+      {{"video", video, "-o", (dir_ / "x.mp4").string(), "--threads", "-1"}, threads},
+  };
+  for (const Case& c : cases) {
+    const RunResult r = run_hires(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args.front() << "\n" << r.err;
+    EXPECT_TRUE(has_line(r.err, c.line)) << "expected: " << c.line << "\ngot:\n" << r.err;
+  }
+  expect_input_unchanged();
+}
+
 TEST_F(Cli, UnknownMethodIsAUsageError) {
   expect_usage_error({"-m", "magic"},
                      "hires: error: --method: 'magic' is not a method or a model (expected "
