@@ -41,7 +41,11 @@ int main(int argc, char** argv) {
   try {
     const auto t_load = std::chrono::steady_clock::now();
     const auto model = hires::load_model_file(argv[1]);
-    hires::engine::Backend& be = model->backend(hires::parse_backend("backend", backend), threads);
+    hires::engine::BackendOptions options;
+    options.threads = threads;
+    const auto made = hires::engine::make_backend(hires::parse_backend("backend", backend),
+                                                  model->graph(), options);
+    hires::engine::Backend& be = *made;
     const double load_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     const hires::models::SafeTensors io = hires::models::load_safetensors(argv[2]);

@@ -24,6 +24,9 @@ class Backend {
   virtual Tensor run(const Tensor& input) = 0;
   // One line saying which implementation ran, e.g. "cpu: oneDNN jit:avx512_core conv".
   virtual std::string describe() const { return std::string(name()); }
+  // The worker threads of the runs that follow, on whatever thread calls run (0 = all cores);
+  // backends that do not use CPU threads ignore it.
+  virtual void set_threads(int /*threads*/) {}
 
   // Nets with global average pooling (SE blocks) on tiles: fixed values for the pools' outputs
   // (value id -> [C,1,1]), used instead of the tile's own means; empty = compute them.

@@ -185,7 +185,7 @@ class CpuBackend final : public Backend {
         strm_(eng_),
         frees_(last_uses(g)),
         wino_kernel_(winograd::default_kernel()) {
-    if (o.threads > 0) omp_set_num_threads(o.threads);
+    set_threads(o.threads);
     // Fuse conv -> activation when the activation is the conv output's only reader: relu/leaky
     // into oneDNN convolutions, relu/leaky/prelu into Winograd ones (weights transformed here).
     std::vector<int> readers(static_cast<std::size_t>(g.num_values), 0);
@@ -226,7 +226,12 @@ class CpuBackend final : public Backend {
     return "cpu: oneDNN convolution " + impl_ + (wino_runs_ > 0 ? " + " + wino : "");
   }
 
+  void set_threads(int threads) override { threads_ = threads; }
+
   Tensor run(const Tensor& input) override {
+    // OpenMP's thread count belongs to the calling thread: set for whichever thread runs this
+    // (libvips hands tiles to several), not once where the backend was made.
+    if (threads_ > 0 && omp_get_max_threads() != threads_) omp_set_num_threads(threads_);
     std::vector<Value> values(static_cast<std::size_t>(g_.num_values));
     values[g_.input] = wrap(std::make_shared<Tensor>(input));
     auto& plans = plans_for({input.h, input.w});
@@ -531,6 +536,7 @@ class CpuBackend final : public Backend {
   }
 
   const Graph& g_;
+  int threads_ = 0;  // 0 = all cores
   dnnl::engine eng_;
   dnnl::stream strm_;
   std::vector<std::vector<int>> frees_;

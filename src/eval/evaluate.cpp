@@ -46,31 +46,32 @@ std::vector<std::uint8_t> resize(const std::uint8_t* in, core::SampleType in_typ
 engine::Tensor model_pass(Model& model, const engine::Tensor& in, const EvalOptions& o) {
   const engine::Graph& g = model.graph();
   const int s = g.scale;
-  engine::Backend& backend = model.backend(o.backend, o.threads);
-  const engine::TilePlan plan = engine::plan_tiles(g, 0, o.memory_budget, in.w, in.h);
-  engine::Tensor out(3, in.h * s, in.w * s);
-  engine::run_image(
-      g, backend, plan, in.w, in.h,
-      [&](const core::Rect& r) {
-        engine::Tensor t(3, r.height, r.width);
-        for (int c = 0; c < 3; ++c) {
-          for (int y = 0; y < r.height; ++y) {
-            for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
-          }
-        }
-        return t;
-      },
-      [&](int y0, const engine::Tensor& t, int src_y, int src_x, int rows, int cols, int dst_x) {
-        for (int c = 0; c < 3; ++c) {
-          for (int y = 0; y < rows; ++y) {
-            for (int x = 0; x < cols; ++x) {
-              out.at(c, y0 * s + y, dst_x + x) =
-                  std::clamp(t.at(c, src_y + y, src_x + x), 0.0F, 1.0F);
+  return model.with_backend(o.backend, o.threads, -1, [&](engine::Backend& backend) {
+    const engine::TilePlan plan = engine::plan_tiles(g, 0, o.memory_budget, in.w, in.h);
+    engine::Tensor out(3, in.h * s, in.w * s);
+    engine::run_image(
+        g, backend, plan, in.w, in.h,
+        [&](const core::Rect& r) {
+          engine::Tensor t(3, r.height, r.width);
+          for (int c = 0; c < 3; ++c) {
+            for (int y = 0; y < r.height; ++y) {
+              for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
             }
           }
-        }
-      });
-  return out;
+          return t;
+        },
+        [&](int y0, const engine::Tensor& t, int src_y, int src_x, int rows, int cols, int dst_x) {
+          for (int c = 0; c < 3; ++c) {
+            for (int y = 0; y < rows; ++y) {
+              for (int x = 0; x < cols; ++x) {
+                out.at(c, y0 * s + y, dst_x + x) =
+                    std::clamp(t.at(c, src_y + y, src_x + x), 0.0F, 1.0F);
+              }
+            }
+          }
+        });
+    return out;
+  });
 }
 
 Pixels as_pixels(const RgbImage& im) {
@@ -119,7 +120,6 @@ class Upscaler {
                  core::filter_for(method), o_.linear_light, core::SampleType::u8);
       return out;
     }
-    std::lock_guard<std::mutex> lock(model->mutex());
     engine::Tensor x(3, lr.height, lr.width);
     for (int y = 0; y < lr.height; ++y) {
       for (int xx = 0; xx < lr.width; ++xx) {

@@ -30,6 +30,7 @@ engine::Backend& Model::backend(BackendKind kind, int threads, int gpu) {
     backend_kind_ = kind;
     backend_gpu_ = gpu;
   }
+  backend_->set_threads(threads);
   return *backend_;
 }
 

@@ -17,12 +17,22 @@ class Model {
   Model(ModelInfo info, engine::Graph graph) : info_(std::move(info)), graph_(std::move(graph)) {}
   const ModelInfo& info() const { return info_; }
   const engine::Graph& graph() const { return graph_; }
-  // The backend for `kind` (see engine::choose_backend), made on first use.
-  // gpu: the Vulkan device for vulkan (-1 = the best one).
-  engine::Backend& backend(BackendKind kind, int threads, int gpu = -1);
-  std::mutex& mutex() { return mutex_; }
+  // Calls f(backend) under the model's lock (a backend runs one input at a time): the backend for
+  // `kind` (see engine::choose_backend) and `gpu` (the Vulkan device, -1 = the best one), made on
+  // first use and kept, set to `threads` for this call.
+  template <class F>
+  decltype(auto) with_backend(BackendKind kind, int threads, int gpu, F&& f) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return std::forward<F>(f)(backend(kind, threads, gpu));
+  }
+  // One run of the whole graph on `input` (tests, tools): with_backend's backend.
+  engine::Tensor run(BackendKind kind, const engine::Tensor& input, int threads = 0, int gpu = -1) {
+    return with_backend(kind, threads, gpu, [&](engine::Backend& b) { return b.run(input); });
+  }
 
  private:
+  engine::Backend& backend(BackendKind kind, int threads, int gpu);
+
   ModelInfo info_;
   engine::Graph graph_;
   BackendKind backend_kind_ = BackendKind::automatic;

@@ -25,13 +25,13 @@ class LockedBackend final : public engine::Backend {
       : m_(m), kind_(kind), threads_(threads), gpu_(gpu) {}
   std::string_view name() const override { return "locked"; }
   engine::Tensor run(const engine::Tensor& x) override {
-    std::lock_guard<std::mutex> lock(m_.mutex());
-    engine::Backend& b = m_.backend(kind_, threads_, gpu_);
-    b.set_global_means(global_means_);
-    engine::Tensor y = b.run(x);
-    last_means_ = b.last_global_means();
-    b.set_global_means({});
-    return y;
+    return m_.with_backend(kind_, threads_, gpu_, [&](engine::Backend& b) {
+      b.set_global_means(global_means_);
+      engine::Tensor y = b.run(x);
+      last_means_ = b.last_global_means();
+      b.set_global_means({});
+      return y;
+    });
   }
 
  private:
@@ -181,12 +181,9 @@ vips::VImage model_pass(const vips::VImage& in, const ModelPass& pass) {
   if (st->progress) st->progress->add_total(static_cast<double>(in.width()) * in.height());
   st->plan = pass.plan;
   st->backend = std::make_unique<LockedBackend>(*pass.model, pass.backend, pass.threads, pass.gpu);
-  {
-    // Made now, not at the first tile inside libvips, so that a backend that cannot start (no
-    // such --gpu, a model op the backend lacks) fails with its own error.
-    std::lock_guard<std::mutex> lock(pass.model->mutex());
-    (void)pass.model->backend(pass.backend, pass.threads, pass.gpu);
-  }
+  // Made now, not at the first tile inside libvips, so that a backend that cannot start (no
+  // such `gpu`, a model op the backend lacks) fails with its own error.
+  pass.model->with_backend(pass.backend, pass.threads, pass.gpu, [](engine::Backend&) {});
   st->in_w = in.width();
   st->in_h = in.height();
   st->in_u16 = in.format() == VIPS_FORMAT_USHORT;

@@ -174,8 +174,8 @@ FileResult upscale_one(const fs::path& input, const fs::path& output, const Upsc
                     written.quality, format_bytes(options.encode.max_bytes)));
   }
   if (model) {
-    std::lock_guard<std::mutex> lock(model->mutex());
-    result.engine = model->backend(options.backend, options.threads, options.gpu).describe();
+    result.engine = model->with_backend(options.backend, options.threads, options.gpu,
+                                        [](engine::Backend& b) { return b.describe(); });
     result.engine_reason =
         engine::choose_backend(options.backend, &model->graph(), options.gpu).reason;
   }

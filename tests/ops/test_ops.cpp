@@ -1,9 +1,12 @@
 // Every op on every backend against the reference loops, on random data and odd sizes.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <omp.h>
+
 #include <iostream>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
@@ -245,6 +248,30 @@ TEST(OpsCpu, ReportsTheImplementationUsed) {
   const std::string d = be->describe();
   EXPECT_EQ(d.rfind("cpu: oneDNN convolution ", 0), 0U) << d;
   EXPECT_EQ(d.find("ref"), std::string::npos) << "a reference kernel ran: " << d;
+}
+
+// The cpu backend's thread count holds on whichever thread runs it (libvips hands tiles to
+// several), not only on the thread that made it: OpenMP's count belongs to the calling thread.
+TEST(CpuBackendThreads, TheCountHoldsOnEveryThreadThatRuns) {
+  const Graph g = chain({conv_node(3, 3, 3, 1, 1, 1, true, 3)}, 3);
+  BackendOptions o;
+  o.threads = 7;
+  const auto backend = make_backend(BackendKind::cpu, g, o);
+  const Tensor x = random_tensor(3, 8, 8, 4);
+  int seen = 0;
+  std::thread other([&] {
+    (void)backend->run(x);
+    seen = omp_get_max_threads();
+  });
+  other.join();
+  EXPECT_EQ(seen, 7);
+  backend->set_threads(5);
+  std::thread third([&] {
+    (void)backend->run(x);
+    seen = omp_get_max_threads();
+  });
+  third.join();
+  EXPECT_EQ(seen, 5);
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ TEST(Train, LossFallsAndTheExportRunsInTheEngine) {
   const torch::Tensor want = net->forward(x).detach();
   engine::Tensor in(3, 9, 11);
   std::copy(x.data_ptr<float>(), x.data_ptr<float>() + x.numel(), in.data.begin());
-  const engine::Tensor got = model->backend(hires::BackendKind::reference, 1).run(in);
+  const engine::Tensor got = model->run(hires::BackendKind::reference, in, 1);
   ASSERT_EQ(got.h, 18);
   ASSERT_EQ(got.w, 22);
   double worst = 0;

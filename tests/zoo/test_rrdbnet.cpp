@@ -93,8 +93,8 @@ TEST(RrdbnetOldLayout, SameNetAsTheNewNames) {
   EXPECT_EQ(old_model->info().parameters, new_model->info().parameters);
   const models::SafeTensors io = models::load_safetensors(kZoo / "rrdb_tiny_x4.io.safetensors");
   const engine::Tensor input = to_tensor(io.get("input"));
-  const engine::Tensor a = old_model->backend(BackendKind::cpu, 0).run(input);
-  const engine::Tensor b = new_model->backend(BackendKind::cpu, 0).run(input);
+  const engine::Tensor a = old_model->run(BackendKind::cpu, input, 0);
+  const engine::Tensor b = new_model->run(BackendKind::cpu, input, 0);
   ASSERT_EQ(a.size(), b.size());
   EXPECT_LE(max_abs_diff(a, b), 1e-5);
 }
@@ -281,8 +281,8 @@ TEST(ZooShared, AnimeVideoV3PthAgreesWithItsNcnnTwin) {
       }
     }
   }
-  const engine::Tensor a = pth->backend(BackendKind::cpu, 0).run(input);
-  const engine::Tensor b = ncnn->backend(BackendKind::cpu, 0).run(input);
+  const engine::Tensor a = pth->run(BackendKind::cpu, input, 0);
+  const engine::Tensor b = ncnn->run(BackendKind::cpu, input, 0);
   ASSERT_EQ(a.c, b.c);
   ASSERT_EQ(a.h, b.h);
   ASSERT_EQ(a.w, b.w);

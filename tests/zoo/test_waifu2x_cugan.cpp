@@ -256,7 +256,8 @@ TEST(RealZoo, TilesMatchTheWholeImageWithoutSe) {
         in.at(c, y, x) = 0.5F + 0.4F * std::sin(0.3F * static_cast<float>(x + 2 * c)) *
                                     std::cos(0.23F * static_cast<float>(y));
       }
-  auto& backend = model->backend(BackendKind::cpu, 0);
+  const auto made = engine::make_backend(BackendKind::cpu, model->graph(), {});
+  engine::Backend& backend = *made;
   const engine::Tensor whole = backend.run(in);
   ASSERT_EQ(whole.h, 100);
   ASSERT_EQ(whole.w, 140);
