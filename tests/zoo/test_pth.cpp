@@ -333,32 +333,45 @@ TEST(Pth, UnknownArchitectureListsTensorsAndSupportedOnes) {
   EXPECT_NE(e.hint().find("rrdbnet"), std::string::npos) << e.hint();
 }
 
+// Protocol-2 pickle bytes of a state dict, written by hand for hostile cases: an empty dict,
+// then what the test adds.
+struct PickleBytes {
+  std::vector<std::uint8_t> bytes = {0x80, 2, '}'};
+  void add(std::initializer_list<std::uint8_t> b) { bytes.insert(bytes.end(), b); }
+  void text(const std::string& s) {  // BINUNICODE
+    bytes.push_back('X');
+    put(bytes, s.size(), 4);
+    bytes.insert(bytes.end(), s.begin(), s.end());
+  }
+  void global(const std::string& s) {  // GLOBAL "module\nname\n"
+    bytes.push_back('c');
+    bytes.insert(bytes.end(), s.begin(), s.end());
+  }
+  // _rebuild_tensor_v2((persistent storage FloatStorage '0' on cpu, ...: the caller goes on
+  // with the storage size, the memo and the tensor's offset, size and stride.
+  void tensor_head() {
+    global("torch._utils\n_rebuild_tensor_v2\n");
+    add({'(', '('});
+    text("storage");
+    global("torch\nFloatStorage\n");
+    text("0");
+    text("cpu");
+  }
+};
+
 // One 1000-value storage under 5000 names would need 5 million values from a ~60 KB file.
 TEST(Pth, AStorageReusedOverAndOverIsRefused) {
   test::TempDir tmp;
-  std::vector<std::uint8_t> pkl = {0x80, 2, '}'};
-  auto text = [&](const std::string& s) {
-    pkl.push_back('X');
-    put(pkl, s.size(), 4);
-    pkl.insert(pkl.end(), s.begin(), s.end());
-  };
-  auto global = [&](const std::string& s) {
-    pkl.push_back('c');
-    pkl.insert(pkl.end(), s.begin(), s.end());
-  };
-  global("torch._utils\n_rebuild_tensor_v2\n");
-  pkl.insert(pkl.end(), {'(', '('});
-  text("storage");
-  global("torch\nFloatStorage\n");
-  text("0");
-  text("cpu");
-  pkl.insert(pkl.end(), {'M', 0xE8, 0x03, 't',  'Q', 'K', 0,   'M', 0xE8, 0x03, 0x85,
-                         'K', 1,    0x85, 0x89, '}', 't', 'R', 'q', 0,    '0'});
+  PickleBytes b;
+  b.tensor_head();  // the first value: memoized as 0, then set under 5000 names
+  b.add({'M', 0xE8, 0x03, 't',  'Q', 'K', 0,   'M', 0xE8, 0x03, 0x85,
+         'K', 1,    0x85, 0x89, '}', 't', 'R', 'q', 0,    '0'});
   for (int k = 0; k < 5000; ++k) {
-    text(fmt::format("w{}", k));
-    pkl.insert(pkl.end(), {'h', 0, 's'});
+    b.text(fmt::format("w{}", k));
+    b.add({'h', 0, 's'});
   }
-  pkl.push_back('.');
+  b.add({'.'});
+  const std::vector<std::uint8_t>& pkl = b.bytes;
   const fs::path p = tmp / "bomb.pth";
   write_zip(p, {{"archive/data.pkl", pkl}, {"archive/data/0", std::vector<std::uint8_t>(4000)}});
   const Error e = pth_error(p);
@@ -414,28 +427,15 @@ namespace {
 // (4 * 2^62) and then called its strides wrong.
 TEST(PthHostile, ZeroSizedTensorBesideAHugeDimension) {
   test::TempDir tmp;
-  std::vector<std::uint8_t> pkl = {0x80, 2, '}'};
-  auto text = [&](const std::string& s) {
-    pkl.push_back('X');
-    put(pkl, s.size(), 4);
-    pkl.insert(pkl.end(), s.begin(), s.end());
-  };
-  auto global = [&](const std::string& s) {
-    pkl.push_back('c');
-    pkl.insert(pkl.end(), s.begin(), s.end());
-  };
-  text("t");
-  global("torch._utils\n_rebuild_tensor_v2\n");
-  pkl.insert(pkl.end(), {'(', '('});
-  text("storage");
-  global("torch\nFloatStorage\n");
-  text("0");
-  text("cpu");
-  pkl.insert(pkl.end(), {'K', 0, 't', 'Q', 'K', 0});
+  PickleBytes b;
+  b.text("t");
+  b.tensor_head();
+  b.add({'K', 0, 't', 'Q', 'K', 0});
   // size (0, 2^62, 4), stride (1, 4, 1)
-  pkl.insert(pkl.end(), {'(', 'K', 0, 0x8a, 8, 0, 0, 0, 0, 0, 0, 0, 0x40, 'K', 4, 't'});
-  pkl.insert(pkl.end(), {'(', 'K', 1, 'K', 4, 'K', 1, 't'});
-  pkl.insert(pkl.end(), {0x89, '}', 't', 'R', 's', '.'});
+  b.add({'(', 'K', 0, 0x8a, 8, 0, 0, 0, 0, 0, 0, 0, 0x40, 'K', 4, 't'});
+  b.add({'(', 'K', 1, 'K', 4, 'K', 1, 't'});
+  b.add({0x89, '}', 't', 'R', 's', '.'});
+  const std::vector<std::uint8_t>& pkl = b.bytes;
   const fs::path p = tmp / "zero.pth";
   write_zip(p, {{"archive/data.pkl", pkl}, {"archive/data/0", {}}});
   const models::PthCheckpoint ck = models::load_pth(p);
@@ -446,26 +446,12 @@ TEST(PthHostile, ZeroSizedTensorBesideAHugeDimension) {
 
 // A tiny state dict {'w': a 1000-value FloatStorage '0'} and its pickle.
 std::vector<std::uint8_t> one_tensor_pickle() {
-  std::vector<std::uint8_t> pkl = {0x80, 2, '}'};
-  auto text = [&](const std::string& s) {
-    pkl.push_back('X');
-    put(pkl, s.size(), 4);
-    pkl.insert(pkl.end(), s.begin(), s.end());
-  };
-  auto global = [&](const std::string& s) {
-    pkl.push_back('c');
-    pkl.insert(pkl.end(), s.begin(), s.end());
-  };
-  text("w");
-  global("torch._utils\n_rebuild_tensor_v2\n");
-  pkl.insert(pkl.end(), {'(', '('});
-  text("storage");
-  global("torch\nFloatStorage\n");
-  text("0");
-  text("cpu");
-  pkl.insert(pkl.end(), {'M',  0xE8, 0x03, 't',  'Q',  'K', 0,   'M', 0xE8, 0x03,
-                         0x85, 'K',  1,    0x85, 0x89, '}', 't', 'R', 's',  '.'});
-  return pkl;
+  PickleBytes b;
+  b.text("w");
+  b.tensor_head();
+  b.add({'M',  0xE8, 0x03, 't',  'Q',  'K', 0,   'M', 0xE8, 0x03,
+         0x85, 'K',  1,    0x85, 0x89, '}', 't', 'R', 's',  '.'});
+  return b.bytes;
 }
 
 // Bombs: members that inflate to far more than a checkpoint holds are refused by their declared
