@@ -104,6 +104,7 @@ int run_serve(const ServeArgs& a) {
   });
   service.run();
   // Ended by something else than a signal: wake the waiter so it can be joined.
+  // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread): SIGTERM is blocked and only sigwait'ed
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
   return 0;

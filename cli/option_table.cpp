@@ -193,7 +193,7 @@ OptionValues TableArgs::values() const {
 
 namespace {
 
-std::string markdown_cell(std::string text) {
+std::string markdown_cell(const std::string& text) {
   std::string out;
   for (char c : text) {
     if (c == '|') out += '\\';

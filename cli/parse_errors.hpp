@@ -58,7 +58,7 @@ inline std::string reword_range(const std::string& msg) {
 // The one-line message (without the "hires: error: " prefix) for a CLI11 parse error.
 inline std::string reword_parse_error(const CLI::ParseError& e) {
   using detail::starts_with;
-  const std::string msg = e.what();
+  std::string msg = e.what();
   if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr) {
     std::string range = detail::reword_range(msg);
     return range.empty() ? msg : range;

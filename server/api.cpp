@@ -147,7 +147,8 @@ class Api {
       reply_error(res, 400, "send the file's bytes as the request body, with ?name=FILE");
       return;
     }
-    auto [id, dir] = c_.store.make_folder();
+    auto [id, folder] = c_.store.make_folder();
+    const fs::path dir = folder;  // a lambda below captures it (not a structured binding)
     const std::string ext = fs::path(name).extension().string();
     const fs::path path = dir / ("input" + (is_image_path(name) ? ext : std::string()));
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -118,6 +118,7 @@ Service::Service(ServeOptions options) {
   if (options.token.empty()) options.token = random_hex();
   state_ = std::make_unique<State>(std::move(options));
   State& s = *state_;
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): cpp-httplib takes ownership of the pool
   s.http.new_task_queue = [] { return new httplib::ThreadPool(8); };
   s.http.set_payload_max_length(s.options.max_upload_bytes + (1U << 20));
   s.http.set_default_headers({
@@ -132,7 +133,7 @@ Service::Service(ServeOptions options) {
   s.http.set_pre_routing_handler(
       [&s](const httplib::Request& req, httplib::Response& res) { return s.guard(req, res); });
   s.http.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr& ep) {
         std::string what = "unknown error";
         try {
           if (ep) std::rethrow_exception(ep);

@@ -25,7 +25,8 @@ std::string printable(std::string_view text, bool keep_controls = false);
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, std::string subject, std::string problem, std::string hint = {});
+  Error(ErrorKind kind, const std::string& subject, const std::string& problem,
+        const std::string& hint = {});
 
   ErrorKind kind() const noexcept { return kind_; }
   const std::string& subject() const noexcept { return subject_; }

@@ -97,7 +97,8 @@ std::string printable_impl(std::string_view text, bool keep_controls) {
 }
 }  // namespace
 
-Error::Error(ErrorKind kind, std::string subject, std::string problem, std::string hint)
+Error::Error(ErrorKind kind, const std::string& subject, const std::string& problem,
+             const std::string& hint)
     : std::runtime_error(compose(escaped(subject), escaped(problem), escaped(hint))),
       kind_(kind),
       subject_(escaped(subject)),

@@ -344,16 +344,16 @@ class CpuBackend final : public Backend {
     dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, e.algorithm, md, e.alpha,
                                   e.beta);
     dnnl::eltwise_forward prim(dnnl::eltwise_forward::primitive_desc(d, eng_));
+    const memory src = in.mem;
     Value out;
     if (last_use) {
-      out = std::move(in);
+      out = std::move(in);  // in place
     } else {
       out.c = in.c;
       out.h = in.h;
       out.w = in.w;
       out.mem = memory(md, eng_);
     }
-    memory src = last_use ? out.mem : in.mem;
     prim.execute(strm_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out.mem}});
     strm_.wait();
     return out;

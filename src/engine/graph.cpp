@@ -219,15 +219,19 @@ int estimate_receptive_radius(const Graph& g) {
     double s = res[n.inputs[0]];
     for (int v : n.inputs) r = std::max(r, reach[v]);
     switch (n.type) {
-      case OpType::conv2d:
-        r += (n.kernel / 2) / s;
+      case OpType::conv2d: {
+        const int half = n.kernel / 2;  // pixels read on each side
+        r += half / s;
         s /= n.stride;
         break;
-      case OpType::deconv2d:
-        // An output pixel reads about k / stride input pixels of the deconv's input grid.
-        r += static_cast<double>((n.kernel + n.stride - 1) / n.stride) / s;
+      }
+      case OpType::deconv2d: {
+        // An output pixel reads about k / stride (rounded up) input pixels of its input grid.
+        const int reads = (n.kernel + n.stride - 1) / n.stride;
+        r += reads / s;
         s *= n.stride;
         break;
+      }
       case OpType::pixel_shuffle:
       case OpType::upsample_nearest:
         s *= n.factor;
@@ -240,9 +244,7 @@ int estimate_receptive_radius(const Graph& g) {
         r += (n.factor - 1) / s;
         s /= n.factor;
         break;
-      case OpType::global_avg_pool:  // depends on everything: has_global_context
-        break;
-      default:
+      default:  // global_avg_pool depends on everything: has_global_context
         break;
     }
     reach[n.output] = r;

@@ -48,7 +48,9 @@
 
 namespace hires::engine::winograd {
 
-// 64-byte aligned floats (the transformed weights, and per-thread scratch).
+// 64-byte aligned floats (the transformed weights, and per-thread scratch): aligned_alloc/free
+// owned by this struct (RAII), which is what the malloc checks ask for.
+// NOLINTBEGIN(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
 struct Conv3x3::Buffer {
   float* p = nullptr;
   std::size_t n = 0;
@@ -66,6 +68,11 @@ struct Conv3x3::Buffer {
     n = count;
   }
 };
+// NOLINTEND(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
+
+// The kernels' int products are offsets inside one block of tiles (6x6 positions x 8 lanes,
+// kBlockTiles tiles); the strides that grow with the image (vpos, mpos, upos) are size_t.
+// NOLINTBEGIN(bugprone-implicit-widening-of-multiplication-result)
 
 namespace {
 
@@ -697,4 +704,5 @@ Tensor Conv3x3::run(const Tensor& x, Kernel k) const {
   return from_blocked(out.data(), oc_, x.h, x.w);
 }
 
+// NOLINTEND(bugprone-implicit-widening-of-multiplication-result)
 }  // namespace hires::engine::winograd

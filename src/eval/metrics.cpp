@@ -64,7 +64,8 @@ double ssim_y(const RgbImage& a, const RgbImage& b, int border) {
   double g[kWin];
   double gsum = 0;
   for (int i = 0; i < kWin; ++i) {
-    const double d = i - kWin / 2;
+    constexpr int kHalf = kWin / 2;
+    const double d = i - kHalf;
     g[i] = std::exp(-d * d / (2 * kSigma * kSigma));
     gsum += g[i];
   }

@@ -204,7 +204,7 @@ Halftone halftone(const Plane& l) {
   if (l.w < kSpan + 1 || l.h < kSpan + 1) return {};
   const Plane low = guide::gauss_blur(l, 3.0);
   constexpr int kSide = 2 * kMaxLag + 1;
-  std::vector<double> acc(kSide * kSide, 0.0);
+  std::vector<double> acc(static_cast<std::size_t>(kSide) * kSide, 0.0);
   int used = 0;
   for (int by = 0; by < kGrid; ++by) {
     for (int bx = 0; bx < kGrid; ++bx) {

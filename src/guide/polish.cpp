@@ -21,7 +21,7 @@ void denoise(Pixels& image, int level) {
   const double ss = kSpace[level - 1];
   const double sr = kRange[level - 1];
   const int r = static_cast<int>(std::ceil(2.0 * ss));
-  std::vector<float> spatial((2 * r + 1) * (2 * r + 1));
+  std::vector<float> spatial(static_cast<std::size_t>(2 * r + 1) * (2 * r + 1));
   for (int dy = -r; dy <= r; ++dy) {
     for (int dx = -r; dx <= r; ++dx) {
       spatial[(dy + r) * (2 * r + 1) + dx + r] =

@@ -162,7 +162,7 @@ fs::path write_review_report(const fs::path& dir, const fs::path& original,
   for (const auto& r : result.reasons) reasons += "<li>" + html_escape(r) + "</li>\n";
   if (reasons.empty()) reasons = "<li>no problems found</li>\n";
 
-  const fs::path page = dir / "index.html";
+  fs::path page = dir / "index.html";
   io::TempFile temp(page);
   std::ofstream f(temp.path());
   f << fmt::format(

@@ -346,7 +346,7 @@ bool VideoInput::next(VideoFrame& out) {
   }
   // The video has ended: read on for the copied streams' packets that are left (to the end of
   // the file, or a little past the end of the range, as streams are interleaved).
-  const std::int64_t stop = d.end_us > 0 ? d.end_us + 2 * AV_TIME_BASE : 0;
+  const std::int64_t stop = d.end_us > 0 ? d.end_us + std::int64_t{2} * AV_TIME_BASE : 0;
   while (d.read_packet()) {
     if (stop > 0 && d.last_read_us != AV_NOPTS_VALUE && d.last_read_us > stop) break;
   }

@@ -121,7 +121,8 @@ std::optional<SpanConfig> detect_span(const WeightLookup& weights, const std::st
   // out = out_ch * s^2: the input's channel count first (as every release), then RGB or grey.
   for (int ch : {c.in_ch, 3, 1}) {
     if (out % ch != 0) continue;
-    const int s = static_cast<int>(std::lround(std::sqrt(static_cast<double>(out / ch))));
+    const int per_channel = out / ch;
+    const int s = static_cast<int>(std::lround(std::sqrt(static_cast<double>(per_channel))));
     if (s >= 1 && s <= 8 && s * s * ch == out) {
       c.out_ch = ch;
       c.upscale = s;

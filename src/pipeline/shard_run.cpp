@@ -335,7 +335,7 @@ ShardSummary run_shard(const fs::path& manifest_path, const Manifest& manifest, 
 
   ShardSummary summary;
   summary.items = mine.size();
-  auto emit = [&](ShardEvent e) {
+  auto emit = [&](const ShardEvent& e) {
     if (on_event) on_event(e);
   };
   auto record = [&](std::size_t item, const char* status, const std::string& reason,

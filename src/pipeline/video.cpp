@@ -209,7 +209,7 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
   BoundedQueue<io::VideoFrame> decoded(depth), upscaled(depth);
   std::exception_ptr failure;
   std::mutex failure_mutex;
-  const auto fail = [&](std::exception_ptr e) {
+  const auto fail = [&](const std::exception_ptr& e) {
     {
       std::lock_guard<std::mutex> lock(failure_mutex);
       if (!failure) failure = e;
