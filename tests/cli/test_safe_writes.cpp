@@ -105,7 +105,7 @@ TEST(AtomicFile, PublishNeverReplacesWithoutOverwrite) {
     } catch (const Error& e) {
       EXPECT_EQ(std::string(e.what()), target.string() +
                                            ": exists now (another process wrote it while hires "
-                                           "worked) (pass --overwrite to replace it)");
+                                           "worked) (pass `overwrite` to replace it)");
     }
   }
   EXPECT_EQ(read_file(target), "theirs");
