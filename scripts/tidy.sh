@@ -3,7 +3,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-command -v clang-tidy >/dev/null || { echo "tidy: clang-tidy missing (apt-get install clang-tidy)" >&2; exit 1; }
+command -v clang-tidy >/dev/null || "$root/scripts/apt-install.sh" tidy clang-tidy
 [ -f build/compile_commands.json ] || scripts/setup.sh
 mapfile -t files < <(git ls-files -- 'src/*.cpp' 'cli/*.cpp' 'server/*.cpp')
 # Four files per clang-tidy, as many at once as there are cores. gcc's -Wno-restrict is unknown to

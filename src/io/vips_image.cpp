@@ -72,6 +72,9 @@ std::string take_vips_error(const std::string& fallback) {
 }
 
 void set_threads_impl(int threads) {
+  // Process-wide: set when a job's count differs from the last one (a batch sets it once).
+  static std::atomic<int> current{-1};
+  if (current.exchange(threads) == threads) return;
   ensure_vips();
   vips_concurrency_set(threads);
 }
