@@ -122,12 +122,27 @@ void check_output_target(const fs::path& target) {
 
 void check_input_file(const fs::path& input) {
   struct stat st {};
-  if (::stat(input.c_str(), &st) != 0) return;  // the decoder reports missing files
+  if (::stat(input.c_str(), &st) != 0) {
+    if (errno == EACCES) {  // a folder on the way cannot be searched
+      throw Error(ErrorKind::input, input.string(), "cannot read: permission denied",
+                  "check the permissions of the file and its folders");
+    }
+    return;  // the decoder reports missing files
+  }
   if (!S_ISREG(st.st_mode)) {
     throw Error(ErrorKind::input, input.string(),
                 fmt::format("is {}, not an image file", kind_of(st.st_mode)),
                 "hires reads regular files only");
   }
+  // Unreadable files would otherwise reach the decoder and be called corrupt.
+  const int fd = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw Error(ErrorKind::input, input.string(),
+                std::string("cannot read: ") +
+                    (errno == EACCES ? "permission denied" : std::strerror(errno)),
+                errno == EACCES ? "check the permissions of the file and its folders" : "");
+  }
+  ::close(fd);
 }
 
 bool is_temp_name(const std::string& name) {
@@ -147,6 +162,21 @@ fs::path temp_path_for(const fs::path& target) {
 
 TempFile::TempFile(const fs::path& target) : target_(target), temp_(temp_path_for(target)) {
   slot_ = register_temp(temp_);
+  // Made now, empty, so that a folder hires cannot write into fails here, naming the output and
+  // its folder (not later, inside an encoder, naming the temporary file).
+  const int fd = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    const int err = errno;
+    unregister_temp(slot_);
+    slot_ = -1;
+    published_ = true;  // nothing to remove
+    const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+    output_error(target,
+                 fmt::format("cannot write into {}: {}", folder.string(),
+                             err == EACCES ? "permission denied" : std::strerror(err)),
+                 err == EACCES || err == EROFS ? "choose another output folder" : "");
+  }
+  ::close(fd);
 }
 
 TempFile::~TempFile() {

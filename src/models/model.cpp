@@ -392,6 +392,12 @@ std::vector<ModelInfo> list_models(const std::vector<fs::path>& dirs) {
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       if (it->is_regular_file(ec) && is_model_file(it->path())) files.push_back(it->path());
     }
+    if (ec == std::errc::permission_denied) {
+      // A folder that exists but cannot be listed: say so rather than list nothing from it.
+      throw Error(ErrorKind::input, dir.string(),
+                  "cannot read the models folder: permission denied",
+                  "check the folder's permissions");
+    }
     std::sort(files.begin(), files.end());
     for (const fs::path& f : files) {
       try {

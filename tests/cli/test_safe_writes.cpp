@@ -91,6 +91,62 @@ TEST_F(SafeWrites, InputsThatAreFifosOrDevicesAreRefusedAtOnce) {
   EXPECT_FALSE(fs::exists(dir_ / "out.png"));
 }
 
+// Permission problems are named as such, on the file they concern: an unreadable input is not
+// "truncated or corrupt", an output folder hires cannot write into names the output (not a
+// temporary file), an unreadable models folder is not silently empty. Run as nobody when the
+// tests run as root, who is never refused.
+TEST_F(SafeWrites, PermissionErrorsNameTheFileAndSaySo) {
+  const fs::path open_dir = dir_ / "open";
+  fs::create_directory(open_dir);
+  fs::permissions(open_dir, fs::perms::all);
+  const fs::path readable = open_dir / "in.png";
+  fs::copy_file(in_, readable);
+  fs::permissions(readable, fs::perms::all);
+  // The set-up holds: as that user, a readable input goes into a writable folder.
+  RunResult r = run_hires_unprivileged(
+      {readable.string(), "-o", (open_dir / "ok.png").string(), "-m", "lanczos", "-s", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const fs::path locked = open_dir / "locked.png";
+  fs::copy_file(in_, locked);
+  fs::permissions(locked, fs::perms::none);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{locked.string(), "-o", (open_dir / "out.png").string(), "-m",
+                                 "lanczos"},
+        std::vector<std::string>{"check", locked.string()}}) {
+    r = run_hires_unprivileged(args);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_TRUE(has_line(r.err, "hires: error: " + locked.string() +
+                                    ": cannot read: permission denied (check the permissions "
+                                    "of the file and its folders)"))
+        << r.err;
+  }
+  EXPECT_FALSE(fs::exists(open_dir / "out.png"));
+
+  const fs::path shut = dir_ / "shut";  // owned by the tests' user, 0755: others cannot write
+  fs::create_directory(shut);
+  fs::permissions(shut, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  r = run_hires_unprivileged(
+      {readable.string(), "-o", (shut / "out.png").string(), "-m", "lanczos", "-s", "2"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(has_line(r.err, "hires: error: " + (shut / "out.png").string() +
+                                  ": cannot write into " + shut.string() +
+                                  ": permission denied (choose another output folder)"))
+      << r.err;
+  EXPECT_TRUE(fs::is_empty(shut));
+
+  const fs::path models = dir_ / "models";
+  fs::create_directory(models);
+  fs::permissions(models, fs::perms::owner_all);
+  r = run_hires_unprivileged({"models", "--models-dir", models.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(has_line(r.err, "hires: error: " + models.string() +
+                                  ": cannot read the models folder: permission denied (check the "
+                                  "folder's permissions)"))
+      << r.err;
+}
+
 // Create-if-absent: a file that appeared while hires worked is not replaced without --overwrite.
 TEST(AtomicFile, PublishNeverReplacesWithoutOverwrite) {
   TempDir dir;

@@ -1,6 +1,7 @@
 #include "support/test_support.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <array>
@@ -93,7 +94,28 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-RunResult run_hires(const std::vector<std::string>& args) {
+namespace {
+
+// The binary where the user nobody can run it: a copy in a temporary folder open to all (the
+// checkout may lie under a folder only root can enter).
+std::string binary_for_nobody() {
+  static const TempDir dir;
+  static const std::string copy = [] {
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
+    const fs::path p = dir / "hires";
+    fs::copy_file(HIRES_BINARY, p, fs::copy_options::overwrite_existing);
+    fs::permissions(p, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
+    return p.string();
+  }();
+  return copy;
+}
+
+RunResult run_hires_as(const std::vector<std::string>& args, bool unprivileged) {
+  const bool as_nobody = unprivileged && geteuid() == 0;
+  std::string bin = as_nobody ? binary_for_nobody() : std::string(HIRES_BINARY);
   // stdout and stderr go to temporary files, so a large output cannot dead-lock the pipe.
   TempDir io;
   const fs::path out_path = io / "stdout";
@@ -106,8 +128,11 @@ RunResult run_hires(const std::vector<std::string>& args) {
     dup2(o, 1);
     dup2(e, 2);
     dup2(nul, 0);
+    if (as_nobody) {
+      constexpr unsigned kNobody = 65534;
+      if (setgroups(0, nullptr) != 0 || setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(126);
+    }
     std::vector<char*> argv;
-    std::string bin = HIRES_BINARY;
     argv.push_back(bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());
@@ -122,6 +147,16 @@ RunResult run_hires(const std::vector<std::string>& args) {
   r.out = read_file(out_path);
   r.err = read_file(err_path);
   return r;
+}
+
+}  // namespace
+
+RunResult run_hires(const std::vector<std::string>& args) {
+  return run_hires_as(args, false);
+}
+
+RunResult run_hires_unprivileged(const std::vector<std::string>& args) {
+  return run_hires_as(args, true);
 }
 
 nlohmann::json json_event(const std::string& out, const std::string& type) {

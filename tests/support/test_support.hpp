@@ -53,6 +53,9 @@ struct RunResult {
 };
 // Runs the built `hires` binary with `args` (each passed as one argument, no shell).
 RunResult run_hires(const std::vector<std::string>& args);
+// As run_hires, as the user nobody (65534) when the tests run as root, so that file permissions
+// hold (root bypasses them); as the current user otherwise.
+RunResult run_hires_unprivileged(const std::vector<std::string>& args);
 // The first `--json` event of type `type` ("done", "summary", ...) in a run's stdout; null when
 // there is none.
 nlohmann::json json_event(const std::string& out, const std::string& type);
