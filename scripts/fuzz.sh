@@ -8,8 +8,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 which=${1:-all}
 seconds=${2:-60}
-build="$root/build-fuzz"
-"$root/scripts/setup.sh" >/dev/null  # the libraries hires needs
+build=${HIRES_FUZZ_BUILD:-$root/build-fuzz}  # scripts/sanitize.sh passes its own build-san/
+[ -n "${HIRES_FUZZ_BUILD:-}" ] || "$root/scripts/setup.sh" >/dev/null  # the libraries hires needs
 packages=(libclang-rt-14-dev libomp-14-dev)
 command -v clang++ >/dev/null || packages+=(clang)
 "$root/scripts/apt-install.sh" fuzz "${packages[@]}"

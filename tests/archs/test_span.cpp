@@ -69,9 +69,11 @@ TEST_P(SpanFixture, EngineMatchesPyTorchWithin1e4) {
       models::load_safetensors(kArchs / (std::string(f.io) + ".io.safetensors"));
   const engine::Tensor input = to_tensor(io.get("input"));
   const engine::Tensor want = to_tensor(io.get("output"));
-  for (const char* backend : {"reference", "cpu"}) {
-    auto be = engine::make_backend(backend, g, {});
-    ASSERT_NO_FATAL_FAILURE(test::expect_matches(be->run(input), want, f.file, backend));
+  // Every backend here: reference, cpu, and vulkan where a Vulkan device exists (lavapipe in CI).
+  for (BackendKind kind : engine::backend_order()) {
+    auto be = engine::make_backend(kind, g, {});
+    const std::string name(backend_name(kind));
+    ASSERT_NO_FATAL_FAILURE(test::expect_matches(be->run(input), want, f.file, name.c_str()));
   }
 }
 

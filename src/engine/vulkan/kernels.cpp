@@ -15,7 +15,10 @@ constexpr int kActRelu = 1;
 constexpr int kActLeaky = 2;
 constexpr int kActPrelu = 3;
 constexpr int kActSigmoid = 4;
-constexpr int kScaleShift = 5;           // activation.comp only
+constexpr int kScaleShift = 5;  // activation.comp only
+constexpr int kActSilu = 6;     // activation.comp only (not fused into convolutions)
+constexpr int kActGelu = 7;
+constexpr int kActMish = 8;
 constexpr std::uint32_t kLocal1d = 256;  // LOCAL_SIZE of common.glsl
 constexpr int kMaxConvKernel = 27;       // SHARED_WEIGHTS of conv2d.comp: 768 >= 27 * 27
 
@@ -34,6 +37,12 @@ int act_code(const Node* act) {
       return kActPrelu;
     case OpType::sigmoid:
       return kActSigmoid;
+    case OpType::silu:
+      return kActSilu;
+    case OpType::gelu:
+      return kActGelu;
+    case OpType::mish:
+      return kActMish;
     default:
       return kActNone;
   }
@@ -166,6 +175,11 @@ bool supports(OpType t) {
     case OpType::crop:
     case OpType::global_avg_pool:
     case OpType::scale_shift:
+    case OpType::silu:
+    case OpType::gelu:
+    case OpType::mish:
+    case OpType::slice_channels:
+    case OpType::group_norm:
       return true;
     default:  // an op added to the graph without a shader yet: refused by name
       return false;
@@ -231,6 +245,17 @@ Shape output_shape(const Node& n, const std::vector<Shape>& in) {
     }
     case OpType::global_avg_pool:
       return {x.c, 1, 1};
+    case OpType::slice_channels:
+      if (n.begin < 0 || n.count < 1 || n.begin + n.count > x.c) {
+        shape_error(n, fmt::format("channels {} to {} of {}", n.begin, n.begin + n.count, x.c));
+      }
+      return {n.count, x.h, x.w};
+    case OpType::group_norm:
+      if (n.groups < 1 || x.c % n.groups != 0 || n.weight.size() != static_cast<std::size_t>(x.c) ||
+          n.bias.size() != static_cast<std::size_t>(x.c)) {
+        shape_error(n, fmt::format("{} groups for {} channels", n.groups, x.c));
+      }
+      return x;
     default:
       return x;
   }
@@ -251,6 +276,12 @@ NodeParams prepare(Context& ctx, const Node& n, const Node* act) {
     case OpType::prelu:
       p.buffers.push_back(upload(ctx, n.slopes));
       break;
+    case OpType::group_norm: {
+      std::vector<float> wb = n.weight;
+      wb.insert(wb.end(), n.bias.begin(), n.bias.end());
+      p.buffers.push_back(upload(ctx, wb));
+      break;
+    }
     default:
       break;
   }
@@ -312,6 +343,9 @@ std::vector<Dispatch> dispatches(const Node& n, const NodeParams& params,
     case OpType::leaky_relu:
     case OpType::prelu:
     case OpType::sigmoid:
+    case OpType::silu:
+    case OpType::gelu:
+    case OpType::mish:
     case OpType::scale_shift: {
       const bool prelu = n.type == OpType::prelu;
       Dispatch d = make("activation", out, {value(a), Ref{}, prelu ? param(0) : Ref{}});
@@ -343,11 +377,25 @@ std::vector<Dispatch> dispatches(const Node& n, const NodeParams& params,
       std::size_t offset = 0;
       for (std::size_t i = 0; i < n.inputs.size(); ++i) {
         Dispatch d = make("concat", out, {value(n.inputs[i])});
-        Push(d).i(static_cast<int>(in[i].size())).i(static_cast<int>(offset));
+        Push(d).i(static_cast<int>(in[i].size())).i(static_cast<int>(offset)).i(0);
         groups_1d(d, in[i].size(), facts);
         ds.push_back(d);
         offset += in[i].size();
       }
+      break;
+    }
+    case OpType::slice_channels: {
+      Dispatch d = make("concat", out, {value(a)});
+      Push(d).i(static_cast<int>(y.size())).i(0).i(n.begin * x.h * x.w);
+      groups_1d(d, y.size(), facts);
+      ds.push_back(d);
+      break;
+    }
+    case OpType::group_norm: {
+      Dispatch d = make("group_norm", out, {value(a), param(0)});
+      Push(d).i(x.c).i(x.h * x.w).i(n.groups).f(n.eps);
+      d.groups[0] = static_cast<std::uint32_t>(n.groups);
+      ds.push_back(d);
       break;
     }
     case OpType::pixel_shuffle:

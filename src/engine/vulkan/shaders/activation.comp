@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // Elementwise activations: relu, leaky relu (alpha), PReLU (one slope or one per channel),
-// sigmoid; and scale_shift (y = x * scale + shift) as act = 5.
+// sigmoid, SiLU, GELU (erf), Mish; and scale_shift (y = x * scale + shift) as act = 5.
 #include "common.glsl"
 
 layout(std430, binding = 0) writeonly buffer Out { float y[]; };
