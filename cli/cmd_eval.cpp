@@ -57,7 +57,7 @@ Command add_eval_command(CLI::App& app) {
                 "gamma-encoded values (as the protocol's MATLAB baseline)");
   cmd->add_option("--limit", a->limit, "Only the first N images (0 = all)")
       ->check(CLI::Range(0, 1 << 20));
-  a->options.add_keys(*cmd, {"threads", "backend"});
+  a->options.add_keys(*cmd, {"threads", "backend", "gpu"});
   cmd->add_option("--save", a->save, "Write each upscaled image into this folder (PNG)");
   cmd->add_flag("--json", a->json, "One JSON object per image, then a summary, on stdout");
 
@@ -73,8 +73,10 @@ Command add_eval_command(CLI::App& app) {
     o.model_dirs = model_dirs(a->options.list("models_dir"));
     UpscaleOptions engine;
     a->options.apply(engine);
+    check_gpu_choice(engine);
     o.threads = engine.threads;
     o.backend = engine.backend;
+    o.gpu = engine.gpu;
     o.linear_light = a->linear_light;
     o.limit = a->limit;
     o.save_dir = a->save;

@@ -74,6 +74,9 @@ int run_serve(const ServeArgs& a) {
   o.jobs = a.jobs;
   o.ttl = parse_duration("--ttl", a.ttl);
   o.threads = request.threads;
+  check_gpu_choice(request);
+  o.backend = request.backend;
+  o.gpu = request.gpu;
 
   // SIGINT and SIGTERM end the server through one thread that waits for them, so that the
   // store is deleted on the normal path (destructors), never from a signal handler.
@@ -133,7 +136,7 @@ Command add_serve_command(CLI::App& app) {
   cmd->add_option("--ttl", args->ttl,
                   "How long an unused upload and its results are kept, e.g. 90s, 30m, 2h")
       ->capture_default_str();
-  args->options.add_keys(*cmd, {"threads"},
+  args->options.add_keys(*cmd, {"threads", "backend", "gpu"},
                          {{"threads", "Worker threads per job (0 = all cores)"}});
   return {cmd, [args] { return run_serve(*args); }};
 }

@@ -86,6 +86,7 @@ int run_video(VideoArgs& a) {
   // given), tile, memory, engine, threads. Without a model or a size, video doubles.
   o.upscale = upscale_options_from(values, model_dirs(a.options.list("models_dir")));
   if (!size && !o.upscale.model) o.upscale.size = SizeRequest::by_scale(2.0);
+  check_gpu_choice(o.upscale);
   o.codec = parse_video_codec("--codec", a.codec);
   o.crf = a.crf;
   if (!a.start.empty()) o.start = parse_time("--start", a.start);

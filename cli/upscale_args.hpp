@@ -25,6 +25,9 @@ std::vector<std::filesystem::path> model_dirs(const std::vector<std::string>& gi
 // The request the options ask for, with the --preset's values the user did not decide. Throws
 // Error(usage) naming the option's key (main() spells it as a flag).
 UpscaleOptions upscale_options(const UpscaleArgs& a);
+// --backend vulkan and --gpu N checked before any file is touched: a usage error when there is no
+// Vulkan device or no device N. Every command with these options calls it.
+void check_gpu_choice(const UpscaleOptions& o);
 
 // The upscale options given (and the --preset's values), as arguments that parse back to the
 // same request ("--method", "lanczos", "--strip=true", ...), leaving out the inputs, the output,

@@ -71,6 +71,8 @@ ParsedOptions parse_options(const json& body, const StoredImage& image, const Se
     o = upscale_options_from(values, serve.model_dirs);
     o.limits = serve.limits;
     o.threads = serve.threads;
+    o.backend = serve.backend;
+    o.gpu = serve.gpu;
     (void)plan_size(image.facts.size, o.size);  // a bad size is said before any work
     if (values.count("format") != 0) {
       parsed.format = o.encode.format;

@@ -31,6 +31,8 @@ struct ServeOptions {
   std::chrono::seconds ttl{3600};     // uploads and results unused this long are deleted
   std::filesystem::path temp_parent;  // where the private folder goes (default: $TMPDIR)
   int threads = 0;                    // worker threads per job (0 = all cores)
+  BackendKind backend = BackendKind::automatic;  // for every job
+  int gpu = -1;                                  // the Vulkan device (-1 = the best one)
 };
 
 class Service {

@@ -60,6 +60,7 @@ struct EvalOptions {
   bool linear_light = false;
   BackendKind backend = BackendKind::automatic;
   int threads = 0;
+  int gpu = -1;  // the Vulkan device for the vulkan backend (-1 = the best one)
   std::uint64_t memory_budget = kDefaultMemoryBudget;  // for a model's tiles
   int limit = 0;                   // evaluate only the first `limit` images (by file name); 0 = all
   std::filesystem::path save_dir;  // when set, each upscaled image is written there as PNG

@@ -46,7 +46,7 @@ std::vector<std::uint8_t> resize(const std::uint8_t* in, core::SampleType in_typ
 engine::Tensor model_pass(Model& model, const engine::Tensor& in, const EvalOptions& o) {
   const engine::Graph& g = model.graph();
   const int s = g.scale;
-  return model.with_backend(o.backend, o.threads, -1, [&](engine::Backend& backend) {
+  return model.with_backend(o.backend, o.threads, o.gpu, [&](engine::Backend& backend) {
     const engine::TilePlan plan = engine::plan_tiles(g, 0, o.memory_budget, in.w, in.h);
     engine::Tensor out(3, in.h * s, in.w * s);
     engine::run_image(

@@ -91,6 +91,31 @@ TEST(VulkanCli, UnknownGpuIsAUsageError) {
   EXPECT_FALSE(fs::exists(dir / "o.png"));
 }
 
+// eval, serve and video take --backend and --gpu from the option table and check them before
+// any work, as an upscale does; a device that exists runs (eval on lavapipe, by its index).
+TEST(VulkanCli, EvalServeAndVideoTakeTheGpuChoice) {
+  HIRES_REQUIRE_VULKAN();
+  TempDir dir;
+  const fs::path hr = dir / "hr";
+  fs::create_directory(hr);
+  fs::rename(textured(dir, 32, 32), hr / "a.png");
+  const std::vector<std::vector<std::string>> commands{
+      {"eval", hr.string(), "-s", "2", "-m", "photo-x2"},
+      {"serve", "--port", "0"},
+      {"video", (dir / "clip.mp4").string(), "-o", (dir / "out.mp4").string()}};
+  for (std::vector<std::string> args : commands) {
+    args.insert(args.end(), {"--backend", "vulkan", "--gpu", "63"});
+    const auto r = run_hires(args);
+    EXPECT_EQ(r.exit_code, 2) << args.front() << ": " << r.err;
+    EXPECT_NE(r.err.find("hires: error: --gpu: device 63 does not exist"), std::string::npos)
+        << args.front() << ": " << r.err;
+  }
+  const auto ok = run_hires({"eval", hr.string(), "-s", "2", "-m", "photo-x2", "--backend",
+                             "vulkan", "--gpu", "0", "--json"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_FALSE(test::json_event(ok.out, "summary").is_null()) << ok.out;
+}
+
 // Sets an environment variable for the scope (for the hires processes the test starts).
 class ScopedEnv {
  public:
