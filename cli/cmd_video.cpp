@@ -138,6 +138,10 @@ int run_video(VideoArgs& a) {
             {"encoder", r.encoder},
             {"bytes", r.bytes},
             {"seconds", r.seconds},
+            {"stage_seconds",
+             {{"decode", r.decode_seconds},
+              {"upscale", r.upscale_seconds},
+              {"encode", r.encode_seconds}}},
             {"fps", r.seconds > 0 ? r.frames / r.seconds : 0},
             {"notices", cli_texts(r.notices)}});
     } else if (!a.quiet) {
@@ -145,11 +149,12 @@ int run_video(VideoArgs& a) {
         fmt::print(stderr, "hires: notice: {}: {}\n", printable(a.input), cli_text(n));
       fmt::print(stderr,
                  "{} -> {} ({}x{} -> {}x{}, {} frames, {}, {}, {} copied stream{}, {}, {:.1f}s, "
-                 "{:.2f} frames/s)\n",
+                 "{:.2f} frames/s; busy: decode {:.1f}s, upscale {:.1f}s, encode {:.1f}s)\n",
                  printable(a.input), printable(a.output), r.in_size.width, r.in_size.height,
                  r.out_size.width, r.out_size.height, r.frames, r.model, r.encoder,
                  r.copied_streams, r.copied_streams == 1 ? "" : "s", format_bytes(r.bytes),
-                 r.seconds, r.seconds > 0 ? r.frames / r.seconds : 0);
+                 r.seconds, r.seconds > 0 ? r.frames / r.seconds : 0, r.decode_seconds,
+                 r.upscale_seconds, r.encode_seconds);
     }
     return 0;
   } catch (const Error& e) {

@@ -11,7 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-20}
-build="$root/build-san"
+build=${HIRES_SAN_BUILD:-$root/build-san}
 packages=(libclang-rt-14-dev libomp-14-dev)
 command -v clang++ >/dev/null || packages+=(clang)
 "$root/scripts/apt-install.sh" sanitize "${packages[@]}"

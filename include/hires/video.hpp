@@ -53,6 +53,9 @@ struct VideoResult {
   std::string encoder;  // "libx264"
   std::uint64_t bytes = 0;
   double seconds = 0;
+  // Busy time of each stage (on its own thread, so they overlap and can add up to more than
+  // `seconds`): decoding and colour conversion, the model passes and resize, encoding and muxing.
+  double decode_seconds = 0, upscale_seconds = 0, encode_seconds = 0;
   std::vector<std::string> notices;
 };
 

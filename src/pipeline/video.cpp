@@ -219,6 +219,13 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
   };
   std::thread reader, worker;
   std::unique_ptr<io::VideoOutput> out;
+  // Adds the time `work` takes to `total` (each stage's busy time, queues' waits left out).
+  const auto timed = [](double& total, const auto& work) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto done = work();
+    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return done;
+  };
   try {
     out = std::make_unique<io::VideoOutput>(temp, output, in, settings);
     result.encoder = out->encoder();
@@ -232,7 +239,7 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
         do {
           if (cancelled() || !decoded.push(std::move(f))) break;
           f = io::VideoFrame{};
-        } while (++read != limit && in.next(f));
+        } while (++read != limit && timed(result.decode_seconds, [&] { return in.next(f); }));
         decoded.close();
       } catch (...) {
         fail(std::current_exception());
@@ -244,7 +251,10 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
         while (decoded.pop(f)) {
           io::VideoFrame up;
           try {
-            upscale_frame(f, path, options.upscale.polish, up);
+            timed(result.upscale_seconds, [&] {
+              upscale_frame(f, path, options.upscale.polish, up);
+              return true;
+            });
           } catch (const vips::VError& e) {
             if (cancelled()) throw;
             std::string text = e.what();
@@ -266,7 +276,10 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
                   : info.frames;
     while (upscaled.pop(f)) {
       if (cancelled()) break;
-      out->write(f);
+      timed(result.encode_seconds, [&] {
+        out->write(f);
+        return true;
+      });
       ++result.frames;
       if (progress) {
         p.frames = result.frames;
@@ -284,7 +297,10 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
       throw Error(ErrorKind::cancelled, input.string(),
                   fmt::format("stopped after {} frames; nothing was written", result.frames));
     }
-    out->finish();
+    timed(result.encode_seconds, [&] {
+      out->finish();
+      return true;
+    });
     out.reset();
     temp_file.publish(options.overwrite);
   } catch (...) {

@@ -73,6 +73,12 @@ TEST(Video, Mp4KeepsSizeFramesAudioRotationColourAndMetadata) {
   EXPECT_EQ(done["frames"], 12);
   EXPECT_EQ(done["copied_streams"], 2);
   EXPECT_EQ(done["encoder"], "libx264");
+  // Each stage's busy time: all three worked, none longer than the whole run.
+  for (const char* stage : {"decode", "upscale", "encode"}) {
+    const double s = done["stage_seconds"][stage].get<double>();
+    EXPECT_GT(s, 0.0) << stage;
+    EXPECT_LE(s, done["seconds"].get<double>()) << stage;
+  }
 
   const ClipProbe a = probe_clip(in), b = probe_clip(out);
   const StreamProbe* va = a.first("video");
