@@ -200,7 +200,9 @@ TEST(SafeTensors, SaveErrors) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::output);
-    EXPECT_EQ(std::string(e.what()), nowhere.string() + ": cannot create the file");
+    EXPECT_EQ(std::string(e.what()), nowhere.string() + ": cannot write into " +
+                                         nowhere.parent_path().string() +
+                                         ": No such file or directory");
   }
   // An existing path that is not a regular file is never replaced (io::TempFile's rule).
   try {
