@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets (clang, libFuzzer, ASan + UBSan) in build-fuzz/ and runs them.
-# Usage: scripts/fuzz.sh [models|image|options|all] [seconds per target = 60]
+# Usage: scripts/fuzz.sh [models|image|options|request|video|all] [seconds per target = 60]
 # Seeds: tools/make_fuzz_seeds.py writes build-fuzz/corpus/<target>/; files in fuzz/regressions/
 # <target>/ (inputs that once crashed) run first, every time. New findings are written to
 # build-fuzz/findings/<target>/ and the script exits 1.
@@ -18,7 +18,7 @@ if [ ! -f "$build/build.ninja" ]; then
     -DHIRES_FUZZ=ON -DHIRES_WERROR=OFF -DHIRES_BUILD_TESTS=OFF -DHIRES_BUILD_BENCH=OFF \
     -DHIRES_BUILD_TRAIN=OFF >/dev/null
 fi
-targets=(models image options)
+targets=(models image options request video)
 [ "$which" = all ] || targets=("$which")
 cmake --build "$build" --target "${targets[@]/#/fuzz_}" -- -j"$(nproc)"
 python3 "$root/tools/make_fuzz_seeds.py" "$build/corpus"

@@ -22,7 +22,8 @@ if [ ! -f "$build/build.ninja" ]; then
     -DHIRES_BUILD_BENCH=OFF -DHIRES_BUILD_TRAIN=OFF >/dev/null
 fi
 tests=(test_unit test_io test_models test_ops)
-ninja -C "$build" -j"$(nproc)" "${tests[@]}" fuzz_models fuzz_image fuzz_options >/dev/null
+ninja -C "$build" -j"$(nproc)" "${tests[@]}" fuzz_models fuzz_image fuzz_options fuzz_request \
+  fuzz_video >/dev/null
 HIRES_FUZZ_BUILD="$build" "$root/scripts/fuzz.sh" all "$seconds"
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:handle_abort=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

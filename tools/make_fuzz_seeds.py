@@ -69,11 +69,36 @@ def options(out):
         put(out, "options", f"seed-{i:02d}", text.encode())
 
 
+def requests(out):
+    # Bodies as the page sends them to /api/plan and /api/run, and one odd client file name.
+    for i, body in enumerate([
+        '{"options": {"width": 2400, "format": "jpg", "quality": 85}}',
+        '{"options": {"method": "lanczos", "scale": 2, "sharpen": 0.5}}',
+        '{"options": {"method": "photo-x4", "restore": 0.5, "strip": true}}',
+        '{"options": {"print": "8x10in@300", "color_fix": true, "background": "#ffffff"}}',
+        '{"options": {"max_bytes": "150K", "min_quality": 60, "fit": "1920x1080"}}',
+        '{"options": {"scale": 2, "width": 10}}',
+        '{"options": []}',
+        '../../etc/passwd\u0000.png',
+    ]):
+        put(out, "request", f"seed-{i:02d}", body.encode())
+
+
+def videos(out):
+    # Tiny clips made by build/bench/bench_make_clip (H.264 in MP4 and Matroska, 3 frames),
+    # committed in fuzz/seeds/video/ so that the seeds need no video encoder here.
+    seeds = os.path.join(os.path.dirname(__file__), "..", "fuzz", "seeds", "video")
+    for name in sorted(os.listdir(seeds)):
+        put(out, "video", name, open(os.path.join(seeds, name), "rb").read())
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "corpus"
     models(out)
     images(out)
     options(out)
+    requests(out)
+    videos(out)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,17 @@ std::string av_error_text(int code) {
 
 namespace {
 
+// A colour tag as the container gave it. FFmpeg stores whatever number the file holds in these
+// enum fields, also numbers outside the enum, and loading such a value as the enum is undefined
+// behaviour (found by fuzz_video): read the int, and call an unknown value unspecified.
+template <class E>
+int tag_value(const E& field, int count, int unspecified) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v = 0;
+  std::memcpy(&v, &field, sizeof v);
+  return v >= 0 && v < count ? v : unspecified;
+}
+
 // Library code never prints: libav's own log stays quiet, errors come back as exceptions.
 void quiet_libav() {
   static const bool once = [] {
@@ -133,10 +144,10 @@ VideoInput::VideoInput(const std::filesystem::path& path, const VideoRange& rang
     info.sar_den = sar.den;
   }
   ColourTags& c = info.colour;
-  c.primaries = st->codecpar->color_primaries;
-  c.transfer = st->codecpar->color_trc;
-  c.matrix = st->codecpar->color_space;
-  c.range = st->codecpar->color_range;
+  c.primaries = tag_value(st->codecpar->color_primaries, AVCOL_PRI_NB, AVCOL_PRI_UNSPECIFIED);
+  c.transfer = tag_value(st->codecpar->color_trc, AVCOL_TRC_NB, AVCOL_TRC_UNSPECIFIED);
+  c.matrix = tag_value(st->codecpar->color_space, AVCOL_SPC_NB, AVCOL_SPC_UNSPECIFIED);
+  c.range = tag_value(st->codecpar->color_range, AVCOL_RANGE_NB, AVCOL_RANGE_UNSPECIFIED);
   if (c.matrix == AVCOL_SPC_UNSPECIFIED) {  // what players assume: HD is BT.709, SD BT.601
     c.matrix = info.size.height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
   }
@@ -312,11 +323,11 @@ void VideoInput::Impl::convert(VideoFrame& out) {
                 fmt::format("cannot convert {} pictures to RGB",
                             av_get_pix_fmt_name(static_cast<AVPixelFormat>(frame->format))));
   }
-  const int matrix =
-      frame->colorspace != AVCOL_SPC_UNSPECIFIED ? frame->colorspace : info.colour.matrix;
-  const bool full = frame->color_range != AVCOL_RANGE_UNSPECIFIED
-                        ? frame->color_range == AVCOL_RANGE_JPEG
-                        : info.colour.range == AVCOL_RANGE_JPEG;
+  const int space = tag_value(frame->colorspace, AVCOL_SPC_NB, AVCOL_SPC_UNSPECIFIED);
+  const int range = tag_value(frame->color_range, AVCOL_RANGE_NB, AVCOL_RANGE_UNSPECIFIED);
+  const int matrix = space != AVCOL_SPC_UNSPECIFIED ? space : info.colour.matrix;
+  const bool full = range != AVCOL_RANGE_UNSPECIFIED ? range == AVCOL_RANGE_JPEG
+                                                     : info.colour.range == AVCOL_RANGE_JPEG;
   sws_setColorspaceDetails(sws, sws_getCoefficients(sws_matrix(matrix)), full ? 1 : 0,
                            sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
   const int bytes = info.high_bit ? 2 : 1;
