@@ -2,8 +2,9 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer over the code that reads untrusted bytes and the
 # engine, as a step of the test command. One clang build in build-san/ (the library with the
 # sanitizers and libFuzzer's coverage hooks) serves both halves:
-#   1. each fuzz target of fuzz/ for a short time (seconds per target: $1, default 20) on its
-#      seeds (tools/make_fuzz_seeds.py) and the inputs that once failed (fuzz/regressions/);
+#   1. each fuzz target of fuzz/ for a short time (about $1 seconds per target, default 20: a
+#      fixed number of inputs from seed 1, the same on every machine) on its seeds
+#      (tools/make_fuzz_seeds.py) and the inputs that once failed (fuzz/regressions/);
 #   2. the unit, io, models and ops tests (option and size parsers, decoding with the loader
 #      policy and the hostile-image corpus, ncnn/safetensors readers, every op on every backend).
 # Any sanitizer report, crash, hang or multi-line error fails it. About 10 minutes on 2 cores
@@ -24,7 +25,7 @@ fi
 tests=(test_unit test_io test_models test_ops)
 ninja -C "$build" -j"$(nproc)" "${tests[@]}" fuzz_models fuzz_image fuzz_options fuzz_request \
   fuzz_video >/dev/null
-HIRES_FUZZ_BUILD="$build" "$root/scripts/fuzz.sh" all "$seconds"
+HIRES_FUZZ_BUILD="$build" "$root/scripts/fuzz.sh" all "$seconds" fixed
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:handle_abort=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in "${tests[@]}"; do

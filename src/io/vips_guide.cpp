@@ -103,6 +103,10 @@ Pixels to_pixels(VImage im, bool has_alpha) {
   Pixels px(im.width(), im.height(), bands);
   std::memcpy(px.data.data(), mem, std::min(size, px.data.size() * sizeof(float)));
   g_free(mem);
+  // Float files can hold NaN, infinities and values far outside 0..1 (found by fuzz_image: a NaN
+  // reached a float-to-int conversion in the measures, undefined behaviour). The measures read
+  // display-referred values: unknown ones are black, the rest clamped to 0..1.
+  for (float& v : px.data) v = std::isfinite(v) ? std::clamp(v, 0.0F, 1.0F) : 0.0F;
   return px;
 }
 

@@ -405,7 +405,8 @@ TEST(OpsVulkan, ATileTooLargeForTheDeviceRunsAsHalves) {
   auto vk = make_backend(BackendKind::vulkan, g, {});
   expect_close(vk->run(x), make_reference_backend(g)->run(x), "812x780 tile");
   const std::uint64_t value_bytes = 64ULL * 812 * 780 * 4;
-  const GpuDevice& d = list_gpus().devices.at(0);
+  const GpuList gpus = list_gpus();  // (a reference into the returned list dangled: ASan)
+  const GpuDevice& d = gpus.devices.at(0);
   if (d.max_buffer_bytes < value_bytes) {
     EXPECT_NE(vk->describe().find("tiles run as halves"), std::string::npos) << vk->describe();
   }
