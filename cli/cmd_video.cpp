@@ -162,8 +162,7 @@ int run_video(VideoArgs& a) {
                  printable(a.input), printable(a.output), r.in_size.width, r.in_size.height,
                  r.out_size.width, r.out_size.height, r.frames, r.model, r.encoder,
                  r.copied_streams, r.copied_streams == 1 ? "" : "s", format_bytes(r.bytes),
-                 r.seconds, run_fps, r.decode_seconds,
-                 r.upscale_seconds, r.encode_seconds);
+                 r.seconds, run_fps, r.decode_seconds, r.upscale_seconds, r.encode_seconds);
     }
     return 0;
   } catch (const Error& e) {

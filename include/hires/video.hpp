@@ -44,10 +44,10 @@ struct VideoOptions {
 };
 
 struct VideoProgress {
-  std::int64_t frames = 0;  // written so far
-  std::int64_t total = 0;   // expected (an estimate), 0 when unknown
+  std::int64_t frames = 0;   // written so far
+  std::int64_t total = 0;    // expected (an estimate), 0 when unknown
   std::int64_t resumed = 0;  // of `frames`, done by an earlier run of the job
-  double seconds = 0;       // since the start
+  double seconds = 0;        // since the start
 };
 using VideoProgressFn = std::function<void(const VideoProgress&)>;
 
@@ -58,7 +58,7 @@ struct VideoResult {
   std::int64_t resumed_frames = 0;  // of `frames`, done by an earlier run (resume)
   int segments = 0;                 // segments encoded (a key frame starts each)
   int copied_streams = 0;           // audio and subtitle streams copied packet for packet
-  std::string model;       // the plan's model or method
+  std::string model;                // the plan's model or method
   int model_passes = 0;
   std::string encoder;  // "libx264"
   std::uint64_t bytes = 0;

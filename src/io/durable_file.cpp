@@ -54,7 +54,8 @@ std::uint64_t digest(std::string_view bytes, std::uint64_t seed) {
 std::uint64_t file_digest(const fs::path& path, std::uint64_t limit) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    throw Error(ErrorKind::input, path.string(), fmt::format("cannot read: {}", std::strerror(errno)));
+    throw Error(ErrorKind::input, path.string(),
+                fmt::format("cannot read: {}", std::strerror(errno)));
   }
   std::vector<char> buf(1 << 16);
   std::uint64_t h = kDigestSeed;
@@ -62,7 +63,8 @@ std::uint64_t file_digest(const fs::path& path, std::uint64_t limit) {
     const ssize_t n = ::read(fd.get(), buf.data(), std::min<std::uint64_t>(buf.size(), limit));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      throw Error(ErrorKind::input, path.string(), fmt::format("cannot read: {}", std::strerror(errno)));
+      throw Error(ErrorKind::input, path.string(),
+                  fmt::format("cannot read: {}", std::strerror(errno)));
     }
     if (n == 0) break;
     h = digest(std::string_view(buf.data(), static_cast<std::size_t>(n)), h);

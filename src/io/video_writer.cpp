@@ -48,8 +48,8 @@ VideoOutput::VideoOutput(const std::filesystem::path& path,
   av_freep(&d.video->codecpar->extradata);
   d.video->codecpar->extradata_size = 0;
   if (!extradata.empty()) {
-    d.video->codecpar->extradata = static_cast<std::uint8_t*>(
-        av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    d.video->codecpar->extradata =
+        static_cast<std::uint8_t*>(av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
     if (d.video->codecpar->extradata == nullptr) {
       throw Error(ErrorKind::internal, d.name, "out of memory");
     }
@@ -150,8 +150,8 @@ void VideoOutput::Impl::mux_copied() {
 void VideoOutput::write(const VideoPacket& v) {
   Impl& d = *impl_;
   const std::int64_t t = v.dts != AV_NOPTS_VALUE ? v.dts : v.pts;
-  d.read_copied(std::max<std::int64_t>(1, av_rescale_q(t, d.video_tb, AV_TIME_BASE_Q) +
-                                              d.in.offset_us));
+  d.read_copied(
+      std::max<std::int64_t>(1, av_rescale_q(t, d.video_tb, AV_TIME_BASE_Q) + d.in.offset_us));
   d.mux_copied();
   if (av_new_packet(d.packet, static_cast<int>(v.data.size())) < 0) {
     throw Error(ErrorKind::internal, d.name, "out of memory");

@@ -16,10 +16,10 @@
 #include "hires/guide.hpp"
 #include "hires/pipeline.hpp"
 #include "io/atomic_file.hpp"
+#include "io/durable_file.hpp"
 #include "io/guide_io.hpp"
 #include "io/io.hpp"
 #include "io/video.hpp"
-#include "io/durable_file.hpp"
 #include "pipeline/model_pass.hpp"
 #include "pipeline/video_journal.hpp"
 
@@ -290,16 +290,15 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     result.encoder = check.encoder();
     result.notices.insert(result.notices.end(), check.notices().begin(), check.notices().end());
   }
-  pipeline::VideoJournal journal(output, input,
-                                 job_options(options, plan, segment_frames, first.u16),
-                                 options.resume);
+  pipeline::VideoJournal journal(
+      output, input, job_options(options, plan, segment_frames, first.u16), options.resume);
   result.notices.insert(result.notices.end(), journal.notices().begin(), journal.notices().end());
   const std::int64_t skip = journal.frames_done();
   result.resumed_frames = skip;
   result.frames = skip;
   if (skip > 0) {
-    result.notices.push_back(fmt::format("resumed: {} frame{} done by an earlier run", skip,
-                                         skip == 1 ? "" : "s"));
+    result.notices.push_back(
+        fmt::format("resumed: {} frame{} done by an earlier run", skip, skip == 1 ? "" : "s"));
   }
 
   const std::size_t depth = static_cast<std::size_t>(std::max(1, options.queue));
@@ -369,9 +368,8 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
                                   journal.folder().string()),
                       "remove that folder to start over");
         }
-        if (skip > 0) more = read != limit && timed(result.decode_seconds, [&] {
-          return in.next(f);
-        });
+        if (skip > 0)
+          more = read != limit && timed(result.decode_seconds, [&] { return in.next(f); });
         while (more) {
           if (cancelled() || !decoded.push(std::move(f))) break;
           f = io::VideoFrame{};

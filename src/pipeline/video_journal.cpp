@@ -50,7 +50,8 @@ bool parse_segment(const std::string& line, std::size_t index, std::int64_t firs
   }
   char* end = nullptr;
   s.facts.digest = std::strtoull(digest.c_str(), &end, 16);
-  return end == digest.c_str() + digest.size() && line == segment_line(index, s).substr(0, line.size());
+  return end == digest.c_str() + digest.size() &&
+         line == segment_line(index, s).substr(0, line.size());
 }
 
 // "`crf` 18" -> the stored name and value of an option line.
@@ -74,8 +75,8 @@ fs::path VideoJournal::segment_path(std::size_t index) const {
   return folder_ / fmt::format("segment-{:06}.hvs", index);
 }
 
-VideoJournal::VideoJournal(const fs::path& output, const fs::path& input,
-                           const JobOptions& options, bool resume)
+VideoJournal::VideoJournal(const fs::path& output, const fs::path& input, const JobOptions& options,
+                           bool resume)
     : output_(output),
       folder_(folder_for(output)),
       journal_(folder_ / "journal"),
@@ -88,8 +89,8 @@ VideoJournal::VideoJournal(const fs::path& output, const fs::path& input,
   std::error_code ec;
   if (!fs::exists(folder_, ec) || !load(header, identity)) start(header);
   if (!resumed_ && resume) {
-    notices_.push_back(fmt::format("nothing to resume in {}: started from the beginning",
-                                   folder_.string()));
+    notices_.push_back(
+        fmt::format("nothing to resume in {}: started from the beginning", folder_.string()));
   }
 }
 
@@ -198,10 +199,10 @@ bool VideoJournal::load(const std::string& header, const std::string& identity) 
         }
       }
     }
-    throw Error(ErrorKind::usage, output_.string(),
-                fmt::format("cannot resume: the unfinished job in {} was run with other options",
-                            where),
-                "run it with the same options, or remove that folder to start over");
+    throw Error(
+        ErrorKind::usage, output_.string(),
+        fmt::format("cannot resume: the unfinished job in {} was run with other options", where),
+        "run it with the same options, or remove that folder to start over");
   }
   // The segments whose files are whole; the rest is done again.
   std::size_t good = 0;
@@ -214,8 +215,8 @@ bool VideoJournal::load(const std::string& header, const std::string& identity) 
     ++good;
   }
   if (good < listed.size()) {
-    notices_.push_back(fmt::format("segment {} in {} is damaged: its frames are done again",
-                                   good + 1, where));
+    notices_.push_back(
+        fmt::format("segment {} in {} is damaged: its frames are done again", good + 1, where));
   }
   if (good == 0) return start_over();
   listed.resize(good);
