@@ -34,6 +34,8 @@ struct VideoArgs {
   std::string codec = "h264", start, duration;
   int preview = 0;
   int crf = 18;
+  double segment = 5;
+  bool resume = false;
   bool json = false, quiet = false;  // read from `options` when the run starts
 };
 
@@ -92,6 +94,8 @@ int run_video(VideoArgs& a) {
   if (!a.start.empty()) o.start = parse_time("--start", a.start);
   if (!a.duration.empty()) o.duration = parse_time("--duration", a.duration);
   o.preview_frames = a.preview;
+  o.segment_seconds = a.segment;
+  o.resume = a.resume;
   o.overwrite = a.options.flag("overwrite");
   a.json = a.options.flag("json");
   a.quiet = a.options.flag("quiet");
@@ -107,7 +111,8 @@ int run_video(VideoArgs& a) {
     const auto now = std::chrono::steady_clock::now();
     if (now - last < std::chrono::milliseconds(250)) return;
     last = now;
-    const double fps = p.seconds > 0 ? p.frames / p.seconds : 0;
+    // The rate of this run: frames done by an earlier run of a resumed job left out.
+    const double fps = p.seconds > 0 ? static_cast<double>(p.frames - p.resumed) / p.seconds : 0;
     const double eta = fps > 0 && p.total > p.frames ? (p.total - p.frames) / fps : 0;
     if (a.json) {
       emit({{"event", "progress"},
@@ -124,6 +129,8 @@ int run_video(VideoArgs& a) {
   };
   try {
     const VideoResult r = upscale_video(a.input, a.output, o, on_progress);
+    const double run_fps =
+        r.seconds > 0 ? static_cast<double>(r.frames - r.resumed_frames) / r.seconds : 0;
     if (drawn) fmt::print(stderr, "\r\033[K");
     if (a.json) {
       emit({{"event", "done"},
@@ -132,6 +139,8 @@ int run_video(VideoArgs& a) {
             {"in", {{"width", r.in_size.width}, {"height", r.in_size.height}}},
             {"out", {{"width", r.out_size.width}, {"height", r.out_size.height}}},
             {"frames", r.frames},
+            {"resumed_frames", r.resumed_frames},
+            {"segments", r.segments},
             {"copied_streams", r.copied_streams},
             {"model", r.model},
             {"model_passes", r.model_passes},
@@ -142,7 +151,7 @@ int run_video(VideoArgs& a) {
              {{"decode", r.decode_seconds},
               {"upscale", r.upscale_seconds},
               {"encode", r.encode_seconds}}},
-            {"fps", r.seconds > 0 ? r.frames / r.seconds : 0},
+            {"fps", run_fps},
             {"notices", cli_texts(r.notices)}});
     } else if (!a.quiet) {
       for (const auto& n : r.notices)
@@ -153,8 +162,7 @@ int run_video(VideoArgs& a) {
                  printable(a.input), printable(a.output), r.in_size.width, r.in_size.height,
                  r.out_size.width, r.out_size.height, r.frames, r.model, r.encoder,
                  r.copied_streams, r.copied_streams == 1 ? "" : "s", format_bytes(r.bytes),
-                 r.seconds, r.seconds > 0 ? r.frames / r.seconds : 0, r.decode_seconds,
-                 r.upscale_seconds, r.encode_seconds);
+                 r.seconds, run_fps, r.decode_seconds, r.upscale_seconds, r.encode_seconds);
     }
     return 0;
   } catch (const Error& e) {
@@ -193,6 +201,13 @@ Command add_video_command(CLI::App& app) {
   cmd->add_option("--preview", a->preview,
                   "Only the first N frames (from --start), audio cut to match: a quick look")
       ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--segment", a->segment,
+                  "Seconds of the clip per resumable segment, each starting with a key frame")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  cmd->add_flag("--resume", a->resume,
+                "Continue a stopped or killed job from its last finished segment (kept in "
+                ".OUT.hires-partial beside the output)");
   a->options.add_keys(
       *cmd, {"overwrite", "json", "quiet", "threads", "tile", "memory_budget", "backend", "gpu"},
       {{"overwrite", "Replace an existing output (never the input)"},

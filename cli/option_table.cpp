@@ -13,8 +13,9 @@ namespace {
 // Keys of options that one command declares outside the table (hires video, run, review); the
 // library names them in errors as it names the table's keys.
 bool command_key(std::string_view word) {
-  static const std::set<std::string_view> kKeys{"codec", "crf",    "start",       "duration",
-                                                "shard", "report", "shard_count", "preview"};
+  static const std::set<std::string_view> kKeys{"codec",  "crf",    "start",   "duration",
+                                                "shard",  "report", "preview", "shard_count",
+                                                "resume", "segment"};
   return kKeys.contains(word);
 }
 

@@ -34,12 +34,20 @@ struct VideoOptions {
   int preview_frames = 0;          // > 0: only this many frames from the start (a quick look)
   bool overwrite = false;          // replace an existing output (never the input)
   int queue = 4;                   // frames between decode, upscale and encode
+  // The job is encoded in segments of about this many seconds of the clip, each starting with a
+  // key frame, into a work folder beside the output (".NAME.hires-partial"), and remuxed into
+  // the output at the end. A stopped or killed job keeps its finished segments.
+  double segment_seconds = 5;
+  // Continue the job in the work folder (same input and options), skipping its finished
+  // segments. Without it, an existing work folder is an error.
+  bool resume = false;
 };
 
 struct VideoProgress {
-  std::int64_t frames = 0;  // written so far
-  std::int64_t total = 0;   // expected (an estimate), 0 when unknown
-  double seconds = 0;       // since the start
+  std::int64_t frames = 0;   // written so far
+  std::int64_t total = 0;    // expected (an estimate), 0 when unknown
+  std::int64_t resumed = 0;  // of `frames`, done by an earlier run of the job
+  double seconds = 0;        // since the start
 };
 using VideoProgressFn = std::function<void(const VideoProgress&)>;
 
@@ -47,8 +55,10 @@ struct VideoResult {
   std::filesystem::path input, output;
   Size in_size, out_size;
   std::int64_t frames = 0;
-  int copied_streams = 0;  // audio and subtitle streams copied packet for packet
-  std::string model;       // the plan's model or method
+  std::int64_t resumed_frames = 0;  // of `frames`, done by an earlier run (resume)
+  int segments = 0;                 // segments encoded (a key frame starts each)
+  int copied_streams = 0;           // audio and subtitle streams copied packet for packet
+  std::string model;                // the plan's model or method
   int model_passes = 0;
   std::string encoder;  // "libx264"
   std::uint64_t bytes = 0;
@@ -59,9 +69,11 @@ struct VideoResult {
   std::vector<std::string> notices;
 };
 
-// Upscales the clip `input` to `output` (written beside it under a temporary name and renamed
-// at the end; removed when anything fails or `cancel` is set). Throws Error: input (not a
-// video, no decoder, corrupt), usage (bad options, existing output), output, cancelled.
+// Upscales the clip `input` to `output`: segments into the work folder (VideoOptions::resume),
+// then remuxed with the copied streams under a temporary name beside the output, renamed at the
+// end. When it stops (`cancel`, an error) the output is not written and finished segments stay
+// for a resume. Throws Error: input (not a video, no decoder, corrupt), usage (bad options,
+// existing output, a work folder without resume or of another job), output, cancelled.
 VideoResult upscale_video(const std::filesystem::path& input, const std::filesystem::path& output,
                           const VideoOptions& options, const VideoProgressFn& progress);
 

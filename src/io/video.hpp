@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hires/hires.hpp"
+#include "io/durable_file.hpp"
 
 namespace hires::io {
 
@@ -66,8 +67,15 @@ class VideoInput {
   VideoInput& operator=(const VideoInput&) = delete;
 
   const VideoInputInfo& info() const;
-  // The next frame in presentation order; false at the end. Thread: one reader at a time.
+  // The next frame in presentation order (pts strictly increasing); false at the end. Thread:
+  // one reader at a time.
   bool next(VideoFrame& frame);
+  // Decodes the next frame without converting it (fast, for frames a resumed job has done).
+  bool skip();
+  // Only the video is wanted: the copied streams' packets are not kept.
+  void video_only();
+  // Only the copied streams' packets are wanted (for VideoOutput): the video is not decoded.
+  void copy_streams_only();
 
   struct Impl;
   Impl& impl() { return *impl_; }
@@ -86,23 +94,65 @@ struct VideoOutputSettings {
   bool u16 = false;  // frames come as 16-bit RGB: encode 10-bit where the encoder allows
 };
 
-class VideoOutput {
+// One encoded picture, timestamps in the input video stream's time base.
+struct VideoPacket {
+  std::vector<std::uint8_t> data;
+  std::int64_t pts = 0;
+  std::int64_t dts = 0;
+  std::int64_t duration = 0;
+  bool key = false;
+};
+
+// Encodes RGB frames to packets. Each encoder starts with a key frame and its packets decode on
+// their own (a closed group of pictures): the segments of a resumable job are made by encoders
+// of the same settings, one after the other.
+class VideoEncoder {
  public:
-  // Opens `path` (its extension picks the container, `container_of` when it is a temporary
-  // name) for the frames of `input` and the streams it copies. Throws Error(output/usage).
-  VideoOutput(const std::filesystem::path& path, const std::filesystem::path& container_of,
-              VideoInput& input, const VideoOutputSettings& settings);
-  ~VideoOutput();
-  VideoOutput(const VideoOutput&) = delete;
-  VideoOutput& operator=(const VideoOutput&) = delete;
+  // `container_of` (its extension) is the container the packets go into: it decides global
+  // headers and whether the codec fits. Throws Error(usage) for a codec without an encoder
+  // here or a container that cannot hold it, Error(output) when the encoder does not open.
+  VideoEncoder(const std::filesystem::path& container_of, const VideoInputInfo& input,
+               const VideoOutputSettings& settings);
+  ~VideoEncoder();
+  VideoEncoder(const VideoEncoder&) = delete;
+  VideoEncoder& operator=(const VideoEncoder&) = delete;
 
   // The encoder that runs ("libx264") and what changed on the way (10-bit kept or not).
   const std::string& encoder() const;
   const std::vector<std::string>& notices() const;
+  // The codec's global header (parameter sets), empty for codecs without one.
+  std::vector<std::uint8_t> extradata() const;
+  // Encodes a frame (pts from the input, strictly increasing); appends the packets ready.
+  void write(const VideoFrame& frame, std::vector<VideoPacket>& packets);
+  // Flushes the encoder: the packets still held.
+  void finish(std::vector<VideoPacket>& packets);
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+class VideoOutput {
+ public:
+  // Opens `path` (its extension picks the container, `container_of` when it is a temporary
+  // name) for packets of `encoder`'s settings (with `extradata`, the global header they were
+  // made with) and the streams `input` copies, whose packets it reads from `input` as the
+  // video advances: `input` is opened for that alone (VideoInput::copy_streams_only). Throws
+  // Error(output).
+  VideoOutput(const std::filesystem::path& path, const std::filesystem::path& container_of,
+              VideoInput& input, const VideoEncoder& encoder,
+              const std::vector<std::uint8_t>& extradata);
+  ~VideoOutput();
+  VideoOutput(const VideoOutput&) = delete;
+  VideoOutput& operator=(const VideoOutput&) = delete;
+
+  const std::vector<std::string>& notices() const;
   int copied_streams() const;  // the streams copied that this container can hold
-  // Encodes one frame (pts from the input) and muxes the copied packets read so far.
-  void write(const VideoFrame& frame);
-  // Flushes the encoder, muxes the remaining copied packets and writes the trailer.
+  // Muxes one video packet, after the copied packets up to its time.
+  void write(const VideoPacket& packet);
+  // Muxes the remaining copied packets and writes the trailer.
   void finish();
 
   struct Impl;
@@ -113,5 +163,51 @@ class VideoOutput {
 
 // "libx264" for h264 etc.: the first encoder of that codec in this build, or "" when none.
 std::string video_encoder_name(VideoCodec codec);
+
+// A segment file: one encoder's packets, in the order they came, after its global header.
+// Written as NAME.part, then fsync'd and renamed to NAME, so a segment that exists is whole.
+struct SegmentFacts {
+  std::uint64_t bytes = 0;
+  std::uint64_t digest = 0;  // io::digest of the whole file
+};
+
+class SegmentWriter {
+ public:
+  // Throws Error(output) naming the file.
+  SegmentWriter(std::filesystem::path path, const std::vector<std::uint8_t>& extradata);
+  ~SegmentWriter();  // without commit(): the .part file is removed
+  SegmentWriter(const SegmentWriter&) = delete;
+  SegmentWriter& operator=(const SegmentWriter&) = delete;
+  void write(const VideoPacket& packet);
+  // Writes what is buffered, syncs, renames NAME.part to NAME and syncs the folder.
+  SegmentFacts commit();
+
+ private:
+  void flush();
+  std::filesystem::path path_, part_;
+  int fd_ = -1;
+  std::string buffer_;
+  SegmentFacts facts_{0, kDigestSeed};
+  bool committed_ = false;
+};
+
+class SegmentReader {
+ public:
+  // Throws Error(input) naming the file when it is no segment or is cut short.
+  explicit SegmentReader(std::filesystem::path path);
+  const std::vector<std::uint8_t>& extradata() const { return extradata_; }
+  bool next(VideoPacket& packet);  // false at the end
+
+ private:
+  template <class T>
+  bool take(T& v);
+  std::filesystem::path path_;
+  std::string bytes_;
+  std::size_t at_ = 0;
+  std::vector<std::uint8_t> extradata_;
+};
+
+// The size and digest of a file as SegmentWriter::commit reports them; nullopt when absent.
+std::optional<SegmentFacts> segment_facts(const std::filesystem::path& path);
 
 }  // namespace hires::io

@@ -43,6 +43,9 @@ struct VideoInput::Impl {
   std::int64_t last_read_us = AV_NOPTS_VALUE;  // the last packet read, any stream
   bool draining = false;                       // the decoder was sent the end
   bool video_done = false;                     // no more frames (end of stream or of the range)
+  bool keep_copied = true;                     // keep the copied streams' packets (for a writer)
+  bool convert_frames = true;                  // false while skipping frames
+  std::int64_t last_out_pts = AV_NOPTS_VALUE;  // the last frame's pts as given out
   VideoInputInfo info;
 
   std::mutex mutex;  // guards `copied`: filled by the reading thread, emptied by the writer
@@ -52,6 +55,20 @@ struct VideoInput::Impl {
   bool receive(VideoFrame& out);
   bool read_packet();  // false at the end of the file
   void convert(VideoFrame& out);
+};
+
+// The encoder's state that the writer reads: the codec context its stream is set up from.
+struct VideoEncoder::Impl {
+  std::string name;  // the output, for messages
+  const AVOutputFormat* format = nullptr;
+  AVCodecContext* enc = nullptr;
+  SwsContext* sws = nullptr;
+  AVFrame* frame = nullptr;
+  AVPacket* packet = nullptr;
+  std::string encoder;
+  std::vector<std::string> notices;
+  void fail(int r, const std::string& what) const;
+  void drain(std::vector<VideoPacket>& packets);
 };
 
 }  // namespace hires::io

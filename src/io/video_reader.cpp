@@ -260,7 +260,7 @@ bool VideoInput::Impl::read_packet() {
                     std::string(kCorruptHint));
       }
     }
-  } else if (copy[packet->stream_index]) {
+  } else if (keep_copied && copy[packet->stream_index]) {
     keep_packet(*packet);
   }
   av_packet_unref(packet);
@@ -299,7 +299,14 @@ bool VideoInput::Impl::receive(VideoFrame& out) {
     }
     last_pts = pts;
     out.pts = pts - av_rescale_q(offset_us, AV_TIME_BASE_Q, tb);
-    convert(out);
+    // Encoders and muxers need increasing times: a repeated or backward time moves on by a tick.
+    if (last_out_pts != AV_NOPTS_VALUE && out.pts <= last_out_pts) out.pts = last_out_pts + 1;
+    last_out_pts = out.pts;
+    if (convert_frames) {
+      convert(out);
+    } else {
+      out.index = next_index++;
+    }
     av_frame_unref(frame);
     return true;
   }
@@ -355,6 +362,7 @@ bool VideoInput::next(VideoFrame& out) {
       d.draining = true;
     }
   }
+  if (!d.keep_copied) return false;
   // The video has ended: read on for the copied streams' packets that are left (to the end of
   // the file, or a little past the end of the range, as streams are interleaved).
   const std::int64_t stop = d.end_us > 0 ? d.end_us + std::int64_t{2} * AV_TIME_BASE : 0;
@@ -362,6 +370,23 @@ bool VideoInput::next(VideoFrame& out) {
     if (stop > 0 && d.last_read_us != AV_NOPTS_VALUE && d.last_read_us > stop) break;
   }
   return false;
+}
+
+bool VideoInput::skip() {
+  Impl& d = *impl_;
+  VideoFrame unused;
+  d.convert_frames = false;
+  const bool got = next(unused);
+  d.convert_frames = true;
+  return got;
+}
+
+void VideoInput::video_only() {
+  impl_->keep_copied = false;
+}
+
+void VideoInput::copy_streams_only() {
+  impl_->video_done = true;
 }
 
 vips::VImage frame_image(VideoFrame& f) {

@@ -18,6 +18,7 @@
 
 #include "hires/error.hpp"
 #include "hires/manifest.hpp"
+#include "io/durable_file.hpp"
 #include "pipeline/utc_time.hpp"
 
 namespace hires {
@@ -25,57 +26,16 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ordered = nlohmann::ordered_json;
 
+using io::Fd;
+using io::sync_file;
+using io::write_all;
+
 namespace {
 
 std::string host_name() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
   return buf;
-}
-
-// A file descriptor, closed when it goes.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    reset();
-    fd_ = std::exchange(o.fd_, -1);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
-void write_all(int fd, const std::string& text, const fs::path& path) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      throw Error(ErrorKind::output, path.string(),
-                  fmt::format("cannot write: {}", std::strerror(errno)));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-}
-
-void sync_file(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.valid()) ::fsync(fd.get());
-  Fd dir(::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
-                O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.valid()) ::fsync(dir.get());
 }
 
 enum class Status { none, failed, skipped, done };  // in order of precedence

@@ -16,10 +16,12 @@
 #include "hires/guide.hpp"
 #include "hires/pipeline.hpp"
 #include "io/atomic_file.hpp"
+#include "io/durable_file.hpp"
 #include "io/guide_io.hpp"
 #include "io/io.hpp"
 #include "io/video.hpp"
 #include "pipeline/model_pass.hpp"
+#include "pipeline/video_journal.hpp"
 
 namespace hires {
 namespace fs = std::filesystem;
@@ -120,6 +122,86 @@ VideoCodecChoice parse_video_codec(const std::string& option, const std::string&
               "h264, h265, vp9, av1 or ffv1");
 }
 
+namespace {
+
+const char* codec_key(VideoCodecChoice c) {
+  switch (c) {
+    case VideoCodecChoice::h265:
+      return "h265";
+    case VideoCodecChoice::vp9:
+      return "vp9";
+    case VideoCodecChoice::av1:
+      return "av1";
+    case VideoCodecChoice::ffv1:
+      return "ffv1";
+    default:
+      return "h264";
+  }
+}
+
+// What decides the output's frames: a resumed job must have the same (threads, tiles and memory
+// change only the speed).
+pipeline::JobOptions job_options(const VideoOptions& o, const UpscalePlan& plan,
+                                 std::int64_t segment_frames, bool u16) {
+  const PolishOptions& p = o.upscale.polish;
+  return {{"method", plan.model},
+          {"size", fmt::format("{}x{}", plan.out.width, plan.out.height)},
+          {"polish", fmt::format("colour fix {}, denoise {}, sharpen {:g}", p.color_fix ? 1 : 0,
+                                 p.denoise, p.sharpen)},
+          {"`codec`", codec_key(o.codec)},
+          {"`crf`", std::to_string(o.crf)},
+          {"`start`", fmt::format("{:g}", o.start)},
+          {"`duration`", o.duration ? fmt::format("{:g}", *o.duration) : "(all)"},
+          {"`preview`", std::to_string(o.preview_frames)},
+          {"`segment`", fmt::format("{} frames", segment_frames)},
+          {"bits", u16 ? "16" : "8"}};
+}
+
+// The segments, in order, and the copied streams (read again from the input) into the output:
+// a temporary file beside it, synced, then renamed.
+void remux(const fs::path& input, const io::VideoRange& range, const fs::path& output,
+           const pipeline::VideoJournal& journal, const io::VideoOutputSettings& settings,
+           const io::VideoInputInfo& info, bool overwrite, VideoResult& result) {
+  io::VideoInput copy(input, range);
+  copy.copy_streams_only();
+  const io::VideoEncoder encoder(output, info, settings);  // the stream's parameters
+  std::vector<std::uint8_t> header;
+  io::TempFile temp_file(output);
+  {
+    std::unique_ptr<io::VideoOutput> out;
+    io::VideoPacket packet;
+    for (std::size_t i = 0; i < journal.segments().size(); ++i) {
+      io::SegmentReader segment(journal.segment_path(i));
+      if (i == 0) {
+        header = segment.extradata();
+        out = std::make_unique<io::VideoOutput>(temp_file.path(), output, copy, encoder, header);
+      } else if (segment.extradata() != header) {
+        throw Error(ErrorKind::internal, journal.segment_path(i).string(),
+                    "was encoded with another codec set-up than the first segment");
+      }
+      while (segment.next(packet)) out->write(packet);
+    }
+    if (!out) throw Error(ErrorKind::internal, output.string(), "no segment to write");
+    out->finish();
+    result.copied_streams = out->copied_streams();
+    result.notices.insert(result.notices.end(), out->notices().begin(), out->notices().end());
+  }
+  io::sync_file(temp_file.path());
+  temp_file.publish(overwrite);
+  io::sync_folder(output.parent_path());
+}
+
+std::int64_t frames_per_segment(const VideoOptions& o, double fps) {
+  if (!(o.segment_seconds > 0)) {
+    throw Error(ErrorKind::usage, "segment",
+                fmt::format("{:g} is not a positive time", o.segment_seconds));
+  }
+  const double rate = fps > 0 ? fps : 24.0;
+  return std::max<std::int64_t>(1, std::llround(o.segment_seconds * rate));
+}
+
+}  // namespace
+
 VideoResult upscale_video(const fs::path& input, const fs::path& output,
                           const VideoOptions& options, const VideoProgressFn& progress) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -150,7 +232,9 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     }
   }
   io::VideoInput in(input, range);
+  in.video_only();
   const io::VideoInputInfo& info = in.info();
+  const std::int64_t segment_frames = frames_per_segment(options, info.fps);
 
   VideoResult result;
   result.input = input;
@@ -195,15 +279,27 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
       plan, options.upscale, first.u16 ? core::SampleType::u16 : core::SampleType::u8);
 
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
-  // A temp file beside the output (removed on failure, Ctrl-C or SIGTERM), published without
-  // replacing a file another process wrote meanwhile unless overwrite was asked for.
-  io::TempFile temp_file(output);
-  const fs::path& temp = temp_file.path();
   io::VideoOutputSettings settings;
   settings.codec = io_codec(options.codec);
   settings.crf = options.crf;
   settings.size = plan.out;
   settings.u16 = first.u16;
+  {
+    // The encoder and container checked before any work.
+    const io::VideoEncoder check(output, info, settings);
+    result.encoder = check.encoder();
+    result.notices.insert(result.notices.end(), check.notices().begin(), check.notices().end());
+  }
+  pipeline::VideoJournal journal(
+      output, input, job_options(options, plan, segment_frames, first.u16), options.resume);
+  result.notices.insert(result.notices.end(), journal.notices().begin(), journal.notices().end());
+  const std::int64_t skip = journal.frames_done();
+  result.resumed_frames = skip;
+  result.frames = skip;
+  if (skip > 0) {
+    result.notices.push_back(
+        fmt::format("resumed: {} frame{} done by an earlier run", skip, skip == 1 ? "" : "s"));
+  }
 
   const std::size_t depth = static_cast<std::size_t>(std::max(1, options.queue));
   BoundedQueue<io::VideoFrame> decoded(depth), upscaled(depth);
@@ -218,7 +314,6 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     upscaled.abort();
   };
   std::thread reader, worker;
-  std::unique_ptr<io::VideoOutput> out;
   // Adds the time `work` takes to `total` (each stage's busy time, queues' waits left out).
   const auto timed = [](double& total, const auto& work) {
     const auto start = std::chrono::steady_clock::now();
@@ -226,20 +321,60 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return done;
   };
+  // The segment being encoded: its encoder and file, from its first frame.
+  std::unique_ptr<io::VideoEncoder> encoder;
+  std::unique_ptr<io::SegmentWriter> segment;
+  pipeline::JournalSegment open_segment;
+  std::vector<io::VideoPacket> packets;
+  const auto store = [&] {
+    for (const io::VideoPacket& p : packets) segment->write(p);
+    packets.clear();
+  };
+  const auto close_segment = [&] {
+    encoder->finish(packets);
+    store();
+    open_segment.facts = segment->commit();
+    journal.append(open_segment);
+    encoder.reset();
+    segment.reset();
+  };
+  const auto stopped = [&] {
+    const std::int64_t kept = journal.frames_done();
+    if (kept == 0) {
+      journal.remove();
+      return Error(ErrorKind::cancelled, input.string(),
+                   fmt::format("stopped after {} frames; nothing was written", result.frames));
+    }
+    return Error(ErrorKind::cancelled, input.string(),
+                 fmt::format("stopped after {} frames; the first {} are kept in {}", result.frames,
+                             kept, journal.folder().string()),
+                 "run it again with `resume` to continue");
+  };
   try {
-    out = std::make_unique<io::VideoOutput>(temp, output, in, settings);
-    result.encoder = out->encoder();
-    result.copied_streams = out->copied_streams();
-    result.notices.insert(result.notices.end(), out->notices().begin(), out->notices().end());
     reader = std::thread([&] {
       try {
         io::VideoFrame f = std::move(first);
         std::int64_t read = 0;
         const std::int64_t limit = options.preview_frames > 0 ? options.preview_frames : -1;
-        do {
+        // Frames of the finished segments: decoded, not converted or upscaled.
+        bool more = true;
+        for (; read < skip && more; ++read) {
+          if (cancelled()) return decoded.close();
+          if (read > 0) more = timed(result.decode_seconds, [&] { return in.skip(); });
+        }
+        if (!more) {
+          throw Error(ErrorKind::input, input.string(),
+                      fmt::format("has fewer frames than the job in {} had done",
+                                  journal.folder().string()),
+                      "remove that folder to start over");
+        }
+        if (skip > 0)
+          more = read != limit && timed(result.decode_seconds, [&] { return in.next(f); });
+        while (more) {
           if (cancelled() || !decoded.push(std::move(f))) break;
           f = io::VideoFrame{};
-        } while (++read != limit && timed(result.decode_seconds, [&] { return in.next(f); }));
+          more = ++read != limit && timed(result.decode_seconds, [&] { return in.next(f); });
+        }
         decoded.close();
       } catch (...) {
         fail(std::current_exception());
@@ -271,13 +406,23 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     });
     io::VideoFrame f;
     VideoProgress p;
+    p.resumed = skip;
     p.total = options.preview_frames > 0 && info.frames > 0
                   ? std::min<std::int64_t>(info.frames, options.preview_frames)
                   : info.frames;
     while (upscaled.pop(f)) {
       if (cancelled()) break;
       timed(result.encode_seconds, [&] {
-        out->write(f);
+        if (!encoder) {
+          encoder = std::make_unique<io::VideoEncoder>(output, info, settings);
+          segment = std::make_unique<io::SegmentWriter>(
+              journal.segment_path(journal.segments().size()), encoder->extradata());
+          open_segment = {result.frames, 0, {}};
+          ++result.segments;
+        }
+        encoder->write(f, packets);
+        store();
+        if (++open_segment.frames == segment_frames) close_segment();
         return true;
       });
       ++result.frames;
@@ -293,26 +438,22 @@ VideoResult upscale_video(const fs::path& input, const fs::path& output,
     reader.join();
     worker.join();
     if (failure) std::rethrow_exception(failure);
-    if (cancelled()) {
-      throw Error(ErrorKind::cancelled, input.string(),
-                  fmt::format("stopped after {} frames; nothing was written", result.frames));
-    }
+    if (cancelled()) throw stopped();
     timed(result.encode_seconds, [&] {
-      out->finish();
+      if (encoder) close_segment();
+      remux(input, range, output, journal, settings, info, options.overwrite, result);
       return true;
     });
-    out.reset();
-    temp_file.publish(options.overwrite);
+    journal.remove();
   } catch (...) {
     decoded.abort();
     upscaled.abort();
     if (reader.joinable()) reader.join();
     if (worker.joinable()) worker.join();
-    out.reset();
-    if (cancelled()) {
-      throw Error(ErrorKind::cancelled, input.string(),
-                  fmt::format("stopped after {} frames; nothing was written", result.frames));
-    }
+    segment.reset();
+    encoder.reset();
+    if (cancelled()) throw stopped();
+    if (journal.frames_done() == 0) journal.remove();
     if (failure) std::rethrow_exception(failure);
     throw;
   }
