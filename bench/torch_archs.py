@@ -4,7 +4,10 @@ weights, for bench/archs_vs_torch.sh. The modules are tools/make_arch_fixtures.p
                       PyTorch's output), for bench_engine_model
   time ARCH DIR REPS THREADS: prints the median seconds of REPS warm forward passes on that input
 ARCH: span (48 features, 6 blocks, x4), plksr (64 dim, 28 blocks, 17x17 on 16, CCM, x4),
-realplksr (the same with DCCM + Mish and GroupNorm)."""
+realplksr (the same with DCCM + Mish and GroupNorm); the window-attention ones are
+tools/make_swin_fixtures.py's: swinir-light (SwinIR lightweight x4: 60 dim, 4x6 blocks, 6 heads,
+window 8, pixelshuffledirect), swinir (classical SwinIR-M x4: 180 dim, 6x6 blocks, 6 heads,
+window 8, pixelshuffle)."""
 import json
 import os
 import statistics
@@ -16,6 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import make_arch_fixtures as fx  # noqa: E402
+import make_swin_fixtures as sw  # noqa: E402
 from fixture_io import write_safetensors  # noqa: E402
 
 
@@ -27,6 +31,10 @@ def build(arch):
         return fx.PLKSR(64, 28, 4, 16, 17, "CCM", True, False)
     if arch == "realplksr":
         return fx.PLKSR(64, 28, 4, 16, 17, "DCCM", True, True)
+    if arch == "swinir-light":
+        return sw.SwinIR(3, 60, (6,) * 4, (6,) * 4, 8, 2.0, 4, "pixelshuffledirect")
+    if arch == "swinir":
+        return sw.SwinIR(3, 180, (6,) * 6, (6,) * 6, 8, 2.0, 4, "pixelshuffle")
     raise SystemExit("unknown architecture " + arch)
 
 
@@ -55,7 +63,10 @@ def main():
     mode, arch, folder = sys.argv[1], sys.argv[2], sys.argv[3]
     model = build(arch)
     generator = torch.Generator().manual_seed(1)
-    fx.randomize(model, generator, 1.0 / 255.0 if arch == "span" else 1.0)
+    if arch.startswith("swinir"):
+        sw.randomize(model, generator)
+    else:
+        fx.randomize(model, generator, 1.0 / 255.0 if arch == "span" else 1.0)
     model.eval()
     if mode == "make":
         size = int(sys.argv[4])

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 
+#include "engine/attention_cpu.hpp"
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
 #include "engine/winograd.hpp"
@@ -195,8 +196,12 @@ class CpuBackend final : public Backend {
     fused_into_prev_.assign(g.nodes.size(), false);
     wino_.resize(g.nodes.size());
     wino_valid_.assign(g.nodes.size(), false);
+    attention_.resize(g.nodes.size());
     for (std::size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& a = g.nodes[i];
+      if (a.type == OpType::window_attention || a.type == OpType::overlap_attention) {
+        attention_[i] = std::make_unique<cpu::WindowAttention>(a);
+      }
       if (a.type != OpType::conv2d && a.type != OpType::deconv2d) continue;
       const Node* b = i + 1 < g.nodes.size() ? &g.nodes[i + 1] : nullptr;
       const bool sole_reader = b != nullptr && b->inputs.size() == 1 && b->inputs[0] == a.output &&
@@ -260,6 +265,10 @@ class CpuBackend final : public Backend {
                  same_dims(values[n.inputs[0]], values[n.inputs[1]])) {
         out = binary(n, values[n.inputs[0]], values[n.inputs[1]],
                      is_last_use(i, n.inputs[0]) && n.inputs[0] != n.inputs[1]);
+      } else if (n.type == OpType::window_attention || n.type == OpType::overlap_attention) {
+        out = wrap(std::make_shared<Tensor>(attention_[i]->run(*to_plain(values[n.inputs[0]]))));
+      } else if (n.type == OpType::layer_norm) {
+        out = wrap(std::make_shared<Tensor>(cpu::layer_norm(*to_plain(values[n.inputs[0]]), n)));
       } else if (n.type == OpType::prelu && is_last_use(i, n.inputs[0])) {
         out = std::move(values[n.inputs[0]]);
         prelu_inplace(out.mem, n.slopes, out.c);
@@ -543,6 +552,7 @@ class CpuBackend final : public Backend {
   std::vector<bool> fused_into_prev_;
   std::vector<std::unique_ptr<winograd::Conv3x3>> wino_;  // per node: set where Winograd runs it
   std::vector<bool> wino_valid_;  // per node: an unpadded conv run padded, border to cut off
+  std::vector<std::unique_ptr<cpu::WindowAttention>> attention_;  // per window_attention node
   winograd::Kernel wino_kernel_;
   int wino_runs_ = 0;  // Winograd convolutions in the last run
   // Plans per input shape, the most recently used few only: tiles come in at most four shapes

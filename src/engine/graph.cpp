@@ -53,6 +53,16 @@ const char* op_name(OpType t) {
       return "mish";
     case OpType::group_norm:
       return "group_norm";
+    case OpType::layer_norm:
+      return "layer_norm";
+    case OpType::window_attention:
+      return "window_attention";
+    case OpType::overlap_attention:
+      return "overlap_attention";
+    case OpType::pad_to_multiple:
+      return "pad_to_multiple";
+    case OpType::crop_like:
+      return "crop_like";
   }
   return "?";
 }
@@ -70,6 +80,7 @@ std::size_t expected_inputs(OpType t) {
   switch (t) {
     case OpType::add:
     case OpType::mul:
+    case OpType::crop_like:
       return 2;
     case OpType::concat:
       return 0;  // any number >= 1
@@ -140,6 +151,48 @@ std::int64_t output_channels(const Graph& g, const Node& n,
           n.bias.size() != static_cast<std::size_t>(c)) {
         bad(fmt::format("{} groups, {} weights and {} biases for {} channels", n.groups,
                         n.weight.size(), n.bias.size(), c));
+      }
+      return c;
+    case OpType::layer_norm:
+      if (n.weight.size() != static_cast<std::size_t>(c) ||
+          n.bias.size() != static_cast<std::size_t>(c)) {
+        bad(fmt::format("{} weights and {} biases for {} channels", n.weight.size(), n.bias.size(),
+                        c));
+      }
+      return c;
+    case OpType::window_attention: {
+      const std::int64_t window = n.window;
+      if (n.heads < 1 || window < 1 || window > 64 || n.window_shift < 0 ||
+          n.window_shift >= window || c % (3 * static_cast<std::int64_t>(n.heads)) != 0) {
+        bad(fmt::format("{} heads, window {}, shift {} for {} qkv channels", n.heads, n.window,
+                        n.window_shift, c));
+      }
+      const std::size_t table = static_cast<std::size_t>((2 * window - 1) * (2 * window - 1)) *
+                                static_cast<std::size_t>(n.heads);
+      if (n.weight.size() != table) {
+        bad(fmt::format("position bias table has {} values, expected {}", n.weight.size(), table));
+      }
+      return c / 3;
+    }
+    case OpType::overlap_attention: {
+      const std::int64_t window = n.window;
+      const std::int64_t keys = n.overlap;
+      if (n.heads < 1 || window < 1 || window > 64 || keys < window || keys > 128 ||
+          (keys - window) % 2 != 0 || c % (3 * static_cast<std::int64_t>(n.heads)) != 0) {
+        bad(fmt::format("{} heads, window {}, key window {} for {} qkv channels", n.heads, n.window,
+                        n.overlap, c));
+      }
+      const std::size_t table =
+          static_cast<std::size_t>((window + keys - 1) * (window + keys - 1)) *
+          static_cast<std::size_t>(n.heads);
+      if (n.weight.size() != table) {
+        bad(fmt::format("position bias table has {} values, expected {}", n.weight.size(), table));
+      }
+      return c / 3;
+    }
+    case OpType::pad_to_multiple:
+      if (n.factor < 1 || n.factor > kMaxFactor) {
+        bad(fmt::format("factor {} is out of range (1 to {})", n.factor, kMaxFactor));
       }
       return c;
     default:
@@ -243,6 +296,12 @@ int estimate_receptive_radius(const Graph& g) {
       case OpType::pixel_unshuffle:
         r += (n.factor - 1) / s;
         s /= n.factor;
+        break;
+      case OpType::window_attention:  // a pixel sees its whole window
+        r += (n.window - 1) / s;
+        break;
+      case OpType::overlap_attention:  // and the key window's margin around it
+        r += (n.window - 1 + (n.overlap - n.window) / 2) / s;
         break;
       default:  // global_avg_pool depends on everything: has_global_context
         break;

@@ -34,6 +34,22 @@ enum class OpType {
   mish,               // x * tanh(softplus(x))
   group_norm,         // PyTorch GroupNorm: `groups` groups, per-channel weight and bias, eps;
                       // statistics over the whole image (global context, like global_avg_pool)
+  layer_norm,         // PyTorch LayerNorm over the channels of each pixel (a transformer's tokens):
+                      // per-channel weight and bias, eps
+  window_attention,   // Swin's (shifted) window multi-head self-attention core: input the qkv
+                      // projection [3C, H, W] (q, k, v, each `heads` x C/heads channels), output
+                      // [C, H, W] = softmax(q k^T * scale + relative position bias + shift mask) v
+                      // per window of `window` x `window` pixels, windows cyclically shifted by
+                     // `window_shift`; weight = the relative position bias table [(2w-1)^2, heads];
+                     // H and W multiples of `window`
+  overlap_attention,  // HAT's overlapping cross-attention core: input qkv [3C, H, W], output
+                      // [C, H, W]; queries in windows of `window`, keys and values in the
+                      // `overlap` x `overlap` pixels centred on each (zero outside the image);
+                      // weight = the bias table [(window + overlap - 1)^2, heads], indexed as the
+                      // released code does (negative indices count from the end)
+  pad_to_multiple,    // pads bottom and right to multiples of `factor` (pad_mode), as SwinIR's
+                      // check_image_size
+  crop_like,          // two inputs (x, ref): the top-left ref.h * factor x ref.w * factor of x
 };
 
 const char* op_name(OpType t);
@@ -68,8 +84,14 @@ struct Node {
   // slice_channels
   int begin = 0;
   int count = 0;
-  // group_norm (also uses groups, weight [C], bias [C])
+  // group_norm (also uses groups, weight [C], bias [C]), layer_norm (weight [C], bias [C])
   float eps = 1e-5F;
+
+  // window_attention (also uses weight = position bias table, scale = the q scale)
+  int heads = 1;
+  int window = 0;
+  int window_shift = 0;
+  int overlap = 0;  // overlap_attention: the key window's side
 
   // pad / crop
   int top = 0, bottom = 0, left = 0, right = 0;
@@ -86,7 +108,10 @@ struct Graph {
   int scale = 1;             // output size = input size * scale
   int receptive_radius = 0;  // input pixels of context each output pixel depends on, per side
   int size_multiple = 1;     // input sides must be a multiple of this (e.g. pixel_unshuffle)
-  std::vector<Node> nodes;   // topological order
+  // Tiles, bands and their context start at multiples of this (window attention: the windows of
+  // a tile must be the whole image's); inputs may be of any size (the graph pads itself).
+  int tile_align = 1;
+  std::vector<Node> nodes;  // topological order
 
   int add_value() { return num_values++; }
 };

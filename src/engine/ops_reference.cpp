@@ -393,6 +393,16 @@ Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
       return crop(x, n);
     case OpType::global_avg_pool:
       return global_avg_pool(x);
+    case OpType::layer_norm:
+      return layer_norm(x, n);
+    case OpType::window_attention:
+      return window_attention(x, n);
+    case OpType::overlap_attention:
+      return overlap_attention(x, n);
+    case OpType::pad_to_multiple:
+      return pad_to_multiple(x, n);
+    case OpType::crop_like:
+      return crop_like(x, *in[1], n.factor);
   }
   shape_error(n, "unknown op");
 }

@@ -32,6 +32,22 @@ Tensor pad(const Tensor& x, const Node& n);
 Tensor crop(const Tensor& x, const Node& n);
 Tensor global_avg_pool(const Tensor& x);
 
+// The transformer ops (ops_reference_transformer.cpp).
+Tensor layer_norm(const Tensor& x, const Node& n);  // over the channels of each pixel
+// Window attention (graph.hpp): in double, one window and head at a time.
+Tensor window_attention(const Tensor& qkv, const Node& n);
+// Overlapping cross-attention (graph.hpp), in double.
+Tensor overlap_attention(const Tensor& qkv, const Node& n);
+// The row of HAT's bias table for query (qy, qx) of a window and key (ky, kx) of the key window
+// `keys` wide around it: the released code's index, negative ones counted from the end.
+int overlap_bias_row(int qy, int qx, int ky, int kx, int window, int keys);
+Tensor pad_to_multiple(const Tensor& x, const Node& n);
+Tensor crop_like(const Tensor& x, const Tensor& like, int factor);
+// The region of row (or column) r of a side of `length` pixels for the shifted-window mask:
+// 0 for rows whose shifted windows lie inside the image, 1 and 2 for the two parts the cyclic
+// shift brings together in the last window (Swin's three slices per dimension).
+int shift_region(int r, int length, int window, int shift);
+
 // Runs one node on its inputs (in node.inputs order).
 Tensor run_node(const Node& n, const std::vector<const Tensor*>& inputs);
 

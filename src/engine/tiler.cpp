@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "engine/ops_reference.hpp"
@@ -63,6 +64,10 @@ double peak_floats_per_pixel(const Graph& g) {
       case OpType::slice_channels:
         out.channels = n.count;
         break;
+      case OpType::window_attention:  // qkv in, C out; its windows' buffers are bounded
+      case OpType::overlap_attention:
+        out.channels = in.channels / 3;
+        break;
       default:
         break;
     }
@@ -86,14 +91,15 @@ double peak_floats_per_pixel(const Graph& g) {
 TilePlan plan_tiles(const Graph& g, int requested, std::uint64_t memory_budget, int width,
                     int height) {
   TilePlan p;
-  p.context = g.receptive_radius;
+  // Tiles and bands start at multiples of the size multiple and of the tile alignment (window
+  // attention: a tile's windows are the image's), and the context is one.
+  const int m = std::lcm(std::max(1, g.size_multiple), std::max(1, g.tile_align));
+  p.context = (g.receptive_radius + m - 1) / m * m;
   const double half = static_cast<double>(memory_budget) / 2.0;
   // Two cached bands of 16-bit output, out_channels at scale^2 per input pixel.
   const double row_bytes = 2.0 * 2.0 * g.out_channels * g.scale * g.scale * std::max(1, width);
   const int band_rows = static_cast<int>(half / row_bytes);
-  // Tiles and bands start at multiples of the size multiple (and the context is one), so strided
-  // layers see the same pixel phase as on the whole image.
-  const int m = std::max(1, g.size_multiple);
+  // So strided layers see the same pixel phase as on the whole image.
   const auto round_down = [m](int v) { return std::max(m, v / m * m); };
   if (requested > 0) {
     p.tile = round_down(requested);

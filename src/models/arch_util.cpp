@@ -67,4 +67,40 @@ int GraphBuilder::binary(engine::OpType t, const std::string& name, int a, int b
   return add(std::move(n));
 }
 
+int GraphBuilder::linear(const std::string& name, int x, int in_ch, int out_ch, bool with_bias) {
+  engine::Node n;
+  n.type = engine::OpType::conv2d;
+  n.name = name;
+  n.in_channels = in_ch;
+  n.out_channels = out_ch;
+  n.weight = fetch_tensor(weights, source, name + ".weight", {out_ch, in_ch}, hint);
+  if (with_bias) n.bias = fetch_tensor(weights, source, name + ".bias", {out_ch}, hint);
+  n.inputs = {x};
+  return add(std::move(n));
+}
+
+int GraphBuilder::layer_norm(const std::string& name, int x, int channels) {
+  engine::Node n;
+  n.type = engine::OpType::layer_norm;
+  n.name = name;
+  n.weight = fetch_tensor(weights, source, name + ".weight", {channels}, hint);
+  n.bias = fetch_tensor(weights, source, name + ".bias", {channels}, hint);
+  n.inputs = {x};
+  return add(std::move(n));
+}
+
+int GraphBuilder::channel_affine(const std::string& name, int x, const std::vector<float>& scale,
+                                 const std::vector<float>& shift) {
+  engine::Node n;
+  n.type = engine::OpType::conv2d;
+  n.name = name;
+  const int c = static_cast<int>(scale.size());
+  n.in_channels = n.out_channels = c;
+  n.weight.assign(static_cast<std::size_t>(c) * c, 0.0F);
+  for (int i = 0; i < c; ++i) n.weight[static_cast<std::size_t>(i) * c + i] = scale[i];
+  n.bias = shift;
+  n.inputs = {x};
+  return add(std::move(n));
+}
+
 }  // namespace hires::models

@@ -34,6 +34,14 @@ struct GraphBuilder {
   int conv(const std::string& name, int x, int in_ch, int out_ch, int k);
   int unary(engine::OpType t, const std::string& name, int x);
   int binary(engine::OpType t, const std::string& name, int a, int b);
+  // A PyTorch Linear `name` ([out, in] weight, and [out] bias unless `with_bias` is false) on
+  // every pixel's channels: a 1x1 convolution.
+  int linear(const std::string& name, int x, int in_ch, int out_ch, bool with_bias = true);
+  // A LayerNorm `name` over each pixel's `channels` (eps 1e-5).
+  int layer_norm(const std::string& name, int x, int channels);
+  // y = x * scale[c] + shift[c] per channel (a 1x1 conv): input normalisation.
+  int channel_affine(const std::string& name, int x, const std::vector<float>& scale,
+                     const std::vector<float>& shift);
 };
 
 }  // namespace hires::models

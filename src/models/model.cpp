@@ -17,6 +17,7 @@
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
 #include "models/srvgg.hpp"
+#include "models/swinir.hpp"
 
 namespace hires {
 namespace fs = std::filesystem;
@@ -56,7 +57,7 @@ int meta_int(const models::SafeTensors& st, const std::string& key, int fallback
 constexpr const char* kSupportedArchitectures =
     "supported: srvgg (SRVGGNetCompact), rrdbnet (RRDBNet: ESRGAN in its old 'model.N' and newer "
     "layouts, Real-ESRGAN x4plus, x2plus, anime_6B), span (SPAN), plksr (PLKSR), realplksr "
-    "(RealPLKSR)";
+    "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -74,6 +75,10 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   if (const auto c = models::detect_plksr(lookup, source)) {
     return ArchGraph{c->real ? "realplksr" : "plksr", models::plksr_variant(*c),
                      models::build_plksr(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_swinir(lookup, source)) {
+    return ArchGraph{"swinir", models::swinir_variant(*c),
+                     models::build_swinir(*c, lookup, source)};
   }
   return std::nullopt;
 }
@@ -115,7 +120,8 @@ std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
     return it == st.metadata.end() ? std::string() : it->second;
   };
   std::string arch = meta("architecture");
-  if (arch == "span" || arch == "plksr" || arch == "realplksr" || arch.empty()) {
+  if (arch == "span" || arch == "plksr" || arch == "realplksr" || arch == "swinir" ||
+      arch.empty()) {
     if (auto found = community_arch(lookup, path.filename().string())) {
       ModelInfo info;
       info.name = meta("name").empty() ? path.stem().string() : meta("name");

@@ -15,6 +15,7 @@
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
 #include "models/srvgg.hpp"
+#include "models/swinir.hpp"
 
 namespace hires {
 namespace {
@@ -38,7 +39,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 4> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 5> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -64,6 +65,13 @@ constexpr std::array<ShapeArchitecture, 4> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_plksr(w, source)) {
          return ShapeFacts{c->real ? "realplksr" : "plksr", c->upscale, models::plksr_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"swinir",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_swinir(w, source)) {
+         return ShapeFacts{"swinir", c->upscale, models::swinir_variant(*c)};
        }
        return std::nullopt;
      }},

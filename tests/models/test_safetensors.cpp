@@ -269,6 +269,29 @@ TEST(SafeTensors, ReadsF16AndBf16) {
   EXPECT_TRUE(std::isnan(b.values[5]));
 }
 
+TEST(SafeTensors, ReadsIntegerBuffersAsFloats) {
+  // Files converted from PyTorch keep buffers such as a Swin block's relative_position_index as
+  // I64 (issue 14): 0, 7, -3, 224 as I64, then 5, -1 as I32.
+  TempDir dir;
+  std::string data;
+  for (const std::int64_t v : {0LL, 7LL, -3LL, 224LL}) {
+    for (int b = 0; b < 8; ++b)
+      data += static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * b)) & 0xFF);
+  }
+  for (const std::int32_t v : {5, -1}) {
+    for (int b = 0; b < 4; ++b)
+      data += static_cast<char>((static_cast<std::uint32_t>(v) >> (8 * b)) & 0xFF);
+  }
+  write_raw(dir / "i.safetensors",
+            R"({"l":{"dtype":"I64","shape":[2,2],"data_offsets":[0,32]},)"
+            R"("i":{"dtype":"I32","shape":[2],"data_offsets":[32,40]}})",
+            data);
+  const SafeTensors st = load_safetensors(dir / "i.safetensors");
+  EXPECT_EQ(st.get("l").values, (std::vector<float>{0, 7, -3, 224}));
+  EXPECT_EQ(st.get("l").shape, (std::vector<std::int64_t>{2, 2}));
+  EXPECT_EQ(st.get("i").values, (std::vector<float>{5, -1}));
+}
+
 TEST(SafeTensors, HalfConversions) {
   // Every half that is not a NaN survives half -> float -> half.
   for (std::uint32_t h = 0; h <= 0xFFFF; ++h) {
@@ -469,10 +492,10 @@ TEST_F(SafeTensorsErrors, OverlappingTensors) {
 }
 
 TEST_F(SafeTensorsErrors, UnsupportedDtype) {
-  write_raw(p, R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", std::string(8, 0));
+  write_raw(p, R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})", std::string(1, 0));
   EXPECT_EQ(load_error(p), prefix +
-                               "tensor 'w' has unsupported dtype I64 (hires reads F32, F16 and "
-                               "BF16 tensors)");
+                               "tensor 'w' has unsupported dtype U8 (hires reads F32, F16, BF16, "
+                               "I64 and I32 tensors)");
   write_raw(p, R"({"w":{"shape":[1],"data_offsets":[0,4]}})", std::string(4, 0));
   EXPECT_EQ(load_error(p), prefix + "tensor 'w': \"dtype\" is missing or not a string");
 }

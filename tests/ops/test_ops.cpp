@@ -195,8 +195,13 @@ TEST(OpsCpu, EveryOpTypeHasACase) {
                                  OpType::gelu,
                                  OpType::slice_channels,
                                  OpType::mish,
-                                 OpType::group_norm};
-  for (int t = 0; t <= static_cast<int>(OpType::group_norm); ++t) {
+                                 OpType::group_norm,
+                                 OpType::layer_norm,  // these five: test_ops_archs.cpp too
+                                 OpType::window_attention,
+                                 OpType::overlap_attention,
+                                 OpType::pad_to_multiple,
+                                 OpType::crop_like};
+  for (int t = 0; t <= static_cast<int>(OpType::crop_like); ++t) {
     EXPECT_TRUE(covered.count(static_cast<OpType>(t)) == 1)
         << op_name(static_cast<OpType>(t)) << " has no backend comparison case";
   }

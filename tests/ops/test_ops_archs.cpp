@@ -1,7 +1,8 @@
-// The ops the community architectures add (issue 14: SPAN, PLKSR): SiLU, GELU and Mish (oneDNN
-// eltwise or fused into a convolution on the cpu backend), same-shape add/mul as oneDNN binary ops,
-// and depth-wise / grouped large-kernel convolutions up to 17x17, channel slices and GroupNorm,
-// each against the reference loops.
+// The ops the community architectures add (issue 14: SPAN, PLKSR, SwinIR): SiLU, GELU and Mish
+// (oneDNN eltwise or fused into a convolution on the cpu backend), same-shape add/mul as oneDNN
+// binary ops, depth-wise / grouped large-kernel convolutions up to 17x17, channel slices and
+// GroupNorm; LayerNorm over channels, shifted window attention (blocks of windows, oneDNN
+// matmuls), padding to a window multiple and the crop back; each against the reference loops.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <random>
 
+#include "engine/attention_cpu.hpp"
 #include "engine/backend.hpp"
 #include "engine/ops_reference.hpp"
 #include "hires/error.hpp"
@@ -223,6 +225,179 @@ TEST(OpsArchs, PartialChannelConvolution) {
   bad.begin = 10;
   bad.count = 4;
   EXPECT_THROW(chain({conv_node(3, 12, 3, 1, 30), bad}, 3), Error);
+}
+
+Node layer_norm_node(int channels) {
+  Node n = op(OpType::layer_norm);
+  for (int c = 0; c < channels; ++c) {
+    n.weight.push_back(1.0F + 0.05F * static_cast<float>(c % 7));
+    n.bias.push_back(0.02F * static_cast<float>(c % 5) - 0.04F);
+  }
+  return n;
+}
+
+Node attention_node(int heads, int window, int shift, unsigned seed) {
+  Node n = op(OpType::window_attention);
+  n.heads = heads;
+  n.window = window;
+  n.window_shift = shift;
+  n.scale = 0.7F;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0F, 0.5F);
+  n.weight.resize(static_cast<std::size_t>((2 * window - 1) * (2 * window - 1) * heads));
+  for (float& v : n.weight) v = d(rng);
+  return n;
+}
+
+TEST(OpsArchs, LayerNormOverChannels) {
+  // One pixel of [1, 2, 3, 6]: mean 3, variance 3.5; eps 0 -> (x - 3) / sqrt(3.5).
+  Node n = layer_norm_node(4);
+  n.weight = {1, 1, 2, 1};
+  n.bias = {0, 0, 0, 1};
+  n.eps = 0.0F;
+  Tensor t(4, 1, 1);
+  t.data = {1, 2, 3, 6};
+  const float inv = 1.0F / std::sqrt(3.5F);
+  const std::vector<float> want = {-2 * inv, -inv, 0.0F, 3 * inv + 1};
+  for (const Tensor& got : {ref::layer_norm(t, n), cpu::layer_norm(t, n)}) {
+    for (int c = 0; c < 4; ++c) EXPECT_NEAR(got.data[c], want[c], 1e-6) << c;
+  }
+  for (int channels : {3, 16, 60}) {
+    Graph g = chain({conv_node(3, channels, 3, 1, 50), layer_norm_node(channels)}, 3);
+    compare_backends(g, random_tensor(3, 9, 21, 51), 1e-4F,
+                     fmt::format("layer_norm over {} channels", channels));
+  }
+}
+
+// Uniform attention (q = k = 0, no bias) averages v over the tokens a pixel may see: with the
+// shift, Swin's windows are a grid offset by the shift and clipped at the image's edges (the
+// wrapped-around parts of the last windows are masked apart).
+TEST(OpsArchs, ShiftedWindowsAreAGridOffsetByTheShift) {
+  Node n = attention_node(1, 2, 1, 60);
+  std::fill(n.weight.begin(), n.weight.end(), 0.0F);
+  Tensor qkv(3, 4, 4);  // one channel each of q, k, v; v(y, x) = 4y + x
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x) qkv.at(2, y, x) = static_cast<float>(4 * y + x);
+  // Rows (and columns) fall into {0}, {1, 2} and {3}.
+  const auto mean_of = [](std::vector<int> ys, std::vector<int> xs) {
+    float sum = 0;
+    for (int y : ys)
+      for (int x : xs) sum += static_cast<float>(4 * y + x);
+    return sum / static_cast<float>(ys.size() * xs.size());
+  };
+  const std::vector<std::vector<int>> group = {{0}, {1, 2}, {1, 2}, {3}};
+  cpu::WindowAttention fast(n, 1);  // one window per block
+  for (const Tensor& got : {ref::window_attention(qkv, n), fast.run(qkv)}) {
+    ASSERT_EQ(got.c, 1);
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x)
+        EXPECT_NEAR(got.at(0, y, x), mean_of(group[y], group[x]), 1e-5) << y << "," << x;
+  }
+  // Without the shift: plain 2x2 windows.
+  n.window_shift = 0;
+  const Tensor plain = ref::window_attention(qkv, n);
+  EXPECT_NEAR(plain.at(0, 0, 0), mean_of({0, 1}, {0, 1}), 1e-5);
+  EXPECT_NEAR(plain.at(0, 3, 2), mean_of({2, 3}, {2, 3}), 1e-5);
+}
+
+TEST(OpsArchs, WindowAttentionMatchesTheReference) {
+  struct Case {
+    int heads, head_dim, window, shift, h, w;
+  };
+  for (const Case& c : {Case{1, 4, 4, 0, 8, 12}, Case{2, 3, 4, 2, 12, 8}, Case{3, 5, 2, 1, 6, 10},
+                        Case{2, 8, 8, 4, 16, 24}, Case{1, 2, 4, 2, 4, 4}}) {
+    const int channels = c.heads * c.head_dim;
+    Node attn = attention_node(c.heads, c.window, c.shift, 61);
+    const Tensor qkv = random_tensor(3 * channels, c.h, c.w, 62);
+    const Tensor want = ref::window_attention(qkv, attn);
+    const std::string what = fmt::format("{} heads of {}, window {}, shift {}, {}x{}", c.heads,
+                                         c.head_dim, c.window, c.shift, c.w, c.h);
+    // Whole image in one block, one window per block, and blocks of three (the last partial).
+    const std::size_t window_bytes =
+        sizeof(float) *
+        (4 * static_cast<std::size_t>(channels) * c.window * c.window +
+         static_cast<std::size_t>(c.heads) * c.window * c.window * c.window * c.window);
+    for (std::size_t block : {std::size_t{0}, std::size_t{1}, 3 * window_bytes}) {
+      const Tensor got = cpu::WindowAttention(attn, block).run(qkv);
+      ASSERT_EQ(got.size(), want.size());
+      double worst = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        worst = std::max(worst, static_cast<double>(std::abs(got.data[i] - want.data[i])));
+      }
+      EXPECT_LT(worst, 1e-5) << what << ", block bytes " << block;
+    }
+    // Through the backends, after a conv making q, k and v.
+    Graph g = chain({conv_node(3, 3 * channels, 1, 1, 63), attn}, 3);
+    compare_backends(g, random_tensor(3, c.h, c.w, 64), 1e-4F, what);
+  }
+}
+
+TEST(OpsArchs, OverlapAttentionMatchesTheReference) {
+  // HAT's OCA: the bias index of the released code reaches below zero and counts from the end.
+  EXPECT_EQ(ref::overlap_bias_row(0, 0, 0, 0, 4, 6), -1 * 9 - 1 + 81);
+  EXPECT_EQ(ref::overlap_bias_row(3, 3, 5, 5, 4, 6), 1 * 9 + 1);
+  EXPECT_EQ(ref::overlap_bias_row(0, 0, 5, 5, 4, 6), 4 * 9 + 4);
+  struct Case {
+    int heads, head_dim, window, keys, h, w;
+  };
+  for (const Case& c : {Case{1, 4, 4, 6, 8, 12}, Case{2, 3, 4, 8, 12, 8}, Case{3, 2, 2, 4, 6, 4},
+                        Case{2, 4, 8, 12, 16, 8}}) {
+    const int channels = c.heads * c.head_dim;
+    Node attn = op(OpType::overlap_attention);
+    attn.heads = c.heads;
+    attn.window = c.window;
+    attn.overlap = c.keys;
+    attn.scale = 0.6F;
+    std::mt19937 rng(80);
+    std::normal_distribution<float> d(0.0F, 0.5F);
+    attn.weight.resize(
+        static_cast<std::size_t>((c.window + c.keys - 1) * (c.window + c.keys - 1) * c.heads));
+    for (float& v : attn.weight) v = d(rng);
+    const Tensor qkv = random_tensor(3 * channels, c.h, c.w, 81);
+    const Tensor want = ref::overlap_attention(qkv, attn);
+    const std::string what = fmt::format("{} heads of {}, window {}, keys {}, {}x{}", c.heads,
+                                         c.head_dim, c.window, c.keys, c.w, c.h);
+    for (std::size_t block : {std::size_t{0}, std::size_t{1}}) {
+      const Tensor got = cpu::WindowAttention(attn, block).run(qkv);
+      double worst = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        worst = std::max(worst, static_cast<double>(std::abs(got.data[i] - want.data[i])));
+      }
+      EXPECT_LT(worst, 1e-5) << what << ", block bytes " << block;
+    }
+    Graph g = chain({conv_node(3, 3 * channels, 1, 1, 82), attn}, 3);
+    compare_backends(g, random_tensor(3, c.h, c.w, 83), 1e-4F, what);
+  }
+}
+
+TEST(OpsArchs, PadToAWindowMultipleAndCropBack) {
+  Node pad = op(OpType::pad_to_multiple);
+  pad.factor = 4;
+  pad.pad_mode = PadMode::reflect;
+  Tensor t(1, 2, 3);
+  t.data = {1, 2, 3, 4, 5, 6};
+  // Reflected (without repeating the edge) to 4x4, as PyTorch's F.pad(mode="reflect").
+  const Tensor padded = ref::pad_to_multiple(t, pad);
+  EXPECT_EQ(padded.data, (std::vector<float>{1, 2, 3, 2, 4, 5, 6, 5, 1, 2, 3, 2, 4, 5, 6, 5}));
+  EXPECT_EQ(ref::pad_to_multiple(padded, pad).data, padded.data);  // already a multiple
+  Tensor big(2, 9, 9);
+  for (std::size_t i = 0; i < big.size(); ++i) big.data[i] = static_cast<float>(i);
+  const Tensor cropped = ref::crop_like(big, t, 2);  // 2x3 at x2: 4x6
+  ASSERT_EQ(cropped.h, 4);
+  ASSERT_EQ(cropped.w, 6);
+  EXPECT_EQ(cropped.at(1, 3, 5), big.at(1, 3, 5));
+  EXPECT_THROW(ref::crop_like(t, big, 1), Error);
+  // A graph framing a conv: pad, conv, crop to the input's size (x1).
+  Graph g = chain({pad, conv_node(3, 3, 3, 1, 70)}, 3);
+  Node crop = op(OpType::crop_like);
+  crop.factor = 1;
+  crop.inputs = {g.nodes.back().output, g.input};
+  crop.output = g.add_value();
+  g.output = crop.output;
+  g.nodes.push_back(crop);
+  validate(g);
+  compare_backends(g, random_tensor(3, 13, 10, 71), 1e-4F, "pad_to_multiple + conv + crop_like");
+  EXPECT_EQ(make_reference_backend(g)->run(random_tensor(3, 13, 10, 71)).h, 13);
 }
 
 }  // namespace

@@ -29,7 +29,9 @@ constexpr std::uint64_t kMaxHeaderBytes = 100ULL * 1024 * 1024;
 // Far more tensors than any image model holds (large ones have a few thousand).
 constexpr std::size_t kMaxTensors = 100'000;
 
-enum class DType { f32, f16, bf16 };
+// I64 and I32 hold integer buffers (e.g. a Swin block's relative_position_index in files
+// converted from PyTorch); they are read as floats like the weights.
+enum class DType { f32, f16, bf16, i64, i32 };
 
 const char* dtype_name(DType d) {
   switch (d) {
@@ -39,12 +41,24 @@ const char* dtype_name(DType d) {
       return "F16";
     case DType::bf16:
       return "BF16";
+    case DType::i64:
+      return "I64";
+    case DType::i32:
+      return "I32";
   }
   return "?";
 }
 
 std::uint64_t dtype_size(DType d) {
-  return d == DType::f32 ? 4 : 2;
+  switch (d) {
+    case DType::i64:
+      return 8;
+    case DType::f32:
+    case DType::i32:
+      return 4;
+    default:
+      return 2;
+  }
 }
 
 struct Entry {
@@ -167,6 +181,8 @@ std::optional<DType> parse_dtype(const std::string& s) {
   if (s == "F32") return DType::f32;
   if (s == "F16") return DType::f16;
   if (s == "BF16") return DType::bf16;
+  if (s == "I64") return DType::i64;
+  if (s == "I32") return DType::i32;
   return std::nullopt;
 }
 
@@ -182,7 +198,7 @@ Entry parse_entry(const std::string& file, const std::string& name, const json& 
   const auto dtype = parse_dtype(dt->get<std::string>());
   if (!dtype) {
     fail(file, fmt::format("{} has unsupported dtype {}", who, dt->get<std::string>()),
-         "hires reads F32, F16 and BF16 tensors");
+         "hires reads F32, F16, BF16, I64 and I32 tensors");
   }
   e.dtype = *dtype;
 
@@ -243,6 +259,19 @@ void convert(const Entry& e, const std::vector<unsigned char>& raw, std::vector<
       for (std::uint64_t i = 0; i < e.count; ++i, p += 2) {
         const auto bits = static_cast<std::uint16_t>(p[0] | (p[1] << 8));
         out[i] = half ? half_to_float(bits) : bf16_to_float(bits);
+      }
+      break;
+    }
+    case DType::i64:
+    case DType::i32: {
+      const int width = e.dtype == DType::i64 ? 8 : 4;
+      for (std::uint64_t i = 0; i < e.count; ++i, p += width) {
+        std::uint64_t bits = 0;
+        for (int b = width - 1; b >= 0; --b) bits = (bits << 8) | p[b];
+        if (width == 4)
+          bits = static_cast<std::uint64_t>(
+              static_cast<std::int64_t>(static_cast<std::int32_t>(bits)));
+        out[i] = static_cast<float>(static_cast<std::int64_t>(bits));
       }
       break;
     }

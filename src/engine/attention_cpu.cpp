@@ -1,0 +1,242 @@
+#include "engine/attention_cpu.hpp"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <cmath>
+#include <dnnl.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/ops_reference.hpp"
+#include "hires/error.hpp"
+
+namespace hires::engine::cpu {
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+
+// Bytes of working buffers one block of windows may take (q, k, v, scores, output): attention
+// memory is bounded whatever the image size.
+constexpr std::size_t kBlockBytes = std::size_t{16} << 20;
+
+// Copies `count` pixels of an image row starting at column x0 into dst (times `scale`): columns
+// past the right edge wrap around (the cyclic shift) when `wrap`, else read as zero, as do
+// columns before the left edge and whole rows outside the image (row == nullptr).
+inline void gather_row(const float* row, int x0, int count, int width, bool wrap, float scale,
+                       float* dst) {
+  for (int j = 0; j < count; ++j) {
+    int x = x0 + j;
+    if (wrap) x %= width;
+    dst[j] = row != nullptr && x >= 0 && x < width ? row[x] * scale : 0.0F;
+  }
+}
+
+}  // namespace
+
+struct WindowAttention::Impl {
+  bool overlap = false;  // overlap_attention (HAT's OCAB) rather than window_attention
+  int heads = 1;
+  int ws = 0;      // query window side
+  int keys = 0;    // key window side (ws for window attention)
+  int margin = 0;  // key window's margin around the query window
+  int shift = 0;
+  float scale = 1.0F;
+  std::string name;
+  std::size_t block_bytes = kBlockBytes;
+  std::vector<float> bias;  // [heads, N, M]: the table read through the relative index
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+};
+
+WindowAttention::WindowAttention(const Node& n, std::size_t block_bytes)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  if (block_bytes > 0) m.block_bytes = block_bytes;
+  m.overlap = n.type == OpType::overlap_attention;
+  m.heads = n.heads;
+  m.ws = n.window;
+  m.keys = m.overlap ? n.overlap : n.window;
+  m.margin = (m.keys - m.ws) / 2;
+  m.shift = m.overlap ? 0 : n.window_shift;
+  m.scale = n.scale;
+  m.name = n.name;
+  const int tokens = m.ws * m.ws;
+  const int kt = m.keys * m.keys;
+  const int span = 2 * m.ws - 1;
+  m.bias.resize(static_cast<std::size_t>(m.heads) * tokens * kt);
+  for (int h = 0; h < m.heads; ++h)
+    for (int a = 0; a < tokens; ++a)
+      for (int b = 0; b < kt; ++b) {
+        const int row =
+            m.overlap
+                ? ref::overlap_bias_row(a / m.ws, a % m.ws, b / m.keys, b % m.keys, m.ws, m.keys)
+                : (a / m.ws - b / m.ws + m.ws - 1) * span + (a % m.ws - b % m.ws + m.ws - 1);
+        m.bias[(static_cast<std::size_t>(h) * tokens + a) * kt + b] =
+            n.weight[static_cast<std::size_t>(row) * m.heads + h];
+      }
+}
+
+WindowAttention::~WindowAttention() = default;
+
+Tensor WindowAttention::run(const Tensor& qkv) const {
+  const Impl& m = *impl_;
+  const int ws = m.ws;
+  if (qkv.c % (3 * m.heads) != 0 || qkv.h % ws != 0 || qkv.w % ws != 0) {
+    throw Error(
+        ErrorKind::internal, fmt::format("node '{}' (attention)", m.name),
+        fmt::format("{} channels, {}x{}: not qkv on whole windows of {}", qkv.c, qkv.w, qkv.h, ws));
+  }
+  const int channels = qkv.c / 3;
+  const int hd = channels / m.heads;
+  const int tokens = ws * ws;
+  const int kt = m.keys * m.keys;
+  const int rows = qkv.h / ws;
+  const int cols = qkv.w / ws;
+  const int windows = rows * cols;
+  const std::size_t q_slab = static_cast<std::size_t>(channels) * tokens;  // a window's q or o
+  const std::size_t k_slab = static_cast<std::size_t>(channels) * kt;      // its k or v
+  const std::size_t s_slab = static_cast<std::size_t>(m.heads) * tokens * kt;
+  const std::size_t per_window = sizeof(float) * (2 * q_slab + 2 * k_slab + s_slab);
+  const int block = static_cast<int>(
+      std::clamp<std::size_t>(m.block_bytes / per_window, 1, static_cast<std::size_t>(windows)));
+  Tensor y(channels, qkv.h, qkv.w);
+  dnnl::stream strm(m.eng);
+  std::vector<float> q(q_slab * block), o(q_slab * block);
+  std::vector<float> k(k_slab * block), v(k_slab * block);
+  std::vector<float> s(s_slab * block);
+  const memory::dim n = tokens;
+  const memory::dim mk = kt;
+  const memory::dim d = hd;
+  const bool wrap = !m.overlap;
+  for (int w0 = 0; w0 < windows; w0 += block) {
+    const int nb = std::min(block, windows - w0);
+    const memory::dim bh = static_cast<memory::dim>(nb) * m.heads;
+    // Gather: per window, channel-major [C][N] slabs of q (scaled) and [C][M] of k and v.
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < nb; ++b) {
+      for (int c = 0; c < channels; ++c) {
+        const int wy = (w0 + b) / cols;
+        const int wx = (w0 + b) % cols;
+        auto row = [&](int ch, int yy) -> const float* {
+          if (wrap) yy %= qkv.h;
+          if (yy < 0 || yy >= qkv.h) return nullptr;
+          return qkv.channel(ch) + static_cast<std::size_t>(yy) * qkv.w;
+        };
+        float* qd = &q[static_cast<std::size_t>(b) * q_slab + static_cast<std::size_t>(c) * tokens];
+        for (int i = 0; i < ws; ++i) {
+          gather_row(row(c, wy * ws + i + m.shift), wx * ws + m.shift, ws, qkv.w, wrap, m.scale,
+                     qd + static_cast<std::size_t>(i) * ws);
+        }
+        const std::size_t at =
+            static_cast<std::size_t>(b) * k_slab + static_cast<std::size_t>(c) * kt;
+        const int ky0 = wy * ws + m.shift - m.margin;
+        const int kx0 = wx * ws + m.shift - m.margin;
+        for (int i = 0; i < m.keys; ++i) {
+          const std::size_t r = at + static_cast<std::size_t>(i) * m.keys;
+          gather_row(row(channels + c, ky0 + i), kx0, m.keys, qkv.w, wrap, 1.0F, &k[r]);
+          gather_row(row(2 * channels + c, ky0 + i), kx0, m.keys, qkv.w, wrap, 1.0F, &v[r]);
+        }
+      }
+    }
+    // Scores S[bh] = Q[bh]^T K[bh]: q is [bh][d][n], k [bh][d][m]; S is [bh][n][m].
+    memory::desc q_md({bh, n, d}, dt::f32, memory::dims{d * n, 1, n});
+    memory::desc k_md({bh, d, mk}, dt::f32, memory::dims{d * mk, mk, 1});
+    memory::desc s_md({bh, n, mk}, dt::f32, memory::dims{n * mk, mk, 1});
+    dnnl::matmul scores(dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md, k_md, s_md), m.eng));
+    memory qm(q_md, m.eng, q.data());
+    memory km(k_md, m.eng, k.data());
+    memory sm(s_md, m.eng, s.data());
+    scores.execute(strm, {{DNNL_ARG_SRC, qm}, {DNNL_ARG_WEIGHTS, km}, {DNNL_ARG_DST, sm}});
+    strm.wait();
+    // + relative position bias, and the shift mask on the last row and column of windows.
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < nb; ++b) {
+      for (int h = 0; h < m.heads; ++h) {
+        float* sc = &s[(static_cast<std::size_t>(b) * m.heads + h) * tokens * kt];
+        const float* bias = &m.bias[static_cast<std::size_t>(h) * tokens * kt];
+        for (std::size_t i = 0; i < static_cast<std::size_t>(tokens) * kt; ++i) sc[i] += bias[i];
+        const int wy = (w0 + b) / cols;
+        const int wx = (w0 + b) % cols;
+        if (m.shift == 0 || (wy != rows - 1 && wx != cols - 1)) continue;
+        auto label = [&](int t) {
+          return 3 * ref::shift_region(wy * ws + t / ws, qkv.h, ws, m.shift) +
+                 ref::shift_region(wx * ws + t % ws, qkv.w, ws, m.shift);
+        };
+        for (int a = 0; a < tokens; ++a) {
+          const int la = label(a);
+          for (int t = 0; t < kt; ++t) {
+            if (label(t) != la) sc[static_cast<std::size_t>(a) * kt + t] += -100.0F;
+          }
+        }
+      }
+    }
+    memory::desc rows_md({bh * n, mk}, dt::f32, memory::dims{mk, 1});
+    dnnl::softmax_forward softmax(dnnl::softmax_forward::primitive_desc(
+        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, rows_md, 1), m.eng));
+    memory rows_mem(rows_md, m.eng, s.data());
+    softmax.execute(strm, {{DNNL_ARG_SRC, rows_mem}, {DNNL_ARG_DST, rows_mem}});
+    strm.wait();
+    // O[bh]^T = V[bh] P[bh]^T: v is [bh][d][m], P [bh][n][m]; O^T [bh][d][n].
+    memory::desc v_md({bh, d, mk}, dt::f32, memory::dims{d * mk, mk, 1});
+    memory::desc pt_md({bh, mk, n}, dt::f32, memory::dims{n * mk, 1, mk});
+    memory::desc o_md({bh, d, n}, dt::f32, memory::dims{d * n, n, 1});
+    dnnl::matmul mix(dnnl::matmul::primitive_desc(dnnl::matmul::desc(v_md, pt_md, o_md), m.eng));
+    memory vm(v_md, m.eng, v.data());
+    memory pm(pt_md, m.eng, s.data());
+    memory om(o_md, m.eng, o.data());
+    mix.execute(strm, {{DNNL_ARG_SRC, vm}, {DNNL_ARG_WEIGHTS, pm}, {DNNL_ARG_DST, om}});
+    strm.wait();
+    // Scatter the heads' outputs back to their pixels.
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < nb; ++b) {
+      for (int c = 0; c < channels; ++c) {
+        const int wy = (w0 + b) / cols;
+        const int wx = (w0 + b) % cols;
+        const float* src =
+            &o[static_cast<std::size_t>(b) * q_slab + static_cast<std::size_t>(c) * tokens];
+        for (int i = 0; i < ws; ++i) {
+          float* dst = y.channel(c) + static_cast<std::size_t>((wy * ws + i + m.shift) % y.h) * y.w;
+          for (int j = 0; j < ws; ++j) dst[(wx * ws + j + m.shift) % y.w] = src[i * ws + j];
+        }
+      }
+    }
+  }
+  return y;
+}
+
+Tensor layer_norm(const Tensor& x, const Node& n) {
+  if (n.weight.size() != static_cast<std::size_t>(x.c)) return ref::layer_norm(x, n);
+  Tensor y(x.c, x.h, x.w);
+  const float inv_c = 1.0F / static_cast<float>(x.c);
+#pragma omp parallel
+  {
+    std::vector<float> mean(static_cast<std::size_t>(x.w));
+    std::vector<float> var(static_cast<std::size_t>(x.w));
+#pragma omp for
+    for (int yy = 0; yy < x.h; ++yy) {
+      const std::size_t off = static_cast<std::size_t>(yy) * x.w;
+      std::fill(mean.begin(), mean.end(), 0.0F);
+      std::fill(var.begin(), var.end(), 0.0F);
+      for (int c = 0; c < x.c; ++c) {
+        const float* p = x.channel(c) + off;
+        for (int i = 0; i < x.w; ++i) mean[i] += p[i];
+      }
+      for (int i = 0; i < x.w; ++i) mean[i] *= inv_c;
+      for (int c = 0; c < x.c; ++c) {
+        const float* p = x.channel(c) + off;
+        for (int i = 0; i < x.w; ++i) var[i] += (p[i] - mean[i]) * (p[i] - mean[i]);
+      }
+      for (int i = 0; i < x.w; ++i) var[i] = 1.0F / std::sqrt(var[i] * inv_c + n.eps);
+      for (int c = 0; c < x.c; ++c) {
+        const float* p = x.channel(c) + off;
+        float* q = y.channel(c) + off;
+        const float w = n.weight[c];
+        const float b = n.bias[c];
+        for (int i = 0; i < x.w; ++i) q[i] = (p[i] - mean[i]) * var[i] * w + b;
+      }
+    }
+  }
+  return y;
+}
+
+}  // namespace hires::engine::cpu

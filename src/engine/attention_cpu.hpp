@@ -1,0 +1,35 @@
+// The cpu backend's transformer ops (SwinIR, HAT): window attention with the windows processed in
+// blocks (memory bounded whatever the image size) across the threads, its two batched products
+// as oneDNN matmuls and the softmax as oneDNN's; layer norm over channels on plain tensors.
+// The reference loops (ops_reference_transformer.cpp) are their oracle.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "engine/graph.hpp"
+#include "engine/tensor.hpp"
+
+namespace hires::engine::cpu {
+
+// window_attention and overlap_attention nodes.
+class WindowAttention {
+ public:
+  // Expands the position bias table once. Windows are processed in blocks whose buffers take at
+  // most `block_bytes` (0: 16 MiB), at least one window.
+  explicit WindowAttention(const Node& n, std::size_t block_bytes = 0);
+  ~WindowAttention();
+  WindowAttention(const WindowAttention&) = delete;
+  WindowAttention& operator=(const WindowAttention&) = delete;
+  // qkv [3C, H, W] -> [C, H, W], H and W multiples of the window.
+  Tensor run(const Tensor& qkv) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// LayerNorm over the channels of each pixel, rows of pixels across the threads.
+Tensor layer_norm(const Tensor& x, const Node& n);
+
+}  // namespace hires::engine::cpu
