@@ -40,8 +40,8 @@ enum class OpType {
                       // projection [3C, H, W] (q, k, v, each `heads` x C/heads channels), output
                       // [C, H, W] = softmax(q k^T * scale + relative position bias + shift mask) v
                       // per window of `window` x `window` pixels, windows cyclically shifted by
-                     // `window_shift`; weight = the relative position bias table [(2w-1)^2, heads];
-                     // H and W multiples of `window`
+  // `window_shift`; weight = the relative position bias table [(2w-1)^2, heads];
+  // H and W multiples of `window`
   overlap_attention,  // HAT's overlapping cross-attention core: input qkv [3C, H, W], output
                       // [C, H, W]; queries in windows of `window`, keys and values in the
                       // `overlap` x `overlap` pixels centred on each (zero outside the image);

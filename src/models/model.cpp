@@ -13,6 +13,7 @@
 #include "models/formats/pth_reader.hpp"
 #include "models/formats/registry.hpp"
 #include "models/formats/safetensors.hpp"
+#include "models/hat.hpp"
 #include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
@@ -57,7 +58,9 @@ int meta_int(const models::SafeTensors& st, const std::string& key, int fallback
 constexpr const char* kSupportedArchitectures =
     "supported: srvgg (SRVGGNetCompact), rrdbnet (RRDBNet: ESRGAN in its old 'model.N' and newer "
     "layouts, Real-ESRGAN x4plus, x2plus, anime_6B), span (SPAN), plksr (PLKSR), realplksr "
-    "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration)";
+    "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration), hat "
+    "(HAT-S, HAT, "
+    "HAT-L)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -79,6 +82,9 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   if (const auto c = models::detect_swinir(lookup, source)) {
     return ArchGraph{"swinir", models::swinir_variant(*c),
                      models::build_swinir(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_hat(lookup, source)) {
+    return ArchGraph{"hat", models::hat_variant(*c), models::build_hat(*c, lookup, source)};
   }
   return std::nullopt;
 }
@@ -121,7 +127,7 @@ std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
   };
   std::string arch = meta("architecture");
   if (arch == "span" || arch == "plksr" || arch == "realplksr" || arch == "swinir" ||
-      arch.empty()) {
+      arch == "hat" || arch.empty()) {
     if (auto found = community_arch(lookup, path.filename().string())) {
       ModelInfo info;
       info.name = meta("name").empty() ? path.stem().string() : meta("name");

@@ -10,6 +10,7 @@
 
 #include "hires/error.hpp"
 #include "models/formats/registry.hpp"
+#include "models/hat.hpp"
 #include "models/model.hpp"
 #include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
@@ -39,7 +40,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 5> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 6> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -72,6 +73,13 @@ constexpr std::array<ShapeArchitecture, 5> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_swinir(w, source)) {
          return ShapeFacts{"swinir", c->upscale, models::swinir_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"hat",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_hat(w, source)) {
+         return ShapeFacts{"hat", c->tail.upscale, models::hat_variant(*c)};
        }
        return std::nullopt;
      }},

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -47,6 +48,53 @@ int window_from_table(std::int64_t rows, const std::string& tensor, const std::s
               hint);
   }
   return static_cast<int>((side + 1) / 2);
+}
+
+std::string swin_block_name(int layer, int block) {
+  return fmt::format("layers.{}.residual_group.blocks.{}", layer, block);
+}
+
+SwinLayers detect_swin_layers(const WeightLookup& weights, const std::string& source,
+                              const std::string& hint) {
+  SwinLayers c;
+  for (int i = 0; weights(swin_block_name(i, 0) + ".norm1.weight"); ++i) {
+    int depth = 0;
+    while (weights(swin_block_name(i, depth) + ".norm1.weight")) ++depth;
+    const std::string table = swin_block_name(i, 0) + ".attn.relative_position_bias_table";
+    const auto t = weights(table);
+    if (!t || t->shape.size() != 2) {
+      bad_model(source, fmt::format("tensor '{}' is missing or not 2-dimensional", table), hint);
+    }
+    c.depths.push_back(depth);
+    c.heads.push_back(channel_count(*t, 1, table, source));
+    const int window = window_from_table(t->shape[0], table, source, hint);
+    if (i == 0) c.window = window;
+    if (window != c.window) {
+      bad_model(source,
+                fmt::format("tensor '{}' is for a window of {}, the first layer's is {}", table,
+                            window, c.window),
+                hint);
+    }
+  }
+  if (c.depths.empty()) {
+    bad_model(source, fmt::format("tensor '{}.norm1.weight' is missing", swin_block_name(0, 0)),
+              hint);
+  }
+  const std::string fc1 = swin_block_name(0, 0) + ".mlp.fc1.weight";
+  const auto hidden = weights(fc1);
+  if (!hidden) bad_model(source, fmt::format("tensor '{}' is missing", fc1), hint);
+  c.mlp_hidden = channel_count(*hidden, 0, fc1, source);
+  return c;
+}
+
+std::string swin_layers_text(const std::vector<int>& depths, const std::vector<int>& heads) {
+  const auto same = [](const std::vector<int>& v) {
+    return std::all_of(v.begin(), v.end(), [&](int d) { return d == v.front(); });
+  };
+  if (!depths.empty() && same(depths) && same(heads)) {
+    return fmt::format("{}x{} blocks, {} heads", depths.size(), depths.front(), heads.front());
+  }
+  return fmt::format("blocks {}, heads {}", fmt::join(depths, ","), fmt::join(heads, ","));
 }
 
 SwinTail detect_swin_tail(const WeightLookup& weights, int embed, int in_ch,

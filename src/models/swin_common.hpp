@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "engine/graph.hpp"
 #include "models/arch_util.hpp"
@@ -33,6 +34,25 @@ SwinTail detect_swin_tail(const WeightLookup& weights, int embed, int in_ch,
 // Error(input) naming `tensor`.
 int window_from_table(std::int64_t rows, const std::string& tensor, const std::string& source,
                       const std::string& hint);
+
+// "layers.L.residual_group.blocks.B": a Swin block's prefix in SwinIR and HAT.
+std::string swin_block_name(int layer, int block);
+
+// The residual groups of a SwinIR or HAT checkpoint: blocks per group (counted from
+// '...blocks.B.norm1.weight'), heads and window (from each first block's relative position bias
+// table) and the MLP's hidden width; Error(input) naming the tensor that fits no configuration.
+struct SwinLayers {
+  std::vector<int> depths;
+  std::vector<int> heads;
+  int window = 8;
+  int mlp_hidden = 0;
+};
+SwinLayers detect_swin_layers(const WeightLookup& weights, const std::string& source,
+                              const std::string& hint);
+
+// "6x6 blocks, 6 heads" when every group has the same depth and heads, else "blocks 6,4,2,
+// heads 6,6,3" (for `hires models`).
+std::string swin_layers_text(const std::vector<int>& depths, const std::vector<int>& heads);
 
 struct SwinBuilder : GraphBuilder {
   // Multi-head self-attention in (shifted) windows: `prefix`.qkv, the relative position bias

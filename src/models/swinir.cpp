@@ -13,22 +13,6 @@ using engine::Graph;
 
 constexpr const char* kHint = "not a SwinIR checkpoint?";
 
-std::string block_name(int layer, int block) {
-  return fmt::format("layers.{}.residual_group.blocks.{}", layer, block);
-}
-
-// "6x6 blocks, 6 heads" when every RSTB has the same depth and heads, else "blocks 6,4,2, heads
-// 6,6,3".
-std::string layers_text(const std::vector<int>& depths, const std::vector<int>& heads) {
-  const auto same = [](const std::vector<int>& v) {
-    return std::all_of(v.begin(), v.end(), [&](int d) { return d == v.front(); });
-  };
-  if (!depths.empty() && same(depths) && same(heads)) {
-    return fmt::format("{}x{} blocks, {} heads", depths.size(), depths.front(), heads.front());
-  }
-  return fmt::format("blocks {}, heads {}", fmt::join(depths, ","), fmt::join(heads, ","));
-}
-
 // Builds the RSTB's final convolution(s): '1conv' (one 3x3) or '3conv' (3x3 to dim/4, 1x1,
 // 3x3 back, LeakyReLU 0.2 between).
 int residual_conv(SwinBuilder& b, const std::string& name, int x, int dim, bool three) {
@@ -65,18 +49,18 @@ std::string swinir_variant(const SwinirConfig& c) {
       kind = "restoration (x1)";
       break;
   }
-  return fmt::format("{}, {} dim, {}, window {}{}", kind, c.embed, layers_text(c.depths, c.heads),
-                     c.window, c.three_conv ? ", 3conv" : "");
+  return fmt::format("{}, {} dim, {}, window {}{}", kind, c.embed,
+                     swin_layers_text(c.depths, c.heads), c.window, c.three_conv ? ", 3conv" : "");
 }
 
 std::optional<SwinirConfig> detect_swinir(const WeightLookup& weights, const std::string& source) {
-  const std::string table0 = block_name(0, 0) + ".attn.relative_position_bias_table";
+  const std::string table0 = swin_block_name(0, 0) + ".attn.relative_position_bias_table";
   const auto first = weights("conv_first.weight");
   if (!first || !weights(table0)) return std::nullopt;
   // HAT (hybrid attention blocks with a conv branch) and Swin2SR (cosine attention) share the
   // names above; they are other architectures.
-  if (weights(block_name(0, 0) + ".conv_block.cab.0.weight") ||
-      weights(block_name(0, 0) + ".attn.logit_scale")) {
+  if (weights(swin_block_name(0, 0) + ".conv_block.cab.0.weight") ||
+      weights(swin_block_name(0, 0) + ".attn.logit_scale")) {
     return std::nullopt;
   }
   if (weights("absolute_pos_embed")) {
@@ -88,32 +72,11 @@ std::optional<SwinirConfig> detect_swinir(const WeightLookup& weights, const std
   SwinirConfig c;
   c.embed = channel_count(*first, 0, "conv_first.weight", source);
   c.in_ch = channel_count(*first, 1, "conv_first.weight", source);
-  for (int i = 0; weights(block_name(i, 0) + ".norm1.weight"); ++i) {
-    int depth = 0;
-    while (weights(block_name(i, depth) + ".norm1.weight")) ++depth;
-    const std::string table = block_name(i, 0) + ".attn.relative_position_bias_table";
-    const auto t = weights(table);
-    if (!t || t->shape.size() != 2) {
-      bad_model(source, fmt::format("tensor '{}' is missing or not 2-dimensional", table), kHint);
-    }
-    c.depths.push_back(depth);
-    c.heads.push_back(channel_count(*t, 1, table, source));
-    const int window = window_from_table(t->shape[0], table, source, kHint);
-    if (i == 0) c.window = window;
-    if (window != c.window) {
-      bad_model(source,
-                fmt::format("tensor '{}' is for a window of {}, the first layer's is {}", table,
-                            window, c.window),
-                kHint);
-    }
-  }
-  if (c.depths.empty()) {
-    bad_model(source, fmt::format("tensor '{}.norm1.weight' is missing", block_name(0, 0)), kHint);
-  }
-  const std::string fc1 = block_name(0, 0) + ".mlp.fc1.weight";
-  const auto hidden = weights(fc1);
-  if (!hidden) bad_model(source, fmt::format("tensor '{}' is missing", fc1), kHint);
-  c.mlp_hidden = channel_count(*hidden, 0, fc1, source);
+  const SwinLayers layers = detect_swin_layers(weights, source, kHint);
+  c.depths = layers.depths;
+  c.heads = layers.heads;
+  c.window = layers.window;
+  c.mlp_hidden = layers.mlp_hidden;
   c.three_conv = !weights("layers.0.conv.weight") && weights("layers.0.conv.0.weight");
   c.patch_norm = static_cast<bool>(weights("patch_embed.norm.weight"));
   const SwinTail tail = detect_swin_tail(weights, c.embed, c.in_ch, source, kHint);
@@ -145,8 +108,8 @@ Graph build_swinir(const SwinirConfig& c, const WeightLookup& weights, const std
     const int layer_in = x;
     for (int j = 0; j < c.depths[i]; ++j) {
       const int shift = j % 2 == 0 ? 0 : c.window / 2;
-      x = b.swin_block(block_name(static_cast<int>(i), j), x, c.embed, c.heads[i], c.window, shift,
-                       c.mlp_hidden);
+      x = b.swin_block(swin_block_name(static_cast<int>(i), j), x, c.embed, c.heads[i], c.window,
+                       shift, c.mlp_hidden);
     }
     const std::string conv = fmt::format("layers.{}.conv", i);
     x = b.binary(engine::OpType::add, fmt::format("layers.{}", i), layer_in,
