@@ -300,9 +300,11 @@ int estimate_receptive_radius(const Graph& g) {
       case OpType::window_attention:  // a pixel sees its whole window
         r += (n.window - 1) / s;
         break;
-      case OpType::overlap_attention:  // and the key window's margin around it
-        r += (n.window - 1 + (n.overlap - n.window) / 2) / s;
+      case OpType::overlap_attention: {                 // and the key window's margin around it
+        const int margin = (n.overlap - n.window) / 2;  // even: validate checks
+        r += (n.window - 1 + margin) / s;
         break;
+      }
       default:  // global_avg_pool depends on everything: has_global_context
         break;
     }

@@ -69,7 +69,8 @@ struct HatBuilder : SwinBuilder {
     n.heads = heads;
     n.window = c.window;
     n.overlap = c.overlap_window;
-    n.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.embed / heads)));
+    const int head_dim = c.embed / heads;  // PyTorch's dim // heads
+    n.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
     const std::int64_t side = c.window + c.overlap_window - 1;
     n.weight = fetch_tensor(weights, source, prefix + ".relative_position_bias_table",
                             {side * side, heads}, hint);

@@ -156,7 +156,8 @@ int SwinBuilder::window_attention(const std::string& prefix, int x, int dim, int
   n.heads = heads;
   n.window = window;
   n.window_shift = shift;
-  n.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dim / heads)));
+  const int head_dim = dim / heads;  // PyTorch's dim // heads
+  n.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
   const std::int64_t span = 2 * window - 1;
   n.weight = fetch_tensor(weights, source, prefix + ".relative_position_bias_table",
                           {span * span, heads}, hint);

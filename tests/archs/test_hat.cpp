@@ -133,17 +133,11 @@ TEST(Hat, HyperParametersComeFromNamesAndShapes) {
 std::string hat_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
   models::PthCheckpoint ck = models::load_pth(kArchs / "hat_tiny_x4.pth");
   edit(ck);
-  const auto lookup = lookup_in(ck.tensors);
-  try {
+  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
     const auto c = models::detect_hat(lookup, "x.pth");
-    if (!c) return "not detected";
-    models::build_hat(*c, lookup, "x.pth");
-  } catch (const Error& e) {
-    EXPECT_EQ(e.subject(), "model 'x.pth'");
-    EXPECT_FALSE(e.hint().empty()) << e.what();
-    return e.problem();
-  }
-  return "loaded";
+    if (c) models::build_hat(*c, lookup, "x.pth");
+    return c.has_value();
+  });
 }
 
 TEST(Hat, MismatchedTensorsAreNamed) {
@@ -192,14 +186,7 @@ TEST(Hat, Tile64IsCloseToTheWholeImage) {
   ASSERT_EQ(plan.tile, 64);
   EXPECT_EQ(plan.context % 4, 0);
   EXPECT_GE(plan.context, g.receptive_radius);
-  const engine::ReadFn read = [&](const core::Rect& r) {
-    engine::Tensor t(in.c, r.height, r.width);
-    for (int c = 0; c < in.c; ++c)
-      for (int y = 0; y < r.height; ++y)
-        for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
-    return t;
-  };
-  engine::prepare_plan(g, *backend, plan, in.w, in.h, read);
+  engine::prepare_plan(g, *backend, plan, in.w, in.h, test::reader_of(in));
   ASSERT_TRUE(plan.global_means);
   const double err = max_abs_diff(whole, run_tiled(g, *backend, plan, in));
   EXPECT_LT(err, 1e-4) << "tile 64 vs whole image";

@@ -134,17 +134,11 @@ TEST(Swinir, HyperParametersComeFromNamesAndShapes) {
 std::string swinir_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
   models::PthCheckpoint ck = models::load_pth(kArchs / "swinir_tiny_x2_classical.pth");
   edit(ck);
-  const auto lookup = lookup_in(ck.tensors);
-  try {
+  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
     const auto c = models::detect_swinir(lookup, "x.pth");
-    if (!c) return "not detected";
-    models::build_swinir(*c, lookup, "x.pth");
-  } catch (const Error& e) {
-    EXPECT_EQ(e.subject(), "model 'x.pth'");
-    EXPECT_FALSE(e.hint().empty()) << e.what();
-    return e.problem();
-  }
-  return "loaded";
+    if (c) models::build_swinir(*c, lookup, "x.pth");
+    return c.has_value();
+  });
 }
 
 TEST(Swinir, MismatchedTensorsAreNamed) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "engine/graph.hpp"
 #include "engine/tensor.hpp"
 #include "engine/tiler.hpp"
+#include "hires/error.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/srvgg.hpp"
 
@@ -71,18 +73,38 @@ inline models::WeightLookup lookup_in(const std::map<std::string, models::Tensor
   };
 }
 
-// Runs `g` over `in` in tiles as the tiler does (plan.tile, its band and context).
-inline engine::Tensor run_tiled(const engine::Graph& g, engine::Backend& backend,
-                                const engine::TilePlan& plan, const engine::Tensor& in) {
-  const int s = g.scale;
-  engine::Tensor out(g.out_channels, in.h * s, in.w * s);
-  const engine::ReadFn read = [&](const core::Rect& r) {
+// The tiler's reader of rectangles of `in` (which must outlive it).
+inline engine::ReadFn reader_of(const engine::Tensor& in) {
+  return [&in](const core::Rect& r) {
     engine::Tensor t(in.c, r.height, r.width);
     for (int c = 0; c < in.c; ++c)
       for (int y = 0; y < r.height; ++y)
         for (int x = 0; x < r.width; ++x) t.at(c, y, x) = in.at(c, r.top + y, r.left + x);
     return t;
   };
+}
+
+// The problem text of detecting and building an architecture from `tensors` ("x.pth"):
+// `build` returns false when the file is not detected as it ("not detected"); "loaded" when it
+// builds; else the Error's problem, whose subject must be "model 'x.pth'" with a hint.
+inline std::string build_problem(const std::map<std::string, models::TensorData>& tensors,
+                                 const std::function<bool(const models::WeightLookup&)>& build) {
+  try {
+    if (!build(lookup_in(tensors))) return "not detected";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.subject(), "model 'x.pth'");
+    EXPECT_FALSE(e.hint().empty()) << e.what();
+    return e.problem();
+  }
+  return "loaded";
+}
+
+// Runs `g` over `in` in tiles as the tiler does (plan.tile, its band and context).
+inline engine::Tensor run_tiled(const engine::Graph& g, engine::Backend& backend,
+                                const engine::TilePlan& plan, const engine::Tensor& in) {
+  const int s = g.scale;
+  engine::Tensor out(g.out_channels, in.h * s, in.w * s);
+  const engine::ReadFn read = reader_of(in);
   for (int y0 = 0; y0 < in.h; y0 += plan.band) {
     const int y1 = std::min(in.h, y0 + plan.band);
     engine::run_band(g, backend, plan, in.w, in.h, y0, y1, read,
