@@ -5,14 +5,20 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/backend.hpp"
 #include "engine/graph.hpp"
@@ -20,6 +26,7 @@
 #include "engine/tiler.hpp"
 #include "hires/error.hpp"
 #include "models/formats/safetensors.hpp"
+#include "models/model.hpp"
 #include "models/srvgg.hpp"
 
 namespace hires::test {
@@ -97,6 +104,31 @@ inline std::string build_problem(const std::map<std::string, models::TensorData>
     return e.problem();
   }
   return "loaded";
+}
+
+// Copies each of `files` cut to 2/3 of its bytes into a fresh folder and expects loading it to
+// fail with Error(input) naming the file.
+inline void expect_truncated_copies_fail(const std::filesystem::path& folder,
+                                         const std::vector<std::string>& files) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / fmt::format("hires-cut-{}", ::getpid());
+  fs::create_directories(dir);
+  for (const std::string& name : files) {
+    std::ifstream in(folder / name, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+    const fs::path cut = dir / name;
+    std::ofstream(cut, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size() * 2 / 3));
+    try {
+      load_model_file(cut);
+      ADD_FAILURE() << name << " loaded when truncated";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::input) << e.what();
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+      std::cout << name << " cut to 2/3: " << e.what() << "\n";
+    }
+  }
+  fs::remove_all(dir);
 }
 
 // Runs `g` over `in` in tiles as the tiler does (plan.tile, its band and context).
