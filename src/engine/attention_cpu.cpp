@@ -37,10 +37,10 @@ inline void gather_row(const float* row, int x0, int count, int width, bool wrap
 struct WindowAttention::Impl {
   bool overlap = false;  // overlap_attention (HAT's OCAB) rather than window_attention
   int heads = 1;
-  int ws = 0;      // query window side
-  int keys = 0;    // key window side (ws for window attention)
-  int margin = 0;  // key window's margin around the query window
-  int shift = 0;
+  int wh = 0, ww = 0;  // query window rows and columns
+  int kh = 0, kw = 0;  // key window rows and columns (the query window's for window attention)
+  int margin = 0;      // key window's margin around the query window
+  int sy = 0, sx = 0;  // cyclic shift of rows and columns
   float scale = 1.0F;
   std::string name;
   std::size_t block_bytes = kBlockBytes;
@@ -54,23 +54,25 @@ WindowAttention::WindowAttention(const Node& n, std::size_t block_bytes)
   if (block_bytes > 0) m.block_bytes = block_bytes;
   m.overlap = n.type == OpType::overlap_attention;
   m.heads = n.heads;
-  m.ws = n.window;
-  m.keys = m.overlap ? n.overlap : n.window;
-  m.margin = (m.keys - m.ws) / 2;
-  m.shift = m.overlap ? 0 : n.window_shift;
+  m.wh = n.window;
+  m.ww = m.overlap ? n.window : window_width(n);
+  m.kh = m.overlap ? n.overlap : m.wh;
+  m.kw = m.overlap ? n.overlap : m.ww;
+  m.margin = (m.kh - m.wh) / 2;
+  m.sy = m.overlap ? 0 : n.window_shift;
+  m.sx = m.overlap ? 0 : window_shift_x(n);
   m.scale = n.scale;
   m.name = n.name;
-  const int tokens = m.ws * m.ws;
-  const int kt = m.keys * m.keys;
-  const int span = 2 * m.ws - 1;
+  const int tokens = m.wh * m.ww;
+  const int kt = m.kh * m.kw;
+  const int span = 2 * m.ww - 1;
   m.bias.resize(static_cast<std::size_t>(m.heads) * tokens * kt);
   for (int h = 0; h < m.heads; ++h)
     for (int a = 0; a < tokens; ++a)
       for (int b = 0; b < kt; ++b) {
         const int row =
-            m.overlap
-                ? ref::overlap_bias_row(a / m.ws, a % m.ws, b / m.keys, b % m.keys, m.ws, m.keys)
-                : (a / m.ws - b / m.ws + m.ws - 1) * span + (a % m.ws - b % m.ws + m.ws - 1);
+            m.overlap ? ref::overlap_bias_row(a / m.ww, a % m.ww, b / m.kw, b % m.kw, m.wh, m.kh)
+                      : (a / m.ww - b / m.ww + m.wh - 1) * span + (a % m.ww - b % m.ww + m.ww - 1);
         m.bias[(static_cast<std::size_t>(h) * tokens + a) * kt + b] =
             n.weight[static_cast<std::size_t>(row) * m.heads + h];
       }
@@ -80,18 +82,19 @@ WindowAttention::~WindowAttention() = default;
 
 Tensor WindowAttention::run(const Tensor& qkv) const {
   const Impl& m = *impl_;
-  const int ws = m.ws;
-  if (qkv.c % (3 * m.heads) != 0 || qkv.h % ws != 0 || qkv.w % ws != 0) {
-    throw Error(
-        ErrorKind::internal, fmt::format("node '{}' (attention)", m.name),
-        fmt::format("{} channels, {}x{}: not qkv on whole windows of {}", qkv.c, qkv.w, qkv.h, ws));
+  const int wh = m.wh;
+  const int ww = m.ww;
+  if (qkv.c % (3 * m.heads) != 0 || qkv.h % wh != 0 || qkv.w % ww != 0) {
+    throw Error(ErrorKind::internal, fmt::format("node '{}' (attention)", m.name),
+                fmt::format("{} channels, {}x{}: not qkv on whole windows of {}x{}", qkv.c, qkv.w,
+                            qkv.h, ww, wh));
   }
   const int channels = qkv.c / 3;
   const int hd = channels / m.heads;
-  const int tokens = ws * ws;
-  const int kt = m.keys * m.keys;
-  const int rows = qkv.h / ws;
-  const int cols = qkv.w / ws;
+  const int tokens = wh * ww;
+  const int kt = m.kh * m.kw;
+  const int rows = qkv.h / wh;
+  const int cols = qkv.w / ww;
   const int windows = rows * cols;
   const std::size_t q_slab = static_cast<std::size_t>(channels) * tokens;  // a window's q or o
   const std::size_t k_slab = static_cast<std::size_t>(channels) * kt;      // its k or v
@@ -123,18 +126,18 @@ Tensor WindowAttention::run(const Tensor& qkv) const {
           return qkv.channel(ch) + static_cast<std::size_t>(yy) * qkv.w;
         };
         float* qd = &q[static_cast<std::size_t>(b) * q_slab + static_cast<std::size_t>(c) * tokens];
-        for (int i = 0; i < ws; ++i) {
-          gather_row(row(c, wy * ws + i + m.shift), wx * ws + m.shift, ws, qkv.w, wrap, m.scale,
-                     qd + static_cast<std::size_t>(i) * ws);
+        for (int i = 0; i < wh; ++i) {
+          gather_row(row(c, wy * wh + i + m.sy), wx * ww + m.sx, ww, qkv.w, wrap, m.scale,
+                     qd + static_cast<std::size_t>(i) * ww);
         }
         const std::size_t at =
             static_cast<std::size_t>(b) * k_slab + static_cast<std::size_t>(c) * kt;
-        const int ky0 = wy * ws + m.shift - m.margin;
-        const int kx0 = wx * ws + m.shift - m.margin;
-        for (int i = 0; i < m.keys; ++i) {
-          const std::size_t r = at + static_cast<std::size_t>(i) * m.keys;
-          gather_row(row(channels + c, ky0 + i), kx0, m.keys, qkv.w, wrap, 1.0F, &k[r]);
-          gather_row(row(2 * channels + c, ky0 + i), kx0, m.keys, qkv.w, wrap, 1.0F, &v[r]);
+        const int ky0 = wy * wh + m.sy - m.margin;
+        const int kx0 = wx * ww + m.sx - m.margin;
+        for (int i = 0; i < m.kh; ++i) {
+          const std::size_t r = at + static_cast<std::size_t>(i) * m.kw;
+          gather_row(row(channels + c, ky0 + i), kx0, m.kw, qkv.w, wrap, 1.0F, &k[r]);
+          gather_row(row(2 * channels + c, ky0 + i), kx0, m.kw, qkv.w, wrap, 1.0F, &v[r]);
         }
       }
     }
@@ -157,10 +160,10 @@ Tensor WindowAttention::run(const Tensor& qkv) const {
         for (std::size_t i = 0; i < static_cast<std::size_t>(tokens) * kt; ++i) sc[i] += bias[i];
         const int wy = (w0 + b) / cols;
         const int wx = (w0 + b) % cols;
-        if (m.shift == 0 || (wy != rows - 1 && wx != cols - 1)) continue;
+        if ((m.sy == 0 && m.sx == 0) || (wy != rows - 1 && wx != cols - 1)) continue;
         auto label = [&](int t) {
-          return 3 * ref::shift_region(wy * ws + t / ws, qkv.h, ws, m.shift) +
-                 ref::shift_region(wx * ws + t % ws, qkv.w, ws, m.shift);
+          return 3 * ref::shift_region(wy * wh + t / ww, qkv.h, wh, m.sy) +
+                 ref::shift_region(wx * ww + t % ww, qkv.w, ww, m.sx);
         };
         for (int a = 0; a < tokens; ++a) {
           const int la = label(a);
@@ -194,9 +197,9 @@ Tensor WindowAttention::run(const Tensor& qkv) const {
         const int wx = (w0 + b) % cols;
         const float* src =
             &o[static_cast<std::size_t>(b) * q_slab + static_cast<std::size_t>(c) * tokens];
-        for (int i = 0; i < ws; ++i) {
-          float* dst = y.channel(c) + static_cast<std::size_t>((wy * ws + i + m.shift) % y.h) * y.w;
-          for (int j = 0; j < ws; ++j) dst[(wx * ws + j + m.shift) % y.w] = src[i * ws + j];
+        for (int i = 0; i < wh; ++i) {
+          float* dst = y.channel(c) + static_cast<std::size_t>((wy * wh + i + m.sy) % y.h) * y.w;
+          for (int j = 0; j < ww; ++j) dst[(wx * ww + j + m.sx) % y.w] = src[i * ww + j];
         }
       }
     }
@@ -236,6 +239,76 @@ Tensor layer_norm(const Tensor& x, const Node& n) {
       }
     }
   }
+  return y;
+}
+
+namespace {
+
+// dst[b] = src[b] x wei[b] for `batch` products of (m x k) by (k x n), each operand given by its
+// pointer and strides (batch, row, column) in floats.
+struct Operand {
+  const float* data;
+  memory::dims strides;
+};
+
+void batched_matmul(memory::dim batch, memory::dim rows, memory::dim inner, memory::dim cols,
+                    const Operand& src, const Operand& wei, float* dst) {
+  const dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  const memory::desc s_md({batch, rows, inner}, dt::f32, src.strides);
+  const memory::desc w_md({batch, inner, cols}, dt::f32, wei.strides);
+  const memory::desc d_md({batch, rows, cols}, dt::f32, memory::dims{rows * cols, cols, 1});
+  const dnnl::matmul mm(dnnl::matmul::primitive_desc(dnnl::matmul::desc(s_md, w_md, d_md), eng));
+  // oneDNN takes non-const handles; the sources are only read.
+  memory sm(s_md, eng,
+            const_cast<float*>(src.data));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  memory wm(w_md, eng,
+            const_cast<float*>(wei.data));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  memory dm(d_md, eng, dst);
+  mm.execute(strm, {{DNNL_ARG_SRC, sm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, dm}});
+  strm.wait();
+}
+
+}  // namespace
+
+Tensor channel_gram(const Tensor& qkv, const Node& n) {
+  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0) {
+    return ref::channel_gram(qkv, n);
+  }
+  const int channels = qkv.c / 3;
+  const memory::dim d = channels / n.heads;
+  const auto pixels = static_cast<memory::dim>(qkv.plane());
+  const std::size_t grams = static_cast<std::size_t>(n.heads) * d * d;
+  Tensor y(static_cast<int>(grams) + 2 * channels, 1, 1);
+  // G[h] = Q[h] K[h]^T: q is [h][d][P]; k read as [h][P][d] (column stride P).
+  batched_matmul(n.heads, d, pixels, d, {qkv.channel(0), {d * pixels, pixels, 1}},
+                 {qkv.channel(channels), {d * pixels, 1, pixels}}, y.data.data());
+  const auto inv = static_cast<float>(1.0 / static_cast<double>(pixels));
+  for (std::size_t i = 0; i < grams; ++i) y.data[i] *= inv;
+#pragma omp parallel for
+  for (int c = 0; c < 2 * channels; ++c) {
+    const float* x = qkv.channel(c);
+    double acc = 0;
+    for (std::size_t p = 0; p < qkv.plane(); ++p) acc += static_cast<double>(x[p]) * x[p];
+    y.data[grams + c] = static_cast<float>(acc / static_cast<double>(pixels));
+  }
+  return y;
+}
+
+Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n) {
+  const int channels = n.heads > 0 ? qkv.c / 3 : 0;
+  const int d = n.heads > 0 ? channels / n.heads : 0;
+  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0 ||
+      gram.size() != static_cast<std::size_t>(n.heads) * d * d + 2 * channels) {
+    return ref::channel_attention(qkv, gram, n);
+  }
+  const std::vector<float> a = ref::channel_attention_matrix(gram, n, channels);
+  const auto pixels = static_cast<memory::dim>(qkv.plane());
+  const memory::dim dd = d;
+  Tensor y(channels, qkv.h, qkv.w);
+  // Y[h] = A[h] V[h]: A is [h][d][d], v [h][d][P].
+  batched_matmul(n.heads, dd, dd, pixels, {a.data(), {dd * dd, dd, 1}},
+                 {qkv.channel(2 * channels), {dd * pixels, pixels, 1}}, y.data.data());
   return y;
 }
 

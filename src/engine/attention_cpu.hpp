@@ -1,5 +1,5 @@
-// The cpu backend's transformer ops (SwinIR, HAT): window attention with the windows processed in
-// blocks (memory bounded whatever the image size) across the threads, its two batched products
+// The cpu backend's transformer ops (SwinIR, HAT, DAT): window attention with the windows processed
+// in blocks (memory bounded whatever the image size) across the threads, its two batched products
 // as oneDNN matmuls and the softmax as oneDNN's; layer norm over channels on plain tensors.
 // The reference loops (ops_reference_transformer.cpp) are their oracle.
 #pragma once
@@ -31,5 +31,10 @@ class WindowAttention {
 
 // LayerNorm over the channels of each pixel, rows of pixels across the threads.
 Tensor layer_norm(const Tensor& x, const Node& n);
+
+// DAT's channel attention: the statistics (channel_gram) and the attention applied to v
+// (channel_attention), their per-head products as batched oneDNN matmuls over the pixels.
+Tensor channel_gram(const Tensor& qkv, const Node& n);
+Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n);
 
 }  // namespace hires::engine::cpu

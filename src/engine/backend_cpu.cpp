@@ -269,6 +269,9 @@ class CpuBackend final : public Backend {
         out = wrap(std::make_shared<Tensor>(attention_[i]->run(*to_plain(values[n.inputs[0]]))));
       } else if (n.type == OpType::layer_norm) {
         out = wrap(std::make_shared<Tensor>(cpu::layer_norm(*to_plain(values[n.inputs[0]]), n)));
+      } else if (n.type == OpType::channel_attention) {
+        out = wrap(std::make_shared<Tensor>(cpu::channel_attention(
+            *to_plain(values[n.inputs[0]]), *to_plain(values[n.inputs[1]]), n)));
       } else if (n.type == OpType::prelu && is_last_use(i, n.inputs[0])) {
         out = std::move(values[n.inputs[0]]);
         prelu_inplace(out.mem, n.slopes, out.c);
@@ -280,12 +283,14 @@ class CpuBackend final : public Backend {
           ins.push_back(keep.back().get());
         }
         const auto fixed = global_means_.find(n.output);
-        if (n.type == OpType::global_avg_pool && fixed != global_means_.end()) {
+        if (is_global_statistic(n.type) && fixed != global_means_.end()) {
           out = wrap(std::make_shared<Tensor>(fixed->second));
+        } else if (n.type == OpType::channel_gram) {
+          out = wrap(std::make_shared<Tensor>(cpu::channel_gram(*ins[0], n)));
         } else {
           out = wrap(std::make_shared<Tensor>(ref::run_node(n, ins)));
         }
-        if (n.type == OpType::global_avg_pool) last_means_[n.output] = *out.owner;
+        if (is_global_statistic(n.type)) last_means_[n.output] = *out.owner;
       }
       for (int v : frees_[i]) values[v] = Value{};
       if (act != nullptr) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/checked.hpp"
 #include "hires/error.hpp"
 
@@ -63,6 +65,10 @@ const char* op_name(OpType t) {
       return "pad_to_multiple";
     case OpType::crop_like:
       return "crop_like";
+    case OpType::channel_gram:
+      return "channel_gram";
+    case OpType::channel_attention:
+      return "channel_attention";
   }
   return "?";
 }
@@ -81,6 +87,7 @@ std::size_t expected_inputs(OpType t) {
     case OpType::add:
     case OpType::mul:
     case OpType::crop_like:
+    case OpType::channel_attention:
       return 2;
     case OpType::concat:
       return 0;  // any number >= 1
@@ -161,14 +168,17 @@ std::int64_t output_channels(const Graph& g, const Node& n,
       }
       return c;
     case OpType::window_attention: {
-      const std::int64_t window = n.window;
-      if (n.heads < 1 || window < 1 || window > 64 || n.window_shift < 0 ||
-          n.window_shift >= window || c % (3 * static_cast<std::int64_t>(n.heads)) != 0) {
-        bad(fmt::format("{} heads, window {}, shift {} for {} qkv channels", n.heads, n.window,
-                        n.window_shift, c));
+      const std::int64_t wh = n.window;
+      const std::int64_t ww = window_width(n);
+      const int sx = window_shift_x(n);
+      if (n.heads < 1 || wh < 1 || wh > 64 || ww < 1 || ww > 64 || n.window_shift < 0 ||
+          n.window_shift >= wh || sx < 0 || sx >= ww ||
+          c % (3 * static_cast<std::int64_t>(n.heads)) != 0) {
+        bad(fmt::format("{} heads, window {}x{}, shift {},{} for {} qkv channels", n.heads, wh, ww,
+                        n.window_shift, sx, c));
       }
-      const std::size_t table = static_cast<std::size_t>((2 * window - 1) * (2 * window - 1)) *
-                                static_cast<std::size_t>(n.heads);
+      const std::size_t table =
+          static_cast<std::size_t>((2 * wh - 1) * (2 * ww - 1)) * static_cast<std::size_t>(n.heads);
       if (n.weight.size() != table) {
         bad(fmt::format("position bias table has {} values, expected {}", n.weight.size(), table));
       }
@@ -187,6 +197,22 @@ std::int64_t output_channels(const Graph& g, const Node& n,
           static_cast<std::size_t>(n.heads);
       if (n.weight.size() != table) {
         bad(fmt::format("position bias table has {} values, expected {}", n.weight.size(), table));
+      }
+      return c / 3;
+    }
+    case OpType::channel_gram:
+    case OpType::channel_attention: {
+      if (n.heads < 1 || c % (3 * static_cast<std::int64_t>(n.heads)) != 0) {
+        bad(fmt::format("{} heads for {} qkv channels", n.heads, c));
+      }
+      const std::int64_t d = c / 3 / n.heads;
+      const std::int64_t stats = n.heads * d * d + 2 * (c / 3);
+      if (n.type == OpType::channel_gram) return stats;
+      if (channels[n.inputs[1]] != stats) {
+        bad(fmt::format("statistics have {} channels, expected {}", channels[n.inputs[1]], stats));
+      }
+      if (n.weight.size() != static_cast<std::size_t>(n.heads)) {
+        bad(fmt::format("{} temperatures for {} heads", n.weight.size(), n.heads));
       }
       return c / 3;
     }
@@ -298,7 +324,7 @@ int estimate_receptive_radius(const Graph& g) {
         s /= n.factor;
         break;
       case OpType::window_attention:  // a pixel sees its whole window
-        r += (n.window - 1) / s;
+        r += (std::max(n.window, window_width(n)) - 1) / s;
         break;
       case OpType::overlap_attention: {                 // and the key window's margin around it
         const int margin = (n.overlap - n.window) / 2;  // even: validate checks
@@ -316,7 +342,7 @@ int estimate_receptive_radius(const Graph& g) {
 
 bool has_global_context(const Graph& g) {
   for (const Node& n : g.nodes) {
-    if (n.type == OpType::global_avg_pool || n.type == OpType::group_norm) return true;
+    if (is_global_statistic(n.type) || n.type == OpType::group_norm) return true;
   }
   return false;
 }

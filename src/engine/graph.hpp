@@ -39,9 +39,10 @@ enum class OpType {
   window_attention,   // Swin's (shifted) window multi-head self-attention core: input the qkv
                       // projection [3C, H, W] (q, k, v, each `heads` x C/heads channels), output
                       // [C, H, W] = softmax(q k^T * scale + relative position bias + shift mask) v
-                      // per window of `window` x `window` pixels, windows cyclically shifted by
-  // `window_shift`; weight = the relative position bias table [(2w-1)^2, heads];
-  // H and W multiples of `window`
+                      // per window of `window` x `window` pixels (or `window` rows x
+  // `window_w` columns), windows cyclically shifted by `window_shift` (rows and, unless
+  // `window_shift_x` says otherwise, columns); weight = the relative position bias table
+  // [(2h-1)(2w-1), heads]; H and W multiples of the window's sides
   overlap_attention,  // HAT's overlapping cross-attention core: input qkv [3C, H, W], output
                       // [C, H, W]; queries in windows of `window`, keys and values in the
                       // `overlap` x `overlap` pixels centred on each (zero outside the image);
@@ -50,7 +51,21 @@ enum class OpType {
   pad_to_multiple,    // pads bottom and right to multiples of `factor` (pad_mode), as SwinIR's
                       // check_image_size
   crop_like,          // two inputs (x, ref): the top-left ref.h * factor x ref.w * factor of x
+  channel_gram,       // DAT's channel self-attention statistics: input qkv [3C, H, W] (q, k, v,
+                      // each `heads` x C/heads channels); output [heads*d*d + 2C, 1, 1]: per head
+                      // the means over the image of q_i k_j (d x d), then the means of q_i^2 and
+                      // of k_i^2. Global context, shared between tiles like global_avg_pool
+  channel_attention,  // two inputs (qkv, its channel_gram): per head, A = softmax over j of
+                      // temperature * gram_ij / (|q_i| |k_j|) (q and k L2-normalised over the
+                      // image), output [C, H, W] with channel i = sum_j A_ij v_j;
+                      // weight = the temperatures [heads]
 };
+
+// Global statistics (a [C,1,1]-like output over the whole image), which tiles of one image can
+// share (see engine::estimate_global_means): global_avg_pool and channel_gram.
+inline bool is_global_statistic(OpType t) {
+  return t == OpType::global_avg_pool || t == OpType::channel_gram;
+}
 
 const char* op_name(OpType t);
 
@@ -91,12 +106,22 @@ struct Node {
   int heads = 1;
   int window = 0;
   int window_shift = 0;
-  int overlap = 0;  // overlap_attention: the key window's side
+  int overlap = 0;          // overlap_attention: the key window's side
+  int window_w = 0;         // window_attention: the window's width when not square (0: window)
+  int window_shift_x = -1;  // window_attention: the column shift when it differs (-1: window_shift)
 
   // pad / crop
   int top = 0, bottom = 0, left = 0, right = 0;
   PadMode pad_mode = PadMode::zero;
 };
+
+// window_attention's window width and column shift (square windows leave them unset).
+inline int window_width(const Node& n) {
+  return n.window_w > 0 ? n.window_w : n.window;
+}
+inline int window_shift_x(const Node& n) {
+  return n.window_shift_x >= 0 ? n.window_shift_x : n.window_shift;
+}
 
 struct Graph {
   std::string name;

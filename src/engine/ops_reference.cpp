@@ -403,6 +403,10 @@ Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
       return pad_to_multiple(x, n);
     case OpType::crop_like:
       return crop_like(x, *in[1], n.factor);
+    case OpType::channel_gram:
+      return channel_gram(x, n);
+    case OpType::channel_attention:
+      return channel_attention(x, *in[1], n);
   }
   shape_error(n, "unknown op");
 }

@@ -47,6 +47,11 @@ Tensor crop_like(const Tensor& x, const Tensor& like, int factor);
 // 0 for rows whose shifted windows lie inside the image, 1 and 2 for the two parts the cyclic
 // shift brings together in the last window (Swin's three slices per dimension).
 int shift_region(int r, int length, int window, int shift);
+// DAT's channel self-attention (graph.hpp): the statistics over the image, the per-head
+// attention matrices they give ([heads][d][d], row-stochastic), and the attention applied to v.
+Tensor channel_gram(const Tensor& qkv, const Node& n);
+std::vector<float> channel_attention_matrix(const Tensor& gram, const Node& n, int channels);
+Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n);
 
 // Runs one node on its inputs (in node.inputs order).
 Tensor run_node(const Node& n, const std::vector<const Tensor*>& inputs);

@@ -1,6 +1,7 @@
-// Plain-loop references of the transformer ops (SwinIR, HAT): layer norm over channels, shifted
-// window attention, and the padding to a window multiple and crop back that SwinIR's forward pass
-// does around the network. Written for clarity, in double; the oracle of attention_cpu.cpp.
+// Plain-loop references of the transformer ops (SwinIR, HAT, DAT): layer norm over channels,
+// shifted (rectangular) window attention, DAT's channel attention over the whole image, and the
+// padding to a window multiple and crop back that SwinIR's forward pass does around the network.
+// Written for clarity, in double; the oracle of attention_cpu.cpp.
 #include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
@@ -40,35 +41,39 @@ Tensor layer_norm(const Tensor& x, const Node& n) {
 }
 
 int shift_region(int r, int length, int window, int shift) {
-  if (r < length - window) return 0;
+  if (shift == 0 || r < length - window) return 0;
   return r < length - shift ? 1 : 2;
 }
 
 Tensor window_attention(const Tensor& qkv, const Node& n) {
-  const int ws = n.window;
-  if (ws < 1 || n.heads < 1 || qkv.c % (3 * n.heads) != 0) op_error(n, "bad attention shape");
-  if (qkv.h % ws != 0 || qkv.w % ws != 0) {
-    op_error(n, fmt::format("{}x{} is not a multiple of the window {}", qkv.w, qkv.h, ws));
+  const int wh = n.window;
+  const int ww = window_width(n);
+  if (wh < 1 || ww < 1 || n.heads < 1 || qkv.c % (3 * n.heads) != 0) {
+    op_error(n, "bad attention shape");
+  }
+  if (qkv.h % wh != 0 || qkv.w % ww != 0) {
+    op_error(n, fmt::format("{}x{} is not a multiple of the window {}x{}", qkv.w, qkv.h, ww, wh));
   }
   const int channels = qkv.c / 3;
   const int hd = channels / n.heads;
-  const int tokens = ws * ws;
-  const int span = 2 * ws - 1;
-  const int s = n.window_shift;
+  const int tokens = wh * ww;
+  const int span = 2 * ww - 1;
+  const int sy = n.window_shift;
+  const int sx = window_shift_x(n);
   Tensor y(channels, qkv.h, qkv.w);
   // Per token of the window: its pixel in the image and its mask region.
   std::vector<int> py(tokens), px(tokens), label(tokens);
   std::vector<double> logits(tokens);
-  for (int wy = 0; wy < qkv.h / ws; ++wy) {
-    for (int wx = 0; wx < qkv.w / ws; ++wx) {
+  for (int wy = 0; wy < qkv.h / wh; ++wy) {
+    for (int wx = 0; wx < qkv.w / ww; ++wx) {
       // Window (wy, wx) of the image rolled by -shift: its token (i, j) is the rolled pixel
-      // (wy*ws + i, wx*ws + j), which is the image's ((wy*ws + i + s) % H, ...).
+      // (wy*wh + i, wx*ww + j), which is the image's ((wy*wh + i + sy) % H, ...).
       for (int t = 0; t < tokens; ++t) {
-        const int ry = wy * ws + t / ws;
-        const int rx = wx * ws + t % ws;
-        py[t] = (ry + s) % qkv.h;
-        px[t] = (rx + s) % qkv.w;
-        label[t] = s == 0 ? 0 : 3 * shift_region(ry, qkv.h, ws, s) + shift_region(rx, qkv.w, ws, s);
+        const int ry = wy * wh + t / ww;
+        const int rx = wx * ww + t % ww;
+        py[t] = (ry + sy) % qkv.h;
+        px[t] = (rx + sx) % qkv.w;
+        label[t] = 3 * shift_region(ry, qkv.h, wh, sy) + shift_region(rx, qkv.w, ww, sx);
       }
       for (int h = 0; h < n.heads; ++h) {
         const int q0 = h * hd;
@@ -82,8 +87,8 @@ Tensor window_attention(const Tensor& qkv, const Node& n) {
               dot += static_cast<double>(qkv.at(q0 + d, py[a], px[a])) * n.scale *
                      qkv.at(k0 + d, py[b], px[b]);
             }
-            const int dy = a / ws - b / ws + ws - 1;
-            const int dx = a % ws - b % ws + ws - 1;
+            const int dy = a / ww - b / ww + wh - 1;
+            const int dx = a % ww - b % ww + ww - 1;
             dot += n.weight[static_cast<std::size_t>(dy * span + dx) * n.heads + h];
             if (label[a] != label[b]) dot += -100.0;  // Swin's mask value
             logits[b] = dot;
@@ -207,6 +212,90 @@ Tensor crop_like(const Tensor& x, const Tensor& like, int factor) {
     for (int yy = 0; yy < h; ++yy) {
       std::copy_n(x.channel(c) + static_cast<std::size_t>(yy) * x.w, w, &y.at(c, yy, 0));
     }
+  return y;
+}
+
+Tensor channel_gram(const Tensor& qkv, const Node& n) {
+  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0) op_error(n, "bad attention shape");
+  const int channels = qkv.c / 3;
+  const int d = channels / n.heads;
+  const std::size_t grams = static_cast<std::size_t>(n.heads) * d * d;
+  Tensor y(static_cast<int>(grams) + 2 * channels, 1, 1);
+  const double pixels = static_cast<double>(qkv.plane());
+  for (int h = 0; h < n.heads; ++h) {
+    for (int i = 0; i < d; ++i) {
+      const float* q = qkv.channel(h * d + i);
+      for (int j = 0; j < d; ++j) {
+        const float* k = qkv.channel(channels + h * d + j);
+        double acc = 0;
+        for (std::size_t p = 0; p < qkv.plane(); ++p) acc += static_cast<double>(q[p]) * k[p];
+        y.data[(static_cast<std::size_t>(h) * d + i) * d + j] = static_cast<float>(acc / pixels);
+      }
+    }
+  }
+  for (int c = 0; c < 2 * channels; ++c) {
+    const float* x = qkv.channel(c);
+    double acc = 0;
+    for (std::size_t p = 0; p < qkv.plane(); ++p) acc += static_cast<double>(x[p]) * x[p];
+    y.data[grams + c] = static_cast<float>(acc / pixels);
+  }
+  return y;
+}
+
+std::vector<float> channel_attention_matrix(const Tensor& gram, const Node& n, int channels) {
+  const int d = channels / n.heads;
+  const std::size_t grams = static_cast<std::size_t>(n.heads) * d * d;
+  // F.normalize divides by max(|x|, 1e-12); the means carry |x|^2 / pixels, and the pixel count
+  // cancels out of q_i.k_j / (|q_i| |k_j|) except where a norm is that close to zero.
+  const auto norm = [&](std::size_t at) {
+    return std::max(std::sqrt(static_cast<double>(gram.data[at])), 1e-12);
+  };
+  std::vector<float> a(grams);
+  std::vector<double> row(static_cast<std::size_t>(d));
+  for (int h = 0; h < n.heads; ++h) {
+    for (int i = 0; i < d; ++i) {
+      double top = -1e300;
+      const double qn = norm(grams + static_cast<std::size_t>(h) * d + i);
+      for (int j = 0; j < d; ++j) {
+        const double kn = norm(grams + channels + static_cast<std::size_t>(h) * d + j);
+        row[j] = n.weight[h] * gram.data[(static_cast<std::size_t>(h) * d + i) * d + j] / (qn * kn);
+        top = std::max(top, row[j]);
+      }
+      double total = 0;
+      for (double& r : row) {
+        r = std::exp(r - top);
+        total += r;
+      }
+      for (int j = 0; j < d; ++j) {
+        a[(static_cast<std::size_t>(h) * d + i) * d + j] = static_cast<float>(row[j] / total);
+      }
+    }
+  }
+  return a;
+}
+
+Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n) {
+  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0) op_error(n, "bad attention shape");
+  const int channels = qkv.c / 3;
+  const int d = channels / n.heads;
+  if (gram.size() != static_cast<std::size_t>(n.heads) * d * d + 2 * channels) {
+    op_error(n, fmt::format("{} statistics for {} channels", gram.size(), channels));
+  }
+  const std::vector<float> a = channel_attention_matrix(gram, n, channels);
+  Tensor y(channels, qkv.h, qkv.w);
+  for (int h = 0; h < n.heads; ++h) {
+    for (int i = 0; i < d; ++i) {
+      float* out = y.channel(h * d + i);
+      for (std::size_t p = 0; p < qkv.plane(); ++p) {
+        double acc = 0;
+        for (int j = 0; j < d; ++j) {
+          acc += static_cast<double>(a[(static_cast<std::size_t>(h) * d + i) * d + j]) *
+                 qkv.channel(2 * channels + h * d + j)[p];
+        }
+        out[p] = static_cast<float>(acc);
+      }
+    }
+  }
   return y;
 }
 

@@ -55,6 +55,7 @@ double peak_floats_per_pixel(const Graph& g) {
         out = {in.channels, in.area * f2};
         break;
       case OpType::global_avg_pool:
+      case OpType::channel_gram:  // [heads*d*d + 2C, 1, 1]: small beside any image
         out = {in.channels, 0.0};
         break;
       case OpType::concat:
@@ -66,6 +67,7 @@ double peak_floats_per_pixel(const Graph& g) {
         break;
       case OpType::window_attention:  // qkv in, C out; its windows' buffers are bounded
       case OpType::overlap_attention:
+      case OpType::channel_attention:
         out.channels = in.channels / 3;
         break;
       default:
@@ -123,9 +125,10 @@ TilePlan plan_tiles(const Graph& g, int requested, std::uint64_t memory_budget, 
 }
 
 bool needs_global_means(const Graph& g, const TilePlan& plan, int width, int height) {
-  // Only pools' means can be shared; GroupNorm's statistics stay per tile (largest tiles).
+  // Only pools' means and channel attention's statistics can be shared; GroupNorm's statistics
+  // stay per tile (largest tiles).
   const bool pools = std::any_of(g.nodes.begin(), g.nodes.end(),
-                                 [](const Node& n) { return n.type == OpType::global_avg_pool; });
+                                 [](const Node& n) { return is_global_statistic(n.type); });
   return pools && (width > plan.tile || height > plan.band);
 }
 

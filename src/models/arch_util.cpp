@@ -1,5 +1,7 @@
 #include "models/arch_util.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -49,6 +51,38 @@ int GraphBuilder::conv(const std::string& name, int x, int in_ch, int out_ch, in
   n.bias = fetch_tensor(weights, source, name + ".bias", {out_ch}, hint);
   n.inputs = {x};
   return add(std::move(n));
+}
+
+int GraphBuilder::depthwise_conv(const std::string& name, int x, int channels, int k) {
+  engine::Node n;
+  n.type = engine::OpType::conv2d;
+  n.name = name;
+  n.in_channels = n.out_channels = n.groups = channels;
+  n.kernel = k;
+  n.padding = k / 2;
+  n.weight = fetch_tensor(weights, source, name + ".weight", {channels, 1, k, k}, hint);
+  n.bias = fetch_tensor(weights, source, name + ".bias", {channels}, hint);
+  n.inputs = {x};
+  return add(std::move(n));
+}
+
+void GraphBuilder::fold_batch_norm(const std::string& name) {
+  engine::Node& n = g.nodes.back();
+  const std::int64_t c = n.out_channels;
+  const auto& mean = fetch_tensor(weights, source, name + ".running_mean", {c}, hint);
+  const auto& var = fetch_tensor(weights, source, name + ".running_var", {c}, hint);
+  const auto& gamma = fetch_tensor(weights, source, name + ".weight", {c}, hint);
+  const auto& beta = fetch_tensor(weights, source, name + ".bias", {c}, hint);
+  if (n.bias.empty()) n.bias.assign(static_cast<std::size_t>(c), 0.0F);
+  const std::size_t per_out = n.weight.size() / static_cast<std::size_t>(c);
+  for (std::size_t o = 0; o < static_cast<std::size_t>(c); ++o) {
+    const double k = gamma[o] / std::sqrt(static_cast<double>(var[o]) + 1e-5);
+    for (std::size_t i = 0; i < per_out; ++i) {
+      n.weight[o * per_out + i] = static_cast<float>(n.weight[o * per_out + i] * k);
+    }
+    n.bias[o] = static_cast<float>((n.bias[o] - mean[o]) * k + beta[o]);
+  }
+  n.name += "+" + name;
 }
 
 int GraphBuilder::unary(engine::OpType t, const std::string& name, int x) {

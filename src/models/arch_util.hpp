@@ -32,6 +32,12 @@ struct GraphBuilder {
   int add(engine::Node n);
   // A k x k conv (padding k / 2, groups 1) named `name` with `name`.weight and `name`.bias.
   int conv(const std::string& name, int x, int in_ch, int out_ch, int k);
+  // A depth-wise k x k conv (groups = channels, padding k / 2) with `name`.weight [ch, 1, k, k]
+  // and `name`.bias.
+  int depthwise_conv(const std::string& name, int x, int channels, int k);
+  // Folds the BatchNorm2d `name` (eval mode: running_mean, running_var, weight, bias; eps 1e-5)
+  // into the convolution just added (the last node), whose output it normalises.
+  void fold_batch_norm(const std::string& name);
   int unary(engine::OpType t, const std::string& name, int x);
   int binary(engine::OpType t, const std::string& name, int a, int b);
   // A PyTorch Linear `name` ([out, in] weight, and [out] bias unless `with_bias` is false) on

@@ -9,6 +9,7 @@
 
 #include "hires/error.hpp"
 #include "models/builtin/builtin.hpp"
+#include "models/dat.hpp"
 #include "models/formats/ncnn/reader.hpp"
 #include "models/formats/pth_reader.hpp"
 #include "models/formats/registry.hpp"
@@ -59,8 +60,7 @@ constexpr const char* kSupportedArchitectures =
     "supported: srvgg (SRVGGNetCompact), rrdbnet (RRDBNet: ESRGAN in its old 'model.N' and newer "
     "layouts, Real-ESRGAN x4plus, x2plus, anime_6B), span (SPAN), plksr (PLKSR), realplksr "
     "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration), hat "
-    "(HAT-S, HAT, "
-    "HAT-L)";
+    "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -85,6 +85,9 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   }
   if (const auto c = models::detect_hat(lookup, source)) {
     return ArchGraph{"hat", models::hat_variant(*c), models::build_hat(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_dat(lookup, source)) {
+    return ArchGraph{"dat", models::dat_variant(*c), models::build_dat(*c, lookup, source)};
   }
   return std::nullopt;
 }
@@ -127,7 +130,7 @@ std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
   };
   std::string arch = meta("architecture");
   if (arch == "span" || arch == "plksr" || arch == "realplksr" || arch == "swinir" ||
-      arch == "hat" || arch.empty()) {
+      arch == "hat" || arch == "dat" || arch.empty()) {
     if (auto found = community_arch(lookup, path.filename().string())) {
       ModelInfo info;
       info.name = meta("name").empty() ? path.stem().string() : meta("name");

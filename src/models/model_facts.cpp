@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hires/error.hpp"
+#include "models/dat.hpp"
 #include "models/formats/registry.hpp"
 #include "models/hat.hpp"
 #include "models/model.hpp"
@@ -40,7 +41,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 6> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 7> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -80,6 +81,13 @@ constexpr std::array<ShapeArchitecture, 6> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_hat(w, source)) {
          return ShapeFacts{"hat", c->tail.upscale, models::hat_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"dat",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_dat(w, source)) {
+         return ShapeFacts{"dat", c->tail.upscale, models::dat_variant(*c)};
        }
        return std::nullopt;
      }},

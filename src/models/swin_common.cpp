@@ -166,6 +166,22 @@ int SwinBuilder::window_attention(const std::string& prefix, int x, int dim, int
   return linear(prefix + ".proj", attended, dim, dim);
 }
 
+int SwinBuilder::residual_conv(const std::string& name, int x, int dim, bool three) {
+  if (!three) return conv(name, x, dim, dim, 3);
+  auto lrelu = [&](int v) {
+    Node n;
+    n.type = OpType::leaky_relu;
+    n.name = name + ".lrelu";
+    n.alpha = 0.2F;
+    n.inputs = {v};
+    return add(std::move(n));
+  };
+  const int q = dim / 4;
+  const int a = lrelu(conv(name + ".0", x, dim, q, 3));
+  const int c = lrelu(conv(name + ".2", a, q, q, 1));
+  return conv(name + ".4", c, q, dim, 3);
+}
+
 int SwinBuilder::mlp(const std::string& prefix, int x, int dim, int hidden) {
   const int h = linear(prefix + ".fc1", x, dim, hidden);
   const int a = unary(OpType::gelu, prefix + ".act", h);

@@ -58,6 +58,9 @@ struct SwinBuilder : GraphBuilder {
   // Multi-head self-attention in (shifted) windows: `prefix`.qkv, the relative position bias
   // table `prefix`.relative_position_bias_table, `prefix`.proj. Returns proj's output.
   int window_attention(const std::string& prefix, int x, int dim, int heads, int window, int shift);
+  // A residual group's closing convolution(s) `name`: '1conv' (one 3x3) or '3conv' (3x3 to
+  // dim/4, 1x1, 3x3 back, LeakyReLU 0.2 between).
+  int residual_conv(const std::string& name, int x, int dim, bool three);
   // `prefix`.fc1, GELU, `prefix`.fc2.
   int mlp(const std::string& prefix, int x, int dim, int hidden);
   // A Swin block: x + attn(norm1(x)), then + mlp(norm2(x)).

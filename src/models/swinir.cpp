@@ -13,24 +13,6 @@ using engine::Graph;
 
 constexpr const char* kHint = "not a SwinIR checkpoint?";
 
-// Builds the RSTB's final convolution(s): '1conv' (one 3x3) or '3conv' (3x3 to dim/4, 1x1,
-// 3x3 back, LeakyReLU 0.2 between).
-int residual_conv(SwinBuilder& b, const std::string& name, int x, int dim, bool three) {
-  if (!three) return b.conv(name, x, dim, dim, 3);
-  auto lrelu = [&](int v) {
-    engine::Node n;
-    n.type = engine::OpType::leaky_relu;
-    n.name = name + ".lrelu";
-    n.alpha = 0.2F;
-    n.inputs = {v};
-    return b.add(std::move(n));
-  };
-  const int q = dim / 4;
-  const int a = lrelu(b.conv(name + ".0", x, dim, q, 3));
-  const int c = lrelu(b.conv(name + ".2", a, q, q, 1));
-  return b.conv(name + ".4", c, q, dim, 3);
-}
-
 }  // namespace
 
 std::string swinir_variant(const SwinirConfig& c) {
@@ -113,11 +95,11 @@ Graph build_swinir(const SwinirConfig& c, const WeightLookup& weights, const std
     }
     const std::string conv = fmt::format("layers.{}.conv", i);
     x = b.binary(engine::OpType::add, fmt::format("layers.{}", i), layer_in,
-                 residual_conv(b, conv, x, c.embed, c.three_conv));
+                 b.residual_conv(conv, x, c.embed, c.three_conv));
   }
   x = b.layer_norm("norm", x, c.embed);
   const int body = b.binary(engine::OpType::add, "conv_after_body",
-                            residual_conv(b, "conv_after_body", x, c.embed, c.three_conv), first);
+                            b.residual_conv("conv_after_body", x, c.embed, c.three_conv), first);
   x = b.tail({c.upsampler, c.upscale, c.num_feat, c.out_ch}, body, framed, c.embed);
   g.output = b.unframe_output(x, 1.0F);
   g.receptive_radius = engine::estimate_receptive_radius(g);

@@ -236,15 +236,20 @@ Node layer_norm_node(int channels) {
   return n;
 }
 
-Node attention_node(int heads, int window, int shift, unsigned seed) {
+// Window attention on `window` rows x `window_w` columns (square when 0), shifted by `shift`
+// rows and `shift_x` columns (`shift` when -1).
+Node attention_node(int heads, int window, int shift, unsigned seed, int window_w = 0,
+                    int shift_x = -1) {
   Node n = op(OpType::window_attention);
   n.heads = heads;
   n.window = window;
+  n.window_w = window_w;
   n.window_shift = shift;
+  n.window_shift_x = shift_x;
   n.scale = 0.7F;
   std::mt19937 rng(seed);
   std::normal_distribution<float> d(0.0F, 0.5F);
-  n.weight.resize(static_cast<std::size_t>((2 * window - 1) * (2 * window - 1) * heads));
+  n.weight.resize(static_cast<std::size_t>((2 * window - 1) * (2 * window_width(n) - 1) * heads));
   for (float& v : n.weight) v = d(rng);
   return n;
 }
@@ -300,23 +305,53 @@ TEST(OpsArchs, ShiftedWindowsAreAGridOffsetByTheShift) {
   EXPECT_NEAR(plain.at(0, 3, 2), mean_of({2, 3}, {2, 3}), 1e-5);
 }
 
+// DAT's rectangular windows: 2 rows x 4 columns shifted by 1 row and 2 columns are, for uniform
+// attention, a grid of 2x4 cells offset by (1, 2) and clipped at the edges.
+TEST(OpsArchs, RectangularShiftedWindowsAreAGridOffsetByTheShift) {
+  Node n = attention_node(1, 2, 1, 65, 4, 2);
+  std::fill(n.weight.begin(), n.weight.end(), 0.0F);
+  Tensor qkv(3, 4, 8);  // v(y, x) = 8y + x
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 8; ++x) qkv.at(2, y, x) = static_cast<float>(8 * y + x);
+  const std::vector<std::vector<int>> rows = {{0}, {1, 2}, {1, 2}, {3}};
+  const std::vector<std::vector<int>> cols = {
+      {0, 1}, {0, 1}, {2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3, 4, 5}, {6, 7}, {6, 7}};
+  cpu::WindowAttention fast(n, 1);
+  for (const Tensor& got : {ref::window_attention(qkv, n), fast.run(qkv)}) {
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 8; ++x) {
+        float sum = 0;
+        for (int yy : rows[y])
+          for (int xx : cols[x]) sum += static_cast<float>(8 * yy + xx);
+        EXPECT_NEAR(got.at(0, y, x), sum / static_cast<float>(rows[y].size() * cols[x].size()),
+                    1e-5)
+            << y << "," << x;
+      }
+  }
+}
+
 TEST(OpsArchs, WindowAttentionMatchesTheReference) {
   struct Case {
     int heads, head_dim, window, shift, h, w;
+    int window_w = 0, shift_x = -1;
   };
-  for (const Case& c : {Case{1, 4, 4, 0, 8, 12}, Case{2, 3, 4, 2, 12, 8}, Case{3, 5, 2, 1, 6, 10},
-                        Case{2, 8, 8, 4, 16, 24}, Case{1, 2, 4, 2, 4, 4}}) {
+  for (const Case& c :
+       {Case{1, 4, 4, 0, 8, 12}, Case{2, 3, 4, 2, 12, 8}, Case{3, 5, 2, 1, 6, 10},
+        Case{2, 8, 8, 4, 16, 24}, Case{1, 2, 4, 2, 4, 4}, Case{2, 3, 2, 1, 6, 8, 4, 2},
+        Case{1, 4, 4, 0, 8, 6, 2, 0}, Case{2, 2, 8, 4, 16, 8, 2, 1}}) {
     const int channels = c.heads * c.head_dim;
-    Node attn = attention_node(c.heads, c.window, c.shift, 61);
+    Node attn = attention_node(c.heads, c.window, c.shift, 61, c.window_w, c.shift_x);
     const Tensor qkv = random_tensor(3 * channels, c.h, c.w, 62);
     const Tensor want = ref::window_attention(qkv, attn);
-    const std::string what = fmt::format("{} heads of {}, window {}, shift {}, {}x{}", c.heads,
-                                         c.head_dim, c.window, c.shift, c.w, c.h);
+    const int ww = window_width(attn);
+    const std::string what =
+        fmt::format("{} heads of {}, window {}x{}, shift {},{}, {}x{}", c.heads, c.head_dim,
+                    c.window, ww, c.shift, window_shift_x(attn), c.w, c.h);
     // Whole image in one block, one window per block, and blocks of three (the last partial).
+    const std::size_t tokens = static_cast<std::size_t>(c.window) * ww;
     const std::size_t window_bytes =
-        sizeof(float) *
-        (4 * static_cast<std::size_t>(channels) * c.window * c.window +
-         static_cast<std::size_t>(c.heads) * c.window * c.window * c.window * c.window);
+        sizeof(float) * (4 * static_cast<std::size_t>(channels) * tokens +
+                         static_cast<std::size_t>(c.heads) * tokens * tokens);
     for (std::size_t block : {std::size_t{0}, std::size_t{1}, 3 * window_bytes}) {
       const Tensor got = cpu::WindowAttention(attn, block).run(qkv);
       ASSERT_EQ(got.size(), want.size());
@@ -367,6 +402,54 @@ TEST(OpsArchs, OverlapAttentionMatchesTheReference) {
     }
     Graph g = chain({conv_node(3, 3 * channels, 1, 1, 82), attn}, 3);
     compare_backends(g, random_tensor(3, c.h, c.w, 83), 1e-4F, what);
+  }
+}
+
+// DAT's channel attention, statistics and mixing: a graph qkv -> channel_gram -> attention.
+Graph channel_attention_graph(int heads, int head_dim, unsigned seed) {
+  const int channels = heads * head_dim;
+  Graph g = chain({conv_node(3, 3 * channels, 1, 1, seed)}, 3);
+  const int qkv = g.nodes.back().output;
+  Node gram = op(OpType::channel_gram);
+  gram.heads = heads;
+  gram.inputs = {qkv};
+  gram.output = g.add_value();
+  g.nodes.push_back(gram);
+  Node attn = op(OpType::channel_attention);
+  attn.heads = heads;
+  for (int h = 0; h < heads; ++h) attn.weight.push_back(1.0F + 0.7F * static_cast<float>(h));
+  attn.inputs = {qkv, gram.output};
+  attn.output = g.add_value();
+  g.nodes.push_back(attn);
+  g.output = attn.output;
+  validate(g);
+  return g;
+}
+
+TEST(OpsArchs, ChannelAttentionOverTheWholeImage) {
+  // One head of two channels. q = (1, 0 | 0, 1) over two pixels, k = q: normalised, q.k^T is
+  // the identity, so A = softmax(t * I) by rows: a = e^t / (e^t + 1) on the diagonal.
+  Node n = op(OpType::channel_attention);
+  n.heads = 1;
+  n.weight = {2.0F};
+  Tensor qkv(6, 1, 2);
+  qkv.data = {3, 0, 0, 5, 7, 0, 0, 2, 10, 20, 30, 40};  // q, k scaled: normalisation removes it
+  Node g = op(OpType::channel_gram);
+  g.heads = 1;
+  const Tensor gram = ref::channel_gram(qkv, g);
+  ASSERT_EQ(gram.size(), 4U + 4U);
+  EXPECT_NEAR(gram.data[0], 3.0 * 7 / 2, 1e-6);  // mean of q0 k0
+  EXPECT_NEAR(gram.data[4], 9.0 / 2, 1e-6);      // mean of q0^2
+  const double a = std::exp(2.0) / (std::exp(2.0) + 1.0);
+  for (const Tensor& got : {ref::channel_attention(qkv, gram, n),
+                            cpu::channel_attention(qkv, cpu::channel_gram(qkv, g), n)}) {
+    EXPECT_NEAR(got.at(0, 0, 0), a * 10 + (1 - a) * 30, 1e-4);
+    EXPECT_NEAR(got.at(1, 0, 1), (1 - a) * 20 + a * 40, 1e-4);
+  }
+  for (const auto& [heads, head_dim] : {std::pair{1, 4}, std::pair{3, 5}, std::pair{6, 2}}) {
+    const Graph graph = channel_attention_graph(heads, head_dim, 90);
+    compare_backends(graph, random_tensor(3, 11, 17, 91), 1e-4F,
+                     fmt::format("channel attention, {} heads of {}", heads, head_dim));
   }
 }
 
