@@ -299,7 +299,8 @@ Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n) {
   const int channels = n.heads > 0 ? qkv.c / 3 : 0;
   const int d = n.heads > 0 ? channels / n.heads : 0;
   if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0 ||
-      gram.size() != static_cast<std::size_t>(n.heads) * d * d + 2 * channels) {
+      gram.size() !=
+          static_cast<std::size_t>(n.heads) * d * d + 2 * static_cast<std::size_t>(channels)) {
     return ref::channel_attention(qkv, gram, n);
   }
   const std::vector<float> a = ref::channel_attention_matrix(gram, n, channels);

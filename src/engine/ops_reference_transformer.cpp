@@ -278,7 +278,8 @@ Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n) {
   if (n.heads < 1 || qkv.c % (3 * n.heads) != 0) op_error(n, "bad attention shape");
   const int channels = qkv.c / 3;
   const int d = channels / n.heads;
-  if (gram.size() != static_cast<std::size_t>(n.heads) * d * d + 2 * channels) {
+  if (gram.size() !=
+      static_cast<std::size_t>(n.heads) * d * d + 2 * static_cast<std::size_t>(channels)) {
     op_error(n, fmt::format("{} statistics for {} channels", gram.size(), channels));
   }
   const std::vector<float> a = channel_attention_matrix(gram, n, channels);

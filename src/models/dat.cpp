@@ -67,7 +67,7 @@ struct DatBuilder : SwinBuilder {
       bad_model(source, fmt::format("tensor '{}.weight' is missing or not [dim, 2]", proj), hint);
     }
     const std::int64_t pd = p->shape[0];
-    const auto t = [&](const std::string& name, std::vector<std::int64_t> shape) {
+    const auto t = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
       return fetch_tensor(weights, source, prefix + ".pos." + name, shape, hint);
     };
     const auto& pw = t("pos_proj.weight", {pd, 2});
@@ -170,7 +170,8 @@ struct DatBuilder : SwinBuilder {
     for (int branch = 0; branch < 2; ++branch)
       for (int part = 0; part < 3; ++part)
         for (int i = 0; i < half; ++i) {
-          const std::size_t from = static_cast<std::size_t>(part) * dim + branch * half + i;
+          const std::size_t from =
+              static_cast<std::size_t>(part) * dim + static_cast<std::size_t>(branch) * half + i;
           const std::size_t to = static_cast<std::size_t>(branch * 3 + part) * half + i;
           std::copy_n(&w[from * dim], dim, &lin.weight[to * dim]);
           if (!b.empty()) lin.bias[to] = b[from];
