@@ -8,7 +8,8 @@ realplksr (the same with DCCM + Mish and GroupNorm); the window-attention ones a
 tools/make_swin_fixtures.py's: swinir-light (SwinIR lightweight x4: 60 dim, 4x6 blocks, 6 heads,
 window 8, pixelshuffledirect), swinir (classical SwinIR-M x4: 180 dim, 6x6 blocks, 6 heads,
 window 8, pixelshuffle); dat-light (DAT-light x4: 60 dim, 1x18 blocks, 6 heads, split 8x32,
-expansion 2, pixelshuffledirect, 3conv) is tools/make_dat_fixtures.py's."""
+expansion 2, pixelshuffledirect, 3conv) is tools/make_dat_fixtures.py's; omnisr (OmniSR x4:
+64 features, 5 groups of 1 block, window 8, position bias) tools/make_omnisr_fixtures.py's."""
 import json
 import os
 import statistics
@@ -21,6 +22,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import make_arch_fixtures as fx  # noqa: E402
 import make_dat_fixtures as dt  # noqa: E402
+import make_omnisr_fixtures as om  # noqa: E402
 import make_swin_fixtures as sw  # noqa: E402
 from fixture_io import write_safetensors  # noqa: E402
 
@@ -39,6 +41,8 @@ def build(arch):
         return sw.SwinIR(3, 180, (6,) * 6, (6,) * 6, 8, 2.0, 4, "pixelshuffle")
     if arch == "dat-light":
         return dt.DAT(60, (18,), (6,), (8, 32), 2, 4, "pixelshuffledirect", True)
+    if arch == "omnisr":
+        return om.OmniSR(64, 5, 1, 8, True, 4, True)
     raise SystemExit("unknown architecture " + arch)
 
 
@@ -71,6 +75,8 @@ def main():
         sw.randomize(model, generator)
     elif arch.startswith("dat"):
         dt.randomize(model, generator)
+    elif arch == "omnisr":
+        om.randomize(model, generator)
     else:
         fx.randomize(model, generator, 1.0 / 255.0 if arch == "span" else 1.0)
     model.eval()

@@ -272,8 +272,8 @@ void batched_matmul(memory::dim batch, memory::dim rows, memory::dim inner, memo
 }  // namespace
 
 Tensor channel_gram(const Tensor& qkv, const Node& n) {
-  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0) {
-    return ref::channel_gram(qkv, n);
+  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0 || n.window != 0) {
+    return ref::channel_gram(qkv, n);  // and groups smaller than the image (OmniSR)
   }
   const int channels = qkv.c / 3;
   const memory::dim d = channels / n.heads;
@@ -298,7 +298,7 @@ Tensor channel_gram(const Tensor& qkv, const Node& n) {
 Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n) {
   const int channels = n.heads > 0 ? qkv.c / 3 : 0;
   const int d = n.heads > 0 ? channels / n.heads : 0;
-  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0 ||
+  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0 || n.window != 0 ||
       gram.size() !=
           static_cast<std::size_t>(n.heads) * d * d + 2 * static_cast<std::size_t>(channels)) {
     return ref::channel_attention(qkv, gram, n);

@@ -283,14 +283,14 @@ class CpuBackend final : public Backend {
           ins.push_back(keep.back().get());
         }
         const auto fixed = global_means_.find(n.output);
-        if (is_global_statistic(n.type) && fixed != global_means_.end()) {
+        if (is_global_statistic(n) && fixed != global_means_.end()) {
           out = wrap(std::make_shared<Tensor>(fixed->second));
         } else if (n.type == OpType::channel_gram) {
           out = wrap(std::make_shared<Tensor>(cpu::channel_gram(*ins[0], n)));
         } else {
           out = wrap(std::make_shared<Tensor>(ref::run_node(n, ins)));
         }
-        if (is_global_statistic(n.type)) last_means_[n.output] = *out.owner;
+        if (is_global_statistic(n)) last_means_[n.output] = *out.owner;
       }
       for (int v : frees_[i]) values[v] = Value{};
       if (act != nullptr) {

@@ -39,10 +39,9 @@ class ReferenceBackend final : public Backend {
       ins.reserve(n.inputs.size());
       for (int v : n.inputs) ins.push_back(&*values[v]);
       const auto fixed = global_means_.find(n.output);
-      Tensor out = is_global_statistic(n.type) && fixed != global_means_.end()
-                       ? fixed->second
-                       : ref::run_node(n, ins);
-      if (is_global_statistic(n.type)) last_means_[n.output] = out;
+      Tensor out = is_global_statistic(n) && fixed != global_means_.end() ? fixed->second
+                                                                          : ref::run_node(n, ins);
+      if (is_global_statistic(n)) last_means_[n.output] = out;
       for (int v : frees_[i]) values[v].reset();
       values[n.output] = std::move(out);
     }

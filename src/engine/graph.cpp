@@ -69,6 +69,14 @@ const char* op_name(OpType t) {
       return "channel_gram";
     case OpType::channel_attention:
       return "channel_attention";
+    case OpType::grid_to_windows:
+      return "grid_to_windows";
+    case OpType::windows_to_grid:
+      return "windows_to_grid";
+    case OpType::max_pool:
+      return "max_pool";
+    case OpType::resize_bilinear_like:
+      return "resize_bilinear_like";
   }
   return "?";
 }
@@ -88,6 +96,7 @@ std::size_t expected_inputs(OpType t) {
     case OpType::mul:
     case OpType::crop_like:
     case OpType::channel_attention:
+    case OpType::resize_bilinear_like:
       return 2;
     case OpType::concat:
       return 0;  // any number >= 1
@@ -202,8 +211,9 @@ std::int64_t output_channels(const Graph& g, const Node& n,
     }
     case OpType::channel_gram:
     case OpType::channel_attention: {
-      if (n.heads < 1 || c % (3 * static_cast<std::int64_t>(n.heads)) != 0) {
-        bad(fmt::format("{} heads for {} qkv channels", n.heads, c));
+      if (n.heads < 1 || c % (3 * static_cast<std::int64_t>(n.heads)) != 0 || n.window < 0 ||
+          n.window > 64 || (n.grid && n.window == 0)) {
+        bad(fmt::format("{} heads, window {} for {} qkv channels", n.heads, n.window, c));
       }
       const std::int64_t d = c / 3 / n.heads;
       const std::int64_t stats = n.heads * d * d + 2 * (c / 3);
@@ -216,6 +226,18 @@ std::int64_t output_channels(const Graph& g, const Node& n,
       }
       return c / 3;
     }
+    case OpType::grid_to_windows:
+    case OpType::windows_to_grid:
+      if (n.factor < 1 || n.factor > kMaxFactor) {
+        bad(fmt::format("factor {} is out of range (1 to {})", n.factor, kMaxFactor));
+      }
+      return c;
+    case OpType::max_pool:
+      if (n.kernel < 1 || n.kernel > kMaxFactor || n.stride < 1 || n.stride > kMaxFactor) {
+        bad(fmt::format("kernel {} and stride {} are out of range (1 to {})", n.kernel, n.stride,
+                        kMaxFactor));
+      }
+      return c;
     case OpType::pad_to_multiple:
       if (n.factor < 1 || n.factor > kMaxFactor) {
         bad(fmt::format("factor {} is out of range (1 to {})", n.factor, kMaxFactor));
@@ -326,6 +348,17 @@ int estimate_receptive_radius(const Graph& g) {
       case OpType::window_attention:  // a pixel sees its whole window
         r += (std::max(n.window, window_width(n)) - 1) / s;
         break;
+      case OpType::channel_gram:  // per window: a pixel's statistics are its window's
+        if (!n.grid) r += std::max(0, n.window - 1) / s;
+        break;
+      case OpType::max_pool:
+        r += (n.kernel - 1) / s;
+        s /= n.stride;
+        break;
+      case OpType::resize_bilinear_like:  // back on its reference's grid (OmniSR's ESA: global)
+        r = std::max(r, reach[n.inputs[1]]) + 1.0 / s;
+        s = res[n.inputs[1]];
+        break;
       case OpType::overlap_attention: {                 // and the key window's margin around it
         const int margin = (n.overlap - n.window) / 2;  // even: validate checks
         r += (n.window - 1 + margin) / s;
@@ -342,7 +375,11 @@ int estimate_receptive_radius(const Graph& g) {
 
 bool has_global_context(const Graph& g) {
   for (const Node& n : g.nodes) {
-    if (is_global_statistic(n.type) || n.type == OpType::group_norm) return true;
+    // The grid layout and ESA's resize back to the image depend on the whole extent too.
+    if (is_global_statistic(n) || n.type == OpType::group_norm ||
+        n.type == OpType::grid_to_windows || n.type == OpType::resize_bilinear_like) {
+      return true;
+    }
   }
   return false;
 }

@@ -51,21 +51,31 @@ enum class OpType {
   pad_to_multiple,    // pads bottom and right to multiples of `factor` (pad_mode), as SwinIR's
                       // check_image_size
   crop_like,          // two inputs (x, ref): the top-left ref.h * factor x ref.w * factor of x
-  channel_gram,       // DAT's channel self-attention statistics: input qkv [3C, H, W] (q, k, v,
-                      // each `heads` x C/heads channels); output [heads*d*d + 2C, 1, 1]: per head
-                      // the means over the image of q_i k_j (d x d), then the means of q_i^2 and
-                      // of k_i^2. Global context, shared between tiles like global_avg_pool
-  channel_attention,  // two inputs (qkv, its channel_gram): per head, A = softmax over j of
-                      // temperature * gram_ij / (|q_i| |k_j|) (q and k L2-normalised over the
-                      // image), output [C, H, W] with channel i = sum_j A_ij v_j;
-                      // weight = the temperatures [heads]
+  channel_gram,  // channel self-attention statistics (DAT, OmniSR): input qkv [3C, H, W] (q, k,
+                 // v, each `heads` x C/heads channels); per group of pixels and head, the
+                 // means of q_i k_j (d x d), then the means of q_i^2 and of k_i^2: output
+                 // [heads*d*d + 2C, gh, gw]. Groups: the whole image (`window` 0, 1 x 1; a
+                 // global statistic, shared between tiles like global_avg_pool), each
+                 // `window` x `window` block (H/window x W/window), or with `grid` the
+                 // pixels `window` apart (window x window groups; global, like the whole)
+  channel_attention,  // two inputs (qkv, its channel_gram): per group and head, A = softmax over j
+                      // of temperature * gram_ij / (|q_i| |k_j|) (q and k L2-normalised over the
+                      // group), output [C, H, W] with channel i = sum_j A_ij v_j;
+                      // weight = the temperatures [heads]; `window` and `grid` as channel_gram's
+  grid_to_windows,    // OmniSR's grid attention layout: [C, H, W] -> [C, H, W], the pixels
+                      // `factor` apart (rows i * H/factor + y) gathered into factor x factor
+                      // windows: out(y * factor + i, x * factor + j) = in(i * H/f + y, j * W/f + x)
+  windows_to_grid,    // its inverse
+  max_pool,           // `kernel` x `kernel` maximum, `stride`, no padding (floor)
+  resize_bilinear_like,  // two inputs (x, ref): x resized to ref's height and width, bilinear
+                         // with PyTorch's align_corners = false
 };
 
-// Global statistics (a [C,1,1]-like output over the whole image), which tiles of one image can
-// share (see engine::estimate_global_means): global_avg_pool and channel_gram.
-inline bool is_global_statistic(OpType t) {
-  return t == OpType::global_avg_pool || t == OpType::channel_gram;
-}
+// Global statistics (small outputs over the whole image), which tiles of one image can share (see
+// engine::estimate_global_means): global_avg_pool, and channel_gram over the whole image or the
+// grid (its per-window form is local).
+struct Node;
+bool is_global_statistic(const Node& n);
 
 const char* op_name(OpType t);
 
@@ -109,11 +119,17 @@ struct Node {
   int overlap = 0;          // overlap_attention: the key window's side
   int window_w = 0;         // window_attention: the window's width when not square (0: window)
   int window_shift_x = -1;  // window_attention: the column shift when it differs (-1: window_shift)
+  bool grid = false;        // channel_gram / channel_attention: groups of pixels `window` apart
 
   // pad / crop
   int top = 0, bottom = 0, left = 0, right = 0;
   PadMode pad_mode = PadMode::zero;
 };
+
+inline bool is_global_statistic(const Node& n) {
+  return n.type == OpType::global_avg_pool ||
+         (n.type == OpType::channel_gram && (n.window == 0 || n.grid));
+}
 
 // window_attention's window width and column shift (square windows leave them unset).
 inline int window_width(const Node& n) {

@@ -230,23 +230,24 @@ Tensor upsample_nearest(const Tensor& x, int f) {
   return y;
 }
 
-Tensor upsample_bilinear(const Tensor& x, int f) {
-  Tensor y(x.c, x.h * f, x.w * f);
-  auto src = [f](int o, int n, int& i0, int& i1, float& t) {
-    float s = (static_cast<float>(o) + 0.5F) / static_cast<float>(f) - 0.5F;
-    s = std::max(s, 0.0F);
-    i0 = std::min(static_cast<int>(s), n - 1);
-    i1 = std::min(i0 + 1, n - 1);
-    t = s - static_cast<float>(i0);
+Tensor resize_bilinear(const Tensor& x, int out_h, int out_w) {
+  Tensor y(x.c, out_h, out_w);
+  // PyTorch's align_corners = false: source = (o + 0.5) * in / out - 0.5, clamped at 0.
+  auto src = [](int o, int in, int out, int& i0, int& i1, float& t) {
+    double s = (o + 0.5) * static_cast<double>(in) / out - 0.5;
+    s = std::max(s, 0.0);
+    i0 = std::min(static_cast<int>(s), in - 1);
+    i1 = std::min(i0 + 1, in - 1);
+    t = static_cast<float>(s - i0);
   };
   for (int yy = 0; yy < y.h; ++yy) {
     int y0 = 0, y1 = 0;
     float ty = 0;
-    src(yy, x.h, y0, y1, ty);
+    src(yy, x.h, out_h, y0, y1, ty);
     for (int xx = 0; xx < y.w; ++xx) {
       int x0 = 0, x1 = 0;
       float tx = 0;
-      src(xx, x.w, x0, x1, tx);
+      src(xx, x.w, out_w, x0, x1, tx);
       for (int c = 0; c < x.c; ++c) {
         const float top = x.at(c, y0, x0) * (1 - tx) + x.at(c, y0, x1) * tx;
         const float bot = x.at(c, y1, x0) * (1 - tx) + x.at(c, y1, x1) * tx;
@@ -254,6 +255,29 @@ Tensor upsample_bilinear(const Tensor& x, int f) {
       }
     }
   }
+  return y;
+}
+
+Tensor upsample_bilinear(const Tensor& x, int f) {
+  return resize_bilinear(x, x.h * f, x.w * f);
+}
+
+Tensor max_pool(const Tensor& x, const Node& n) {
+  if (n.kernel < 1 || n.stride < 1 || x.h < n.kernel || x.w < n.kernel) {
+    shape_error(
+        n, fmt::format("{}x{} is smaller than the {}x{} window", x.w, x.h, n.kernel, n.kernel));
+  }
+  Tensor y(x.c, (x.h - n.kernel) / n.stride + 1, (x.w - n.kernel) / n.stride + 1);
+  for (int c = 0; c < x.c; ++c)
+    for (int yy = 0; yy < y.h; ++yy)
+      for (int xx = 0; xx < y.w; ++xx) {
+        float m = x.at(c, yy * n.stride, xx * n.stride);
+        for (int i = 0; i < n.kernel; ++i)
+          for (int j = 0; j < n.kernel; ++j) {
+            m = std::max(m, x.at(c, yy * n.stride + i, xx * n.stride + j));
+          }
+        y.at(c, yy, xx) = m;
+      }
   return y;
 }
 
@@ -407,6 +431,13 @@ Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
       return channel_gram(x, n);
     case OpType::channel_attention:
       return channel_attention(x, *in[1], n);
+    case OpType::grid_to_windows:
+    case OpType::windows_to_grid:
+      return grid_to_windows(x, n, n.type == OpType::windows_to_grid);
+    case OpType::max_pool:
+      return max_pool(x, n);
+    case OpType::resize_bilinear_like:
+      return resize_bilinear(x, in[1]->h, in[1]->w);
   }
   shape_error(n, "unknown op");
 }

@@ -27,7 +27,9 @@ Tensor slice_channels(const Tensor& x, int begin, int count);
 Tensor pixel_shuffle(const Tensor& x, int r);
 Tensor pixel_unshuffle(const Tensor& x, int r);
 Tensor upsample_nearest(const Tensor& x, int f);
-Tensor upsample_bilinear(const Tensor& x, int f);  // align_corners = false, as PyTorch
+Tensor upsample_bilinear(const Tensor& x, int f);               // align_corners = false, as PyTorch
+Tensor resize_bilinear(const Tensor& x, int out_h, int out_w);  // the same, to any size
+Tensor max_pool(const Tensor& x, const Node& n);                // kernel, stride, no padding
 Tensor pad(const Tensor& x, const Node& n);
 Tensor crop(const Tensor& x, const Node& n);
 Tensor global_avg_pool(const Tensor& x);
@@ -52,6 +54,8 @@ int shift_region(int r, int length, int window, int shift);
 Tensor channel_gram(const Tensor& qkv, const Node& n);
 std::vector<float> channel_attention_matrix(const Tensor& gram, const Node& n, int channels);
 Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n);
+// OmniSR's grid layout (graph.hpp): grid_to_windows, or with `inverse` windows_to_grid.
+Tensor grid_to_windows(const Tensor& x, const Node& n, bool inverse);
 
 // Runs one node on its inputs (in node.inputs order).
 Tensor run_node(const Node& n, const std::vector<const Tensor*>& inputs);

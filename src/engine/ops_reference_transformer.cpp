@@ -215,88 +215,149 @@ Tensor crop_like(const Tensor& x, const Tensor& like, int factor) {
   return y;
 }
 
-Tensor channel_gram(const Tensor& qkv, const Node& n) {
+namespace {
+
+// The groups channel_gram takes statistics over (graph.hpp): gh x gw of them, and the group of
+// pixel (y, x).
+struct PixelGroups {
+  int window = 0;
+  bool grid = false;
+  int gh = 1, gw = 1;
+
+  PixelGroups(const Tensor& x, const Node& n) : window(n.window), grid(n.grid) {
+    if (window == 0) return;
+    if (x.h % window != 0 || x.w % window != 0) {
+      op_error(n, fmt::format("{}x{} is not a multiple of the window {}", x.w, x.h, window));
+    }
+    gh = grid ? window : x.h / window;
+    gw = grid ? window : x.w / window;
+  }
+  int of(int y, int x) const {
+    if (window == 0) return 0;
+    return grid ? (y % window) * window + x % window : (y / window) * gw + x / window;
+  }
+};
+
+void check_qkv(const Tensor& qkv, const Node& n) {
   if (n.heads < 1 || qkv.c % (3 * n.heads) != 0) op_error(n, "bad attention shape");
+}
+
+}  // namespace
+
+Tensor channel_gram(const Tensor& qkv, const Node& n) {
+  check_qkv(qkv, n);
+  const PixelGroups groups(qkv, n);
   const int channels = qkv.c / 3;
   const int d = channels / n.heads;
   const std::size_t grams = static_cast<std::size_t>(n.heads) * d * d;
-  Tensor y(static_cast<int>(grams) + 2 * channels, 1, 1);
-  const double pixels = static_cast<double>(qkv.plane());
-  for (int h = 0; h < n.heads; ++h) {
-    for (int i = 0; i < d; ++i) {
-      const float* q = qkv.channel(h * d + i);
-      for (int j = 0; j < d; ++j) {
-        const float* k = qkv.channel(channels + h * d + j);
-        double acc = 0;
-        for (std::size_t p = 0; p < qkv.plane(); ++p) acc += static_cast<double>(q[p]) * k[p];
-        y.data[(static_cast<std::size_t>(h) * d + i) * d + j] = static_cast<float>(acc / pixels);
-      }
+  const std::size_t stats = grams + 2 * static_cast<std::size_t>(channels);
+  const std::size_t count = static_cast<std::size_t>(groups.gh) * groups.gw;
+  std::vector<double> acc(count * stats, 0.0);  // [group][statistic]
+  std::vector<double> pixels(count, 0.0);
+  std::vector<double> qk(2 * static_cast<std::size_t>(channels));
+  for (int y = 0; y < qkv.h; ++y) {
+    for (int x = 0; x < qkv.w; ++x) {
+      const auto g = static_cast<std::size_t>(groups.of(y, x));
+      pixels[g] += 1;
+      for (int c = 0; c < 2 * channels; ++c) qk[c] = qkv.at(c, y, x);
+      double* a = &acc[g * stats];
+      for (int h = 0; h < n.heads; ++h)
+        for (int i = 0; i < d; ++i)
+          for (int j = 0; j < d; ++j) {
+            a[(static_cast<std::size_t>(h) * d + i) * d + j] +=
+                qk[h * d + i] * qk[channels + h * d + j];
+          }
+      for (int c = 0; c < 2 * channels; ++c) a[grams + c] += qk[c] * qk[c];
     }
   }
-  for (int c = 0; c < 2 * channels; ++c) {
-    const float* x = qkv.channel(c);
-    double acc = 0;
-    for (std::size_t p = 0; p < qkv.plane(); ++p) acc += static_cast<double>(x[p]) * x[p];
-    y.data[grams + c] = static_cast<float>(acc / pixels);
-  }
+  Tensor y(static_cast<int>(stats), groups.gh, groups.gw);
+  for (std::size_t g = 0; g < count; ++g)
+    for (std::size_t s = 0; s < stats; ++s) {
+      y.data[s * count + g] = static_cast<float>(acc[g * stats + s] / std::max(1.0, pixels[g]));
+    }
   return y;
 }
 
 std::vector<float> channel_attention_matrix(const Tensor& gram, const Node& n, int channels) {
   const int d = channels / n.heads;
   const std::size_t grams = static_cast<std::size_t>(n.heads) * d * d;
+  const std::size_t count = gram.plane();
   // F.normalize divides by max(|x|, 1e-12); the means carry |x|^2 / pixels, and the pixel count
   // cancels out of q_i.k_j / (|q_i| |k_j|) except where a norm is that close to zero.
-  const auto norm = [&](std::size_t at) {
-    return std::max(std::sqrt(static_cast<double>(gram.data[at])), 1e-12);
+  const auto at = [&](std::size_t s, std::size_t g) {
+    return static_cast<double>(gram.data[s * count + g]);
   };
-  std::vector<float> a(grams);
+  std::vector<float> a(count * grams);  // [group][head][i][j]
   std::vector<double> row(static_cast<std::size_t>(d));
-  for (int h = 0; h < n.heads; ++h) {
-    for (int i = 0; i < d; ++i) {
-      double top = -1e300;
-      const double qn = norm(grams + static_cast<std::size_t>(h) * d + i);
-      for (int j = 0; j < d; ++j) {
-        const double kn = norm(grams + channels + static_cast<std::size_t>(h) * d + j);
-        row[j] = n.weight[h] * gram.data[(static_cast<std::size_t>(h) * d + i) * d + j] / (qn * kn);
-        top = std::max(top, row[j]);
+  for (std::size_t g = 0; g < count; ++g)
+    for (int h = 0; h < n.heads; ++h)
+      for (int i = 0; i < d; ++i) {
+        double top = -1e300;
+        const std::size_t qi = static_cast<std::size_t>(h) * d + i;
+        const double qn = std::max(std::sqrt(at(grams + qi, g)), 1e-12);
+        for (int j = 0; j < d; ++j) {
+          const std::size_t kj = channels + static_cast<std::size_t>(h) * d + j;
+          const double kn = std::max(std::sqrt(at(grams + kj, g)), 1e-12);
+          row[j] = n.weight[h] * at(qi * d + j, g) / (qn * kn);
+          top = std::max(top, row[j]);
+        }
+        double total = 0;
+        for (double& r : row) {
+          r = std::exp(r - top);
+          total += r;
+        }
+        for (int j = 0; j < d; ++j) a[g * grams + qi * d + j] = static_cast<float>(row[j] / total);
       }
-      double total = 0;
-      for (double& r : row) {
-        r = std::exp(r - top);
-        total += r;
-      }
-      for (int j = 0; j < d; ++j) {
-        a[(static_cast<std::size_t>(h) * d + i) * d + j] = static_cast<float>(row[j] / total);
-      }
-    }
-  }
   return a;
 }
 
 Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n) {
-  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0) op_error(n, "bad attention shape");
+  check_qkv(qkv, n);
+  const PixelGroups groups(qkv, n);
   const int channels = qkv.c / 3;
   const int d = channels / n.heads;
-  if (gram.size() !=
-      static_cast<std::size_t>(n.heads) * d * d + 2 * static_cast<std::size_t>(channels)) {
-    op_error(n, fmt::format("{} statistics for {} channels", gram.size(), channels));
+  const std::size_t grams = static_cast<std::size_t>(n.heads) * d * d;
+  if (gram.c != static_cast<int>(grams) + 2 * channels || gram.h != groups.gh ||
+      gram.w != groups.gw) {
+    op_error(n, fmt::format("statistics [{}, {}, {}] for {} channels", gram.c, gram.h, gram.w,
+                            channels));
   }
   const std::vector<float> a = channel_attention_matrix(gram, n, channels);
   Tensor y(channels, qkv.h, qkv.w);
-  for (int h = 0; h < n.heads; ++h) {
-    for (int i = 0; i < d; ++i) {
-      float* out = y.channel(h * d + i);
-      for (std::size_t p = 0; p < qkv.plane(); ++p) {
-        double acc = 0;
-        for (int j = 0; j < d; ++j) {
-          acc += static_cast<double>(a[(static_cast<std::size_t>(h) * d + i) * d + j]) *
-                 qkv.channel(2 * channels + h * d + j)[p];
+  for (int yy = 0; yy < qkv.h; ++yy)
+    for (int xx = 0; xx < qkv.w; ++xx) {
+      const float* m = &a[static_cast<std::size_t>(groups.of(yy, xx)) * grams];
+      for (int h = 0; h < n.heads; ++h)
+        for (int i = 0; i < d; ++i) {
+          double acc = 0;
+          for (int j = 0; j < d; ++j) {
+            acc += static_cast<double>(m[(static_cast<std::size_t>(h) * d + i) * d + j]) *
+                   qkv.at(2 * channels + h * d + j, yy, xx);
+          }
+          y.at(h * d + i, yy, xx) = static_cast<float>(acc);
         }
-        out[p] = static_cast<float>(acc);
-      }
     }
+  return y;
+}
+
+Tensor grid_to_windows(const Tensor& x, const Node& n, bool inverse) {
+  const int f = n.factor;
+  if (f < 1 || x.h % f != 0 || x.w % f != 0) {
+    op_error(n, fmt::format("{}x{} is not a multiple of {}", x.w, x.h, f));
   }
+  const int rows = x.h / f;  // the grid's step
+  const int cols = x.w / f;
+  Tensor y(x.c, x.h, x.w);
+  for (int c = 0; c < x.c; ++c)
+    for (int gy = 0; gy < rows; ++gy)
+      for (int i = 0; i < f; ++i)
+        for (int gx = 0; gx < cols; ++gx)
+          for (int j = 0; j < f; ++j) {
+            float& window =
+                inverse ? y.at(c, i * rows + gy, j * cols + gx) : y.at(c, gy * f + i, gx * f + j);
+            window =
+                inverse ? x.at(c, gy * f + i, gx * f + j) : x.at(c, i * rows + gy, j * cols + gx);
+          }
   return y;
 }
 

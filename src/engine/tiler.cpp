@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <algorithm>
+#include <array>
 
 #include <cmath>
 #include <numeric>
@@ -57,6 +58,12 @@ double peak_floats_per_pixel(const Graph& g) {
       case OpType::global_avg_pool:
       case OpType::channel_gram:  // [heads*d*d + 2C, 1, 1]: small beside any image
         out = {in.channels, 0.0};
+        break;
+      case OpType::max_pool:
+        out = {in.channels, in.area / (static_cast<double>(n.stride) * n.stride)};
+        break;
+      case OpType::resize_bilinear_like:
+        out = {in.channels, shapes[n.inputs[1]].area};
         break;
       case OpType::concat:
         out.channels = 0;
@@ -128,7 +135,7 @@ bool needs_global_means(const Graph& g, const TilePlan& plan, int width, int hei
   // Only pools' means and channel attention's statistics can be shared; GroupNorm's statistics
   // stay per tile (largest tiles).
   const bool pools = std::any_of(g.nodes.begin(), g.nodes.end(),
-                                 [](const Node& n) { return is_global_statistic(n.type); });
+                                 [](const Node& n) { return is_global_statistic(n); });
   return pools && (width > plan.tile || height > plan.band);
 }
 
@@ -174,6 +181,7 @@ std::shared_ptr<const std::map<int, Tensor>> estimate_global_means(const Graph& 
                                                                    int height, const ReadFn& read) {
   const int m = std::max(1, g.size_multiple);
   std::map<int, std::vector<double>> sums;
+  std::map<int, std::array<int, 3>> shapes;
   double total = 0;
   backend.set_global_means({});
   for (int y0 = 0; y0 < height; y0 += plan.band) {
@@ -187,13 +195,17 @@ std::shared_ptr<const std::map<int, Tensor>> estimate_global_means(const Graph& 
                       auto& acc = sums[id];
                       acc.resize(t.size(), 0.0);
                       for (std::size_t i = 0; i < t.size(); ++i) acc[i] += weight * t.data[i];
+                      if (shapes.count(id) == 0) shapes[id] = {t.c, t.h, t.w};
                     }
                   });
   }
   auto means = std::make_shared<std::map<int, Tensor>>();
   for (const auto& [id, acc] : sums) {
-    Tensor t(static_cast<int>(acc.size()), 1, 1);
-    for (std::size_t i = 0; i < acc.size(); ++i) t.data[i] = static_cast<float>(acc[i] / total);
+    const auto& [c, h, w] = shapes[id];  // [C,1,1], or per phase of a grid [S, k, k]
+    Tensor t(c, h, w);
+    for (std::size_t i = 0; i < acc.size() && i < t.size(); ++i) {
+      t.data[i] = static_cast<float>(acc[i] / total);
+    }
     (*means)[id] = std::move(t);
   }
   return means;

@@ -15,6 +15,7 @@
 #include "models/formats/registry.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/hat.hpp"
+#include "models/omnisr.hpp"
 #include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
@@ -60,7 +61,7 @@ constexpr const char* kSupportedArchitectures =
     "supported: srvgg (SRVGGNetCompact), rrdbnet (RRDBNet: ESRGAN in its old 'model.N' and newer "
     "layouts, Real-ESRGAN x4plus, x2plus, anime_6B), span (SPAN), plksr (PLKSR), realplksr "
     "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration), hat "
-    "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light)";
+    "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light), omnisr (OmniSR)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -88,6 +89,10 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   }
   if (const auto c = models::detect_dat(lookup, source)) {
     return ArchGraph{"dat", models::dat_variant(*c), models::build_dat(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_omnisr(lookup, source)) {
+    return ArchGraph{"omnisr", models::omnisr_variant(*c),
+                     models::build_omnisr(*c, lookup, source)};
   }
   return std::nullopt;
 }
@@ -130,7 +135,7 @@ std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
   };
   std::string arch = meta("architecture");
   if (arch == "span" || arch == "plksr" || arch == "realplksr" || arch == "swinir" ||
-      arch == "hat" || arch == "dat" || arch.empty()) {
+      arch == "hat" || arch == "dat" || arch == "omnisr" || arch.empty()) {
     if (auto found = community_arch(lookup, path.filename().string())) {
       ModelInfo info;
       info.name = meta("name").empty() ? path.stem().string() : meta("name");

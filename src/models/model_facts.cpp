@@ -13,6 +13,7 @@
 #include "models/formats/registry.hpp"
 #include "models/hat.hpp"
 #include "models/model.hpp"
+#include "models/omnisr.hpp"
 #include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
@@ -41,7 +42,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 7> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 8> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -88,6 +89,13 @@ constexpr std::array<ShapeArchitecture, 7> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_dat(w, source)) {
          return ShapeFacts{"dat", c->tail.upscale, models::dat_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"omnisr",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_omnisr(w, source)) {
+         return ShapeFacts{"omnisr", c->upscale, models::omnisr_variant(*c)};
        }
        return std::nullopt;
      }},

@@ -453,6 +453,55 @@ TEST(OpsArchs, ChannelAttentionOverTheWholeImage) {
   }
 }
 
+// OmniSR's ops: the grid layout and back, max pooling, bilinear resize to another's size, and
+// channel attention per window and per grid phase.
+TEST(OpsArchs, OmnisrGridPoolResizeAndGroupedChannelAttention) {
+  Node to = op(OpType::grid_to_windows);
+  to.factor = 2;
+  Tensor t(1, 4, 6);
+  for (std::size_t i = 0; i < t.size(); ++i) t.data[i] = static_cast<float>(i);
+  const Tensor w = ref::grid_to_windows(t, to, false);
+  // Window (0, 0) holds the pixels rows 2 and columns 3 apart: (0,0), (0,3), (2,0), (2,3).
+  EXPECT_EQ(w.at(0, 0, 0), t.at(0, 0, 0));
+  EXPECT_EQ(w.at(0, 0, 1), t.at(0, 0, 3));
+  EXPECT_EQ(w.at(0, 1, 0), t.at(0, 2, 0));
+  EXPECT_EQ(w.at(0, 1, 1), t.at(0, 2, 3));
+  EXPECT_EQ(w.at(0, 2, 4), t.at(0, 1, 2));  // window (1, 2), token (0, 0)
+  EXPECT_EQ(ref::grid_to_windows(w, to, true).data, t.data);
+  Node pool = op(OpType::max_pool);
+  pool.kernel = 3;
+  pool.stride = 2;
+  const Tensor p = ref::max_pool(t, pool);  // 4x6 -> 1x2: the 3x3 windows at columns 0 and 2
+  ASSERT_EQ(p.h, 1);
+  ASSERT_EQ(p.w, 2);
+  EXPECT_EQ(p.data, (std::vector<float>{14, 16}));
+  // Bilinear to another size: to an integer multiple it is the upsample op.
+  const Tensor up = ref::resize_bilinear(t, 8, 12);
+  EXPECT_EQ(up.data, ref::upsample_bilinear(t, 2).data);
+  const Tensor down = ref::resize_bilinear(t, 2, 3);  // centres of 2x2 blocks: their means
+  EXPECT_NEAR(down.at(0, 1, 2), (t.at(0, 2, 4) + t.at(0, 2, 5) + t.at(0, 3, 4) + t.at(0, 3, 5)) / 4,
+              1e-5);
+  // Grouped channel attention through the backends (the cpu one has no fast path for groups:
+  // the same loops) and against the whole-image form on a single window.
+  for (const bool grid : {false, true}) {
+    Graph g = channel_attention_graph(2, 3, 92);
+    for (Node& n : g.nodes) {
+      n.window = n.type == OpType::conv2d ? 0 : 4;
+      n.grid = grid;
+    }
+    validate(g);
+    compare_backends(g, random_tensor(3, 8, 12, 93), 1e-4F,
+                     grid ? "channel attention per grid phase" : "channel attention per window");
+    const Tensor one = random_tensor(3, 4, 4, 94);
+    const Graph whole = channel_attention_graph(2, 3, 92);
+    const Tensor a = make_reference_backend(g)->run(one);
+    const Tensor b = make_reference_backend(whole)->run(one);
+    if (!grid) {
+      EXPECT_EQ(a.data, b.data) << "one window is the whole image";
+    }
+  }
+}
+
 TEST(OpsArchs, PadToAWindowMultipleAndCropBack) {
   Node pad = op(OpType::pad_to_multiple);
   pad.factor = 4;
