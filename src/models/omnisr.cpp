@@ -125,7 +125,7 @@ struct OmnisrBuilder : GraphBuilder {
     const std::string in = p + ".fn.project_in";
     const auto w = weights(in + ".weight");
     if (!w || w->shape.size() != 4 || w->shape[0] < 2 || w->shape[0] % 2 != 0 ||
-        w->shape[0] > 16 * f) {
+        w->shape[0] > std::int64_t{16} * f) {
       bad_model(source,
                 fmt::format("tensor '{}.weight' is missing or not [2 x hidden, {}, 1, 1]", in, f),
                 hint);
