@@ -236,6 +236,34 @@ def run64(model, state, x):
         return model64(x.double()).to(torch.float32)
 
 
+def report(written):
+    """Prints each written file with its size and hash (the fixtures are deterministic)."""
+    for path in written:
+        with open(path, "rb") as f:
+            data = f.read()
+        print("wrote %s (%d bytes, sha256 %s)"
+              % (os.path.relpath(path, ROOT), len(data), hashlib.sha256(data).hexdigest()[:16]))
+
+
+def save_fixture(stem, model, x, with_st, written):
+    """The output of `model` on x computed in float64, then the state dict as .pth (and
+    .safetensors when `with_st`) and the input/output pair as <stem>.io.safetensors."""
+    model64 = model.double().eval()
+    with torch.no_grad():
+        y = model64(x.double()).to(torch.float32)
+    model.float()
+    state = model.state_dict()
+    path = os.path.join(OUT, stem + ".pth")
+    torch.save(state, path)
+    written += [path, write_io(stem, x, y)]
+    if with_st:
+        st = os.path.join(OUT, stem + ".safetensors")
+        write_safetensors(st, {k: v.float().numpy() for k, v in state.items()}, {})
+        written.append(st)
+    print("%s: output range %.3f .. %.3f" % (stem, y.min().item(), y.max().item()))
+    return y
+
+
 def write_io(stem, x, y):
     path = os.path.join(OUT, stem + ".io.safetensors")
     write_safetensors(
@@ -279,11 +307,7 @@ def main():
     written = []
     make_span_fixtures(written)
     make_plksr_fixtures(written)
-    for path in written:
-        with open(path, "rb") as f:
-            data = f.read()
-        print("wrote %s (%d bytes, sha256 %s)"
-              % (os.path.relpath(path, ROOT), len(data), hashlib.sha256(data).hexdigest()[:16]))
+    report(written)
     return 0
 
 

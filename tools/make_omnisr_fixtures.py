@@ -30,7 +30,6 @@ Run with Debian's Python (python3-torch, python3-numpy):
 The output is deterministic: running it again writes the same bytes.
 """
 
-import hashlib
 import os
 import sys
 
@@ -40,7 +39,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixture_io import write_safetensors  # noqa: E402
-from make_arch_fixtures import OUT, ROOT, write_io  # noqa: E402
+from make_arch_fixtures import OUT, report, save_fixture  # noqa: E402
 
 
 def window_index(h, w, ws, grid):
@@ -279,25 +278,9 @@ def main():
         model = OmniSR(c, groups, blocks, ws, pe, scale, bias)
         randomize(model, generator)
         x = torch.rand((1, 3) + size, generator=generator, dtype=torch.float32)
-        model64 = model.double().eval()
-        with torch.no_grad():
-            y = model64(x.double()).to(torch.float32)
-        model.float()
+        y = save_fixture(stem, model, x, with_st, written)
         assert tuple(y.shape) == (1, 3, size[0] * scale, size[1] * scale), y.shape
-        state = model.state_dict()
-        path = os.path.join(OUT, stem + ".pth")
-        torch.save(state, path)
-        written += [path, write_io(stem, x, y)]
-        if with_st:
-            st = os.path.join(OUT, stem + ".safetensors")
-            write_safetensors(st, {k: v.float().numpy() for k, v in state.items()}, {})
-            written.append(st)
-        print("%s: output range %.3f .. %.3f" % (stem, y.min().item(), y.max().item()))
-    for path in written:
-        with open(path, "rb") as f:
-            data = f.read()
-        print("wrote %s (%d bytes, sha256 %s)"
-              % (os.path.relpath(path, ROOT), len(data), hashlib.sha256(data).hexdigest()[:16]))
+    report(written)
     return 0
 
 

@@ -31,7 +31,6 @@ Run with Debian's Python (python3-torch, python3-numpy):
 The output is deterministic: running it again writes the same bytes.
 """
 
-import hashlib
 import math
 import os
 import sys
@@ -42,7 +41,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixture_io import write_safetensors  # noqa: E402
-from make_arch_fixtures import OUT, ROOT, write_io  # noqa: E402
+from make_arch_fixtures import OUT, report, save_fixture  # noqa: E402
 
 RGB_MEAN = (0.4488, 0.4371, 0.4040)
 
@@ -428,26 +427,6 @@ def randomize(model, generator):
                 p.copy_(torch.randn(p.shape, generator=generator) * scale)
 
 
-def run64(model, x):
-    model64 = model.double().eval()
-    with torch.no_grad():
-        y = model64(x.double()).to(torch.float32)
-    model.float()
-    return y
-
-
-def save(stem, model, x, y, with_st, written):
-    state = model.state_dict()
-    path = os.path.join(OUT, stem + ".pth")
-    torch.save(state, path)
-    written += [path, write_io(stem, x, y)]
-    if with_st:
-        st = os.path.join(OUT, stem + ".safetensors")
-        write_safetensors(st, {k: v.float().numpy() for k, v in state.items()}, {})
-        written.append(st)
-    print("%s: output range %.3f .. %.3f" % (stem, y.min().item(), y.max().item()))
-
-
 def make_swinir_fixtures(written):
     # stem, seed, in_ch, embed, depths, heads, window, mlp ratio, scale, upsampler, 3conv,
     # input (H, W), also safetensors
@@ -472,9 +451,8 @@ def make_swinir_fixtures(written):
         model = SwinIR(in_ch, embed, depths, heads, ws, ratio, scale, up, three, num_feat=8)
         randomize(model, generator)
         x = torch.rand((1, in_ch) + size, generator=generator, dtype=torch.float32)
-        y = run64(model, x)
+        y = save_fixture(stem, model, x, with_st, written)
         assert tuple(y.shape) == (1, in_ch, size[0] * scale, size[1] * scale), y.shape
-        save(stem, model, x, y, with_st, written)
 
 
 def make_hat_fixtures(written):
@@ -493,9 +471,8 @@ def make_hat_fixtures(written):
         model = HAT(embed, depths, heads, ws, ratio, scale, compress, squeeze, num_feat=8)
         randomize(model, generator)
         x = torch.rand((1, 3) + size, generator=generator, dtype=torch.float32)
-        y = run64(model, x)
+        y = save_fixture(stem, model, x, with_st, written)
         assert tuple(y.shape) == (1, 3, size[0] * scale, size[1] * scale), y.shape
-        save(stem, model, x, y, with_st, written)
 
 
 def main():
@@ -505,11 +482,7 @@ def main():
     written = []
     make_swinir_fixtures(written)
     make_hat_fixtures(written)
-    for path in written:
-        with open(path, "rb") as f:
-            data = f.read()
-        print("wrote %s (%d bytes, sha256 %s)"
-              % (os.path.relpath(path, ROOT), len(data), hashlib.sha256(data).hexdigest()[:16]))
+    report(written)
     return 0
 
 

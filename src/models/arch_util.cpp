@@ -101,6 +101,24 @@ int GraphBuilder::binary(engine::OpType t, const std::string& name, int a, int b
   return add(std::move(n));
 }
 
+int GraphBuilder::slice(const std::string& name, int x, int begin, int count) {
+  engine::Node n;
+  n.type = engine::OpType::slice_channels;
+  n.name = name;
+  n.begin = begin;
+  n.count = count;
+  n.inputs = {x};
+  return add(std::move(n));
+}
+
+int GraphBuilder::concat(const std::string& name, std::vector<int> parts) {
+  engine::Node n;
+  n.type = engine::OpType::concat;
+  n.name = name;
+  n.inputs = std::move(parts);
+  return add(std::move(n));
+}
+
 int GraphBuilder::linear(const std::string& name, int x, int in_ch, int out_ch, bool with_bias) {
   engine::Node n;
   n.type = engine::OpType::conv2d;

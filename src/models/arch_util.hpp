@@ -40,6 +40,9 @@ struct GraphBuilder {
   void fold_batch_norm(const std::string& name);
   int unary(engine::OpType t, const std::string& name, int x);
   int binary(engine::OpType t, const std::string& name, int a, int b);
+  // Channels [begin, begin + count) of x; the concatenation of `parts` along the channels.
+  int slice(const std::string& name, int x, int begin, int count);
+  int concat(const std::string& name, std::vector<int> parts);
   // A PyTorch Linear `name` ([out, in] weight, and [out] bias unless `with_bias` is false) on
   // every pixel's channels: a 1x1 convolution.
   int linear(const std::string& name, int x, int in_ch, int out_ch, bool with_bias = true);

@@ -86,24 +86,6 @@ struct DatBuilder : SwinBuilder {
     return table;
   }
 
-  int slice(const std::string& name, int x, int begin, int count) {
-    Node n;
-    n.type = OpType::slice_channels;
-    n.name = name;
-    n.begin = begin;
-    n.count = count;
-    n.inputs = {x};
-    return add(std::move(n));
-  }
-
-  int concat(const std::string& name, std::vector<int> parts) {
-    Node n;
-    n.type = OpType::concat;
-    n.name = name;
-    n.inputs = std::move(parts);
-    return add(std::move(n));
-  }
-
   // The convolution branch: depth-wise 3x3, BatchNorm, GELU.
   int conv_branch(const std::string& p, int v) {
     const int d = depthwise_conv(p + ".dwconv.0", v, c.embed, 3);

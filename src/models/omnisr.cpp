@@ -57,16 +57,6 @@ struct OmnisrBuilder : GraphBuilder {
     return add(std::move(n));
   }
 
-  int slice(const std::string& name, int x, int begin, int count) {
-    Node n;
-    n.type = OpType::slice_channels;
-    n.name = name;
-    n.begin = begin;
-    n.count = count;
-    n.inputs = {x};
-    return add(std::move(n));
-  }
-
   // LayerNorm2d (eps 1e-6) of Conv_PreNormResidual.
   int norm2d(const std::string& name, int x) {
     const int y = layer_norm(name, x, c.features);

@@ -69,19 +69,7 @@ TEST_P(OmnisrFixture, EngineMatchesPyTorchWithin1e4) {
   EXPECT_EQ(count(g, OpType::resize_bilinear_like), f.groups);
   // Two attentions, four feed-forward networks and two channel attentions per block.
   EXPECT_EQ(count(g, OpType::layer_norm), 8 * f.blocks);
-  const models::SafeTensors io =
-      models::load_safetensors(kArchs / (std::string(f.io) + ".io.safetensors"));
-  const engine::Tensor input = to_tensor(io.get("input"));
-  const engine::Tensor want = to_tensor(io.get("output"));
-  for (BackendKind kind : engine::backend_order()) {
-    if (kind == BackendKind::vulkan && !engine::vulkan_supports(g)) {
-      std::cout << "[ note ] vulkan has no attention shaders: " << f.file << " not run there\n";
-      continue;
-    }
-    auto be = engine::make_backend(kind, g, {});
-    const std::string name(backend_name(kind));
-    ASSERT_NO_FATAL_FAILURE(test::expect_matches(be->run(input), want, f.file, name.c_str()));
-  }
+  test::expect_fixture_output(g, kArchs, f.io, f.file);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -165,25 +153,16 @@ TEST(Omnisr, Tile64AgainstTheWholeImage) {
   const engine::Graph& g = model->graph();
   EXPECT_EQ(g.tile_align, 4);
   EXPECT_TRUE(engine::has_global_context(g));
-  engine::Tensor in(3, 150, 170);
-  for (int c = 0; c < 3; ++c)
-    for (int y = 0; y < in.h; ++y)
-      for (int x = 0; x < in.w; ++x)
-        in.at(c, y, x) = 0.5F + 0.45F * std::sin(0.21F * x + 0.7F * c) * std::cos(0.17F * y);
-  auto backend = engine::make_backend("cpu", g, {});
-  const engine::Tensor whole = backend->run(in);
-  engine::TilePlan plan = engine::plan_tiles(g, 64, 1ULL << 30, in.w, in.h);
-  ASSERT_EQ(plan.tile, 64);
-  engine::prepare_plan(g, *backend, plan, in.w, in.h, test::reader_of(in));
-  ASSERT_TRUE(plan.global_means);
-  const double err = max_abs_diff(whole, run_tiled(g, *backend, plan, in));
+  const test::TiledRun r = test::run_whole_and_tile64(g);
+  ASSERT_TRUE(r.plan.global_means);
+  const double err = max_abs_diff(r.whole, r.tiled);
   double mean = 0;
-  const engine::Tensor tiled = run_tiled(g, *backend, plan, in);
-  for (std::size_t i = 0; i < tiled.size(); ++i) mean += std::abs(tiled.data[i] - whole.data[i]);
-  mean /= static_cast<double>(tiled.size());
+  for (std::size_t i = 0; i < r.tiled.size(); ++i)
+    mean += std::abs(r.tiled.data[i] - r.whole.data[i]);
+  mean /= static_cast<double>(r.tiled.size());
   EXPECT_LT(mean, 0.05) << "tile 64 vs whole image, mean";
   ::testing::Test::RecordProperty("tile64_max_abs_error", fmt::format("{:.3g}", err));
-  std::cout << "omnisr_tiny_x4: context " << plan.context << ", tile 64 vs whole image max error "
+  std::cout << "omnisr_tiny_x4: context " << r.plan.context << ", tile 64 vs whole image max error "
             << err << ", mean " << mean << "\n";
 }
 

@@ -65,20 +65,7 @@ TEST_P(SwinirFixture, EngineMatchesPyTorchWithin1e4) {
   EXPECT_EQ(count(g, OpType::gelu), f.blocks);
   EXPECT_EQ(count(g, OpType::pad_to_multiple), 1);
   EXPECT_EQ(count(g, OpType::crop_like), 1);
-  const models::SafeTensors io =
-      models::load_safetensors(kArchs / (std::string(f.io) + ".io.safetensors"));
-  const engine::Tensor input = to_tensor(io.get("input"));
-  const engine::Tensor want = to_tensor(io.get("output"));
-  for (BackendKind kind : engine::backend_order()) {
-    if (kind == BackendKind::vulkan && !engine::vulkan_supports(g)) {
-      std::cout << "[ note ] vulkan has no window attention shader: " << f.file
-                << " not run there\n";
-      continue;
-    }
-    auto be = engine::make_backend(kind, g, {});
-    const std::string name(backend_name(kind));
-    ASSERT_NO_FATAL_FAILURE(test::expect_matches(be->run(input), want, f.file, name.c_str()));
-  }
+  test::expect_fixture_output(g, kArchs, f.io, f.file);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -187,22 +174,13 @@ TEST(Swinir, Tile64MatchesTheWholeImage) {
     const auto model = load_model_file(kArchs / file);
     const engine::Graph& g = model->graph();
     EXPECT_EQ(g.tile_align, 4);
-    engine::Tensor in(3, 150, 170);
-    for (int c = 0; c < 3; ++c)
-      for (int y = 0; y < in.h; ++y)
-        for (int x = 0; x < in.w; ++x)
-          in.at(c, y, x) = 0.5F + 0.45F * std::sin(0.21F * x + 0.7F * c) * std::cos(0.17F * y);
-    auto backend = engine::make_backend("cpu", g, {});
-    const engine::Tensor whole = backend->run(in);
-    const engine::TilePlan plan = engine::plan_tiles(g, 64, 1ULL << 30, in.w, in.h);
-    ASSERT_EQ(plan.tile, 64);
-    EXPECT_EQ(plan.context % 4, 0);
-    EXPECT_GE(plan.context, g.receptive_radius);
-    const double err = max_abs_diff(whole, run_tiled(g, *backend, plan, in));
+    const test::TiledRun r = test::run_whole_and_tile64(g);
+    EXPECT_GE(r.plan.context, g.receptive_radius);
+    const double err = max_abs_diff(r.whole, r.tiled);
     EXPECT_LT(err, 1e-4) << file;
     ::testing::Test::RecordProperty(fmt::format("tile64_max_abs_error_{}", file),
                                     fmt::format("{:.3g}", err));
-    std::cout << file << ": context " << plan.context << ", tile 64 vs whole image max error "
+    std::cout << file << ": context " << r.plan.context << ", tile 64 vs whole image max error "
               << err << "\n";
   }
 }

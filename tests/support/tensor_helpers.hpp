@@ -151,4 +151,52 @@ inline engine::Tensor run_tiled(const engine::Graph& g, engine::Backend& backend
   return out;
 }
 
+// Runs `<folder>/<io>.io.safetensors`' input through `g` on every backend (vulkan only where it
+// has every op the graph uses, saying so otherwise) and expects each output within 1e-4 of the
+// fixture's.
+inline void expect_fixture_output(const engine::Graph& g, const std::filesystem::path& folder,
+                                  const std::string& io, const std::string& file) {
+  const models::SafeTensors st = models::load_safetensors(folder / (io + ".io.safetensors"));
+  const engine::Tensor input = to_tensor(st.get("input"));
+  const engine::Tensor want = to_tensor(st.get("output"));
+  for (BackendKind kind : engine::backend_order()) {
+    if (kind == BackendKind::vulkan && !engine::vulkan_supports(g)) {
+      std::cout << "[ note ] vulkan lacks an op of " << file << " (no attention shaders yet)\n";
+      continue;
+    }
+    auto be = engine::make_backend(kind, g, {});
+    const std::string name(backend_name(kind));
+    ASSERT_NO_FATAL_FAILURE(expect_matches(be->run(input), want, file, name));
+  }
+}
+
+// A smooth 3-channel test image of 170x150 pixels.
+inline engine::Tensor wave_image() {
+  engine::Tensor in(3, 150, 170);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < in.h; ++y)
+      for (int x = 0; x < in.w; ++x)
+        in.at(c, y, x) = 0.5F + 0.45F * std::sin(0.21F * x + 0.7F * c) * std::cos(0.17F * y);
+  return in;
+}
+
+// `g` on wave_image() whole and in tiles of 64 (after the first pass that shares global
+// statistics, where the graph has them) on the cpu backend, with the plan used.
+struct TiledRun {
+  engine::TilePlan plan;
+  engine::Tensor whole, tiled;
+};
+inline TiledRun run_whole_and_tile64(const engine::Graph& g) {
+  const engine::Tensor in = wave_image();
+  auto backend = engine::make_backend("cpu", g, {});
+  TiledRun r;
+  r.whole = backend->run(in);
+  r.plan = engine::plan_tiles(g, 64, 1ULL << 30, in.w, in.h);
+  EXPECT_EQ(r.plan.tile, 64);
+  EXPECT_EQ(r.plan.context % g.tile_align, 0);
+  engine::prepare_plan(g, *backend, r.plan, in.w, in.h, reader_of(in));
+  r.tiled = run_tiled(g, *backend, r.plan, in);
+  return r;
+}
+
 }  // namespace hires::test
