@@ -577,6 +577,8 @@ OptionValue parse_option(const OptionSpec& s, std::string_view text) {
 
 OptionValue check_option(const OptionSpec& s, OptionValue v) {
   auto wrong = [&](std::string_view shown) { invalid(s, shown); };
+  // true/false where a number, size or text is expected (a JSON request's "restore": true).
+  if (s.type != T::flag && std::holds_alternative<bool>(v)) wrong(as_flag(v) ? "true" : "false");
   switch (s.type) {
     case T::flag:
       if (!std::holds_alternative<bool>(v)) wrong("(not true or false)");

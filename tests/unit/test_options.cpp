@@ -64,6 +64,16 @@ TEST(Options, ValuesAreCheckedNamingTheKey) {
             "max_pixels: '0' is not valid (expected a number above 0 and at most 1e+09)");
   EXPECT_EQ(message_of([] { (void)check_option(*find_option("quality"), 1.5); }),
             "quality: '1.5' is not valid (expected a whole number from 1 to 100)");
+  // A JSON true/false where a number, size or text is expected (found by fuzz_request: it threw
+  // std::bad_variant_access out of the request parser).
+  EXPECT_EQ(message_of([] { (void)check_option(*find_option("restore"), true); }),
+            "restore: 'true' is not valid (expected a number from 0 to 1)");
+  EXPECT_EQ(message_of([] { (void)check_option(*find_option("max_bytes"), false); }),
+            "max_bytes: 'false' is not valid (expected " +
+                option_expects(*find_option("max_bytes")) + ")");
+  EXPECT_EQ(message_of([] { (void)check_option(*find_option("format"), true); }),
+            "format: 'true' is not valid (expected " + option_expects(*find_option("format")) +
+                ")");
   EXPECT_EQ(std::get<std::int64_t>(parse_option(*find_option("max_bytes"), "150K")), 150000);
   EXPECT_EQ(std::get<std::string>(parse_option(*find_option("format"), "JPEG")), "jpg");
   EXPECT_EQ(std::get<double>(check_option(*find_option("sharpen"), std::int64_t{2})), 2.0);
