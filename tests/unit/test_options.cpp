@@ -71,9 +71,9 @@ TEST(Options, ValuesAreCheckedNamingTheKey) {
   EXPECT_EQ(message_of([] { (void)check_option(*find_option("max_bytes"), false); }),
             "max_bytes: 'false' is not valid (expected " +
                 option_expects(*find_option("max_bytes")) + ")");
-  EXPECT_EQ(message_of([] { (void)check_option(*find_option("format"), true); }),
-            "format: 'true' is not valid (expected " + option_expects(*find_option("format")) +
-                ")");
+  EXPECT_EQ(
+      message_of([] { (void)check_option(*find_option("format"), true); }),
+      "format: 'true' is not valid (expected " + option_expects(*find_option("format")) + ")");
   EXPECT_EQ(std::get<std::int64_t>(parse_option(*find_option("max_bytes"), "150K")), 150000);
   EXPECT_EQ(std::get<std::string>(parse_option(*find_option("format"), "JPEG")), "jpg");
   EXPECT_EQ(std::get<double>(check_option(*find_option("sharpen"), std::int64_t{2})), 2.0);
