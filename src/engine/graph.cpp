@@ -239,8 +239,9 @@ std::int64_t output_channels(const Graph& g, const Node& n,
       }
       return c;
     case OpType::pad_to_multiple:
-      if (n.factor < 1 || n.factor > kMaxFactor) {
-        bad(fmt::format("factor {} is out of range (1 to {})", n.factor, kMaxFactor));
+      if (n.factor < 1 || n.factor > kMaxFactor || n.count < 0 || n.count > 4096) {
+        bad(fmt::format("factor {} or minimum side {} is out of range (1 to {}, 0 to 4096)",
+                        n.factor, n.count, kMaxFactor));
       }
       return c;
     default:

@@ -49,7 +49,7 @@ enum class OpType {
                       // weight = the bias table [(window + overlap - 1)^2, heads], indexed as the
                       // released code does (negative indices count from the end)
   pad_to_multiple,    // pads bottom and right to multiples of `factor` (pad_mode), as SwinIR's
-                      // check_image_size
+                      // check_image_size, and to at least `count` pixels a side (0: no minimum)
   crop_like,          // two inputs (x, ref): the top-left ref.h * factor x ref.w * factor of x
   channel_gram,  // channel self-attention statistics (DAT, OmniSR): input qkv [3C, H, W] (q, k,
                  // v, each `heads` x C/heads channels); per group of pixels and head, the

@@ -191,10 +191,16 @@ Tensor overlap_attention(const Tensor& qkv, const Node& n) {
 }
 
 Tensor pad_to_multiple(const Tensor& x, const Node& n) {
+  // The padded side: a multiple of the factor, and at least `count` (OmniSR's ESA pools 7x7 after
+  // a stride-2 conv: it needs 15 pixels a side, which a tiny image only has when padded).
+  const auto side = [&](int len) {
+    const int want = std::max(len, n.count);
+    return want + (n.factor - want % n.factor) % n.factor;
+  };
   Node p = n;
   p.top = p.left = 0;
-  p.bottom = (n.factor - x.h % n.factor) % n.factor;
-  p.right = (n.factor - x.w % n.factor) % n.factor;
+  p.bottom = side(x.h) - x.h;
+  p.right = side(x.w) - x.w;
   if (p.bottom == 0 && p.right == 0) return x;
   // Reflecting more rows than there are (PyTorch refuses) folds back again: tiny images run.
   return pad(x, p);

@@ -197,13 +197,7 @@ VideoEncoder::VideoEncoder(const std::filesystem::path& container_of, const Vide
                            1 << 16, 1 << 16);
 }
 
-VideoEncoder::~VideoEncoder() {
-  Impl& d = *impl_;
-  sws_freeContext(d.sws);
-  av_frame_free(&d.frame);
-  av_packet_free(&d.packet);
-  avcodec_free_context(&d.enc);
-}
+VideoEncoder::~VideoEncoder() = default;  // Impl frees the FFmpeg state
 
 const std::string& VideoEncoder::encoder() const {
   return impl_->encoder;

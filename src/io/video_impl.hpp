@@ -51,6 +51,19 @@ struct VideoInput::Impl {
   std::mutex mutex;  // guards `copied`: filled by the reading thread, emptied by the writer
   std::deque<PacketPtr> copied;
 
+  // Freed here rather than in ~VideoInput, which does not run when the constructor throws (a
+  // corrupt clip failed after the demuxer was opened: found by fuzz_video as a leak per file).
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    sws_freeContext(sws);
+    av_frame_free(&frame);
+    av_packet_free(&packet);
+    avcodec_free_context(&decoder);
+    avformat_close_input(&format);
+  }
+
   void keep_packet(const AVPacket& p);
   bool receive(VideoFrame& out);
   bool read_packet();  // false at the end of the file
@@ -69,6 +82,16 @@ struct VideoEncoder::Impl {
   std::vector<std::string> notices;
   void fail(int r, const std::string& what) const;
   void drain(std::vector<VideoPacket>& packets);
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {  // also when the constructor throws (see VideoInput::Impl)
+    sws_freeContext(sws);
+    av_frame_free(&frame);
+    av_packet_free(&packet);
+    avcodec_free_context(&enc);
+  }
 };
 
 }  // namespace hires::io

@@ -209,14 +209,7 @@ VideoInput::VideoInput(const std::filesystem::path& path, const VideoRange& rang
   }
 }
 
-VideoInput::~VideoInput() {
-  Impl& d = *impl_;
-  sws_freeContext(d.sws);
-  av_frame_free(&d.frame);
-  av_packet_free(&d.packet);
-  avcodec_free_context(&d.decoder);
-  avformat_close_input(&d.format);
-}
+VideoInput::~VideoInput() = default;  // Impl frees the FFmpeg state
 
 const VideoInputInfo& VideoInput::info() const {
   return impl_->info;

@@ -23,6 +23,15 @@ struct VideoOutput::Impl {
   AVPacket* packet = nullptr;
 
   explicit Impl(VideoInput::Impl& input) : in(input) {}
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {  // also when the constructor throws (see VideoInput::Impl)
+    av_packet_free(&packet);
+    if (out != nullptr) {
+      if (opened) avio_closep(&out->pb);
+      avformat_free_context(out);
+    }
+  }
   void fail(int r, const std::string& what) const {
     throw Error(ErrorKind::output, name, fmt::format("cannot {}: {}", what, av_error_text(r)));
   }
@@ -100,14 +109,7 @@ VideoOutput::VideoOutput(const std::filesystem::path& path,
   d.packet = av_packet_alloc();
 }
 
-VideoOutput::~VideoOutput() {
-  Impl& d = *impl_;
-  av_packet_free(&d.packet);
-  if (d.out != nullptr) {
-    if (d.opened) avio_closep(&d.out->pb);
-    avformat_free_context(d.out);
-  }
-}
+VideoOutput::~VideoOutput() = default;  // Impl frees the FFmpeg state
 
 const std::vector<std::string>& VideoOutput::notices() const {
   return impl_->notices;

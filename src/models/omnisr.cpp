@@ -272,6 +272,8 @@ Graph build_omnisr(const OmnisrConfig& c, const WeightLookup& weights, const std
   pad.type = OpType::pad_to_multiple;
   pad.name = "check_image_size";
   pad.factor = c.window;
+  pad.count = 16;  // ESA's stride-2 conv and 7x7 pooling need 15 pixels a side (PyTorch refuses
+                   // smaller images; here they are zero-padded further and cropped back)
   pad.pad_mode = engine::PadMode::zero;
   pad.inputs = {g.input};
   const int framed = b.add(std::move(pad));
