@@ -200,8 +200,10 @@ Halftone halftone(const Plane& l) {
   constexpr int kGrid = 6;             // up to 6x6 blocks
   constexpr double kMinDeviation = 2;  // levels: flat blocks say nothing
   constexpr double kMinPeriod = 2.5;   // px: closer lags are the dots' own width
-  constexpr int kSpan = kBlock + kMaxLag;
-  if (l.w < kSpan + 1 || l.h < kSpan + 1) return {};
+  // A block with its lag margin on both sides must fit (fuzz_image: a 77..87 px side read
+  // before the plane's first row).
+  constexpr int kW = kBlock + 2 * kMaxLag;
+  if (l.w < kW || l.h < kW) return {};
   const Plane low = guide::gauss_blur(l, 3.0);
   constexpr int kSide = 2 * kMaxLag + 1;
   std::vector<double> acc(static_cast<std::size_t>(kSide) * kSide, 0.0);
@@ -211,7 +213,6 @@ Halftone halftone(const Plane& l) {
       const int x0 = kMaxLag + (l.w - 2 * kMaxLag - kBlock) * bx / (kGrid - 1);
       const int y0 = kMaxLag + (l.h - 2 * kMaxLag - kBlock) * by / (kGrid - 1);
       // The block with its lag margin, high-passed and centred.
-      constexpr int kW = kBlock + 2 * kMaxLag;
       std::vector<double> h(static_cast<std::size_t>(kW) * kW);
       double mean = 0;
       for (int y = 0; y < kW; ++y) {
@@ -242,8 +243,10 @@ Halftone halftone(const Plane& l) {
           double sum = 0;
           for (int y = kMaxLag; y < kMaxLag + kBlock; ++y) {
             const double* row = &h[static_cast<std::size_t>(y) * kW];
-            const double* lag = &h[static_cast<std::size_t>(y + dy) * kW + dx];
-            for (int x = kMaxLag; x < kMaxLag + kBlock; ++x) sum += row[x] * lag[x];
+            // Indexed from the lagged row's start: x + dx >= 0 (a pointer dx before a row could
+            // point before the buffer, undefined behaviour: fuzz_image under UBSan).
+            const double* lag = &h[static_cast<std::size_t>(y + dy) * kW];
+            for (int x = kMaxLag; x < kMaxLag + kBlock; ++x) sum += row[x] * lag[x + dx];
           }
           acc[static_cast<std::size_t>(dy + kMaxLag) * kSide + dx + kMaxLag] +=
               sum / (kBlock * kBlock) / var;
