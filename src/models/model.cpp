@@ -10,6 +10,7 @@
 #include "hires/error.hpp"
 #include "models/builtin/builtin.hpp"
 #include "models/dat.hpp"
+#include "models/drct.hpp"
 #include "models/formats/ncnn/reader.hpp"
 #include "models/formats/pth_reader.hpp"
 #include "models/formats/registry.hpp"
@@ -61,7 +62,8 @@ constexpr const char* kSupportedArchitectures =
     "supported: srvgg (SRVGGNetCompact), rrdbnet (RRDBNet: ESRGAN in its old 'model.N' and newer "
     "layouts, Real-ESRGAN x4plus, x2plus, anime_6B), span (SPAN), plksr (PLKSR), realplksr "
     "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration), hat "
-    "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light), omnisr (OmniSR)";
+    "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light), omnisr (OmniSR), drct (DRCT, "
+    "DRCT-L)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -93,6 +95,9 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   if (const auto c = models::detect_omnisr(lookup, source)) {
     return ArchGraph{"omnisr", models::omnisr_variant(*c),
                      models::build_omnisr(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_drct(lookup, source)) {
+    return ArchGraph{"drct", models::drct_variant(*c), models::build_drct(*c, lookup, source)};
   }
   return std::nullopt;
 }
@@ -135,7 +140,7 @@ std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
   };
   std::string arch = meta("architecture");
   if (arch == "span" || arch == "plksr" || arch == "realplksr" || arch == "swinir" ||
-      arch == "hat" || arch == "dat" || arch == "omnisr" || arch.empty()) {
+      arch == "hat" || arch == "dat" || arch == "omnisr" || arch == "drct" || arch.empty()) {
     if (auto found = community_arch(lookup, path.filename().string())) {
       ModelInfo info;
       info.name = meta("name").empty() ? path.stem().string() : meta("name");

@@ -10,6 +10,7 @@
 
 #include "hires/error.hpp"
 #include "models/dat.hpp"
+#include "models/drct.hpp"
 #include "models/formats/registry.hpp"
 #include "models/hat.hpp"
 #include "models/model.hpp"
@@ -42,7 +43,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 8> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 9> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -96,6 +97,13 @@ constexpr std::array<ShapeArchitecture, 8> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_omnisr(w, source)) {
          return ShapeFacts{"omnisr", c->upscale, models::omnisr_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"drct",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_drct(w, source)) {
+         return ShapeFacts{"drct", c->tail.upscale, models::drct_variant(*c)};
        }
        return std::nullopt;
      }},
