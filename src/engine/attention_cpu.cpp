@@ -35,7 +35,8 @@ inline void gather_row(const float* row, int x0, int count, int width, bool wrap
 }  // namespace
 
 struct WindowAttention::Impl {
-  bool overlap = false;  // overlap_attention (HAT's OCAB) rather than window_attention
+  bool overlap = false;   // overlap_attention (HAT's OCAB) rather than window_attention
+  bool permuted = false;  // permuted_attention (SRFormer): keys and values on 2x2 blocks
   int heads = 1;
   int wh = 0, ww = 0;  // query window rows and columns
   int kh = 0, kw = 0;  // key window rows and columns (the query window's for window attention)
@@ -53,11 +54,12 @@ WindowAttention::WindowAttention(const Node& n, std::size_t block_bytes)
   Impl& m = *impl_;
   if (block_bytes > 0) m.block_bytes = block_bytes;
   m.overlap = n.type == OpType::overlap_attention;
+  m.permuted = n.type == OpType::permuted_attention;
   m.heads = n.heads;
   m.wh = n.window;
-  m.ww = m.overlap ? n.window : window_width(n);
-  m.kh = m.overlap ? n.overlap : m.wh;
-  m.kw = m.overlap ? n.overlap : m.ww;
+  m.ww = m.overlap || m.permuted ? n.window : window_width(n);
+  m.kh = m.overlap ? n.overlap : m.permuted ? m.wh / 2 : m.wh;
+  m.kw = m.overlap ? n.overlap : m.permuted ? m.ww / 2 : m.ww;
   m.margin = (m.kh - m.wh) / 2;
   m.sy = m.overlap ? 0 : n.window_shift;
   m.sx = m.overlap ? 0 : window_shift_x(n);
@@ -70,9 +72,10 @@ WindowAttention::WindowAttention(const Node& n, std::size_t block_bytes)
   for (int h = 0; h < m.heads; ++h)
     for (int a = 0; a < tokens; ++a)
       for (int b = 0; b < kt; ++b) {
-        const int row =
-            m.overlap ? ref::overlap_bias_row(a / m.ww, a % m.ww, b / m.kw, b % m.kw, m.wh, m.kh)
-                      : (a / m.ww - b / m.ww + m.wh - 1) * span + (a % m.ww - b % m.ww + m.ww - 1);
+        int row = (a / m.ww - b / m.ww + m.wh - 1) * span + (a % m.ww - b % m.ww + m.ww - 1);
+        if (m.overlap)
+          row = ref::overlap_bias_row(a / m.ww, a % m.ww, b / m.kw, b % m.kw, m.wh, m.kh);
+        if (m.permuted) row = ref::permuted_bias_row(a, b, m.wh);
         m.bias[(static_cast<std::size_t>(h) * tokens + a) * kt + b] =
             n.weight[static_cast<std::size_t>(row) * m.heads + h];
       }
@@ -84,12 +87,16 @@ Tensor WindowAttention::run(const Tensor& qkv) const {
   const Impl& m = *impl_;
   const int wh = m.wh;
   const int ww = m.ww;
-  if (qkv.c % (3 * m.heads) != 0 || qkv.h % wh != 0 || qkv.w % ww != 0) {
+  // q, k and v of C channels each; permuted: q of C, and k and v of C/4 each.
+  const int channels = m.permuted ? 2 * qkv.c / 3 : qkv.c / 3;
+  const int quarter = channels / 4;
+  if ((m.permuted ? qkv.c % 3 != 0 || channels % 4 != 0 || channels % m.heads != 0
+                  : qkv.c % (3 * m.heads) != 0) ||
+      qkv.h % wh != 0 || qkv.w % ww != 0) {
     throw Error(ErrorKind::internal, fmt::format("node '{}' (attention)", m.name),
                 fmt::format("{} channels, {}x{}: not qkv on whole windows of {}x{}", qkv.c, qkv.w,
                             qkv.h, ww, wh));
   }
-  const int channels = qkv.c / 3;
   const int hd = channels / m.heads;
   const int tokens = wh * ww;
   const int kt = m.kh * m.kw;
@@ -132,6 +139,23 @@ Tensor WindowAttention::run(const Tensor& qkv) const {
         }
         const std::size_t at =
             static_cast<std::size_t>(b) * k_slab + static_cast<std::size_t>(c) * kt;
+        if (m.permuted) {
+          // Key channel c: channel c % (C/4) of k (v) at pixel (dy, dx) = ((c / (C/4)) / 2,
+          // (c / (C/4)) % 2) of each 2x2 block.
+          const int part = c / quarter;
+          for (int i = 0; i < m.kh; ++i) {
+            const int yy = (wy * wh + 2 * i + part / 2 + m.sy) % qkv.h;
+            const float* kr = row(channels + c % quarter, yy);
+            const float* vr = row(channels + quarter + c % quarter, yy);
+            const int x0 = wx * ww + part % 2 + m.sx;
+            for (int j = 0; j < m.kw; ++j) {
+              const int xx = (x0 + 2 * j) % qkv.w;
+              k[at + static_cast<std::size_t>(i) * m.kw + j] = kr[xx];
+              v[at + static_cast<std::size_t>(i) * m.kw + j] = vr[xx];
+            }
+          }
+          continue;
+        }
         const int ky0 = wy * wh + m.sy - m.margin;
         const int kx0 = wx * ww + m.sx - m.margin;
         for (int i = 0; i < m.kh; ++i) {
@@ -165,10 +189,17 @@ Tensor WindowAttention::run(const Tensor& qkv) const {
           return 3 * ref::shift_region(wy * wh + t / ww, qkv.h, wh, m.sy) +
                  ref::shift_region(wx * ww + t % ww, qkv.w, ww, m.sx);
         };
+        // Permuted: the keys' regions on the half-size grid, shifted by half the shift rounded
+        // up (as the reference).
+        auto key_label = [&](int t) {
+          if (!m.permuted) return label(t);
+          return 3 * ref::shift_region(wy * m.kh + t / m.kw, qkv.h / 2, m.kh, (m.sy + 1) / 2) +
+                 ref::shift_region(wx * m.kw + t % m.kw, qkv.w / 2, m.kw, (m.sx + 1) / 2);
+        };
         for (int a = 0; a < tokens; ++a) {
           const int la = label(a);
           for (int t = 0; t < kt; ++t) {
-            if (label(t) != la) sc[static_cast<std::size_t>(a) * kt + t] += -100.0F;
+            if (key_label(t) != la) sc[static_cast<std::size_t>(a) * kt + t] += -100.0F;
           }
         }
       }

@@ -12,7 +12,7 @@
 
 namespace hires::engine::cpu {
 
-// window_attention and overlap_attention nodes.
+// window_attention, overlap_attention and permuted_attention nodes.
 class WindowAttention {
  public:
   // Expands the position bias table once. Windows are processed in blocks whose buffers take at
@@ -21,7 +21,7 @@ class WindowAttention {
   ~WindowAttention();
   WindowAttention(const WindowAttention&) = delete;
   WindowAttention& operator=(const WindowAttention&) = delete;
-  // qkv [3C, H, W] -> [C, H, W], H and W multiples of the window.
+  // qkv [3C, H, W] (permuted: [C + C/2, H, W]) -> [C, H, W], H and W multiples of the window.
   Tensor run(const Tensor& qkv) const;
 
  private:

@@ -199,7 +199,8 @@ class CpuBackend final : public Backend {
     attention_.resize(g.nodes.size());
     for (std::size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& a = g.nodes[i];
-      if (a.type == OpType::window_attention || a.type == OpType::overlap_attention) {
+      if (a.type == OpType::window_attention || a.type == OpType::overlap_attention ||
+          a.type == OpType::permuted_attention) {
         attention_[i] = std::make_unique<cpu::WindowAttention>(a);
       }
       if (a.type != OpType::conv2d && a.type != OpType::deconv2d) continue;
@@ -265,7 +266,8 @@ class CpuBackend final : public Backend {
                  same_dims(values[n.inputs[0]], values[n.inputs[1]])) {
         out = binary(n, values[n.inputs[0]], values[n.inputs[1]],
                      is_last_use(i, n.inputs[0]) && n.inputs[0] != n.inputs[1]);
-      } else if (n.type == OpType::window_attention || n.type == OpType::overlap_attention) {
+      } else if (n.type == OpType::window_attention || n.type == OpType::overlap_attention ||
+                 n.type == OpType::permuted_attention) {
         out = wrap(std::make_shared<Tensor>(attention_[i]->run(*to_plain(values[n.inputs[0]]))));
       } else if (n.type == OpType::layer_norm) {
         out = wrap(std::make_shared<Tensor>(cpu::layer_norm(*to_plain(values[n.inputs[0]]), n)));

@@ -61,6 +61,8 @@ const char* op_name(OpType t) {
       return "window_attention";
     case OpType::overlap_attention:
       return "overlap_attention";
+    case OpType::permuted_attention:
+      return "permuted_attention";
     case OpType::pad_to_multiple:
       return "pad_to_multiple";
     case OpType::crop_like:
@@ -192,6 +194,21 @@ std::int64_t output_channels(const Graph& g, const Node& n,
         bad(fmt::format("position bias table has {} values, expected {}", n.weight.size(), table));
       }
       return c / 3;
+    }
+    case OpType::permuted_attention: {
+      const std::int64_t ws = n.window;
+      const std::int64_t model_ch = c % 3 == 0 ? 2 * c / 3 : 0;
+      if (n.heads < 1 || ws < 4 || ws > 64 || ws % 2 != 0 || n.window_shift < 0 ||
+          n.window_shift >= ws || model_ch == 0 || model_ch % 4 != 0 || model_ch % n.heads != 0) {
+        bad(fmt::format("{} heads, window {}, shift {} for {} q and kv model_ch", n.heads, ws,
+                        n.window_shift, c));
+      }
+      const std::size_t table =
+          static_cast<std::size_t>((ws - 1) * (ws - 1)) * static_cast<std::size_t>(n.heads);
+      if (n.weight.size() != table) {
+        bad(fmt::format("position bias table has {} values, expected {}", n.weight.size(), table));
+      }
+      return model_ch;
     }
     case OpType::overlap_attention: {
       const std::int64_t window = n.window;
@@ -348,6 +365,9 @@ int estimate_receptive_radius(const Graph& g) {
         break;
       case OpType::window_attention:  // a pixel sees its whole window
         r += (std::max(n.window, window_width(n)) - 1) / s;
+        break;
+      case OpType::permuted_attention:
+        r += (n.window - 1) / s;
         break;
       case OpType::channel_gram:  // per window: a pixel's statistics are its window's
         if (!n.grid) r += std::max(0, n.window - 1) / s;

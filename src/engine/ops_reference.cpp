@@ -423,6 +423,8 @@ Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
       return window_attention(x, n);
     case OpType::overlap_attention:
       return overlap_attention(x, n);
+    case OpType::permuted_attention:
+      return permuted_attention(x, n);
     case OpType::pad_to_multiple:
       return pad_to_multiple(x, n);
     case OpType::crop_like:

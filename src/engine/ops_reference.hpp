@@ -38,6 +38,11 @@ Tensor global_avg_pool(const Tensor& x);
 Tensor layer_norm(const Tensor& x, const Node& n);  // over the channels of each pixel
 // Window attention (graph.hpp): in double, one window and head at a time.
 Tensor window_attention(const Tensor& qkv, const Node& n);
+// SRFormer's permuted self-attention (graph.hpp), in double.
+Tensor permuted_attention(const Tensor& qkv, const Node& n);
+// The row of SRFormer's bias table for query token a of a `window`-wide window and key k of the
+// half-size window of 2x2 blocks: the relative position of a's block and k.
+int permuted_bias_row(int a, int k, int window);
 // Overlapping cross-attention (graph.hpp), in double.
 Tensor overlap_attention(const Tensor& qkv, const Node& n);
 // The row of HAT's bias table for query (qy, qx) of a window and key (ky, kx) of the key window

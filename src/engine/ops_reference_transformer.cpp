@@ -1,7 +1,8 @@
-// Plain-loop references of the transformer ops (SwinIR, HAT, DAT): layer norm over channels,
-// shifted (rectangular) window attention, DAT's channel attention over the whole image, and the
-// padding to a window multiple and crop back that SwinIR's forward pass does around the network.
-// Written for clarity, in double; the oracle of attention_cpu.cpp.
+// Plain-loop references of the transformer ops (SwinIR, HAT, DAT, SRFormer): layer norm over
+// channels, shifted (rectangular) window attention, SRFormer's permuted window attention, DAT's
+// channel attention over the whole image, and the padding to a window multiple and crop back that
+// SwinIR's forward pass does around the network. Written for clarity, in double; the oracle of
+// attention_cpu.cpp.
 #include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
@@ -103,6 +104,90 @@ Tensor window_attention(const Tensor& qkv, const Node& n) {
             double acc = 0;
             for (int b = 0; b < tokens; ++b) acc += logits[b] * qkv.at(v0 + d, py[b], px[b]);
             y.at(q0 + d, py[a], px[a]) = static_cast<float>(acc / total);
+          }
+        }
+      }
+    }
+  }
+  return y;
+}
+
+int permuted_bias_row(int a, int b, int window) {
+  const int pw = window / 2;
+  const int span = 2 * pw - 1;
+  const int qy = a / window / 2;
+  const int qx = a % window / 2;
+  return (qy - b / pw + pw - 1) * span + (qx - b % pw + pw - 1);
+}
+
+Tensor permuted_attention(const Tensor& qkv, const Node& n) {
+  const int ws = n.window;
+  if (ws < 2 || ws % 2 != 0 || n.heads < 1 || qkv.c % 3 != 0 || (2 * qkv.c / 3) % 4 != 0 ||
+      (2 * qkv.c / 3) % n.heads != 0) {
+    op_error(n, "bad attention shape");
+  }
+  if (qkv.h % ws != 0 || qkv.w % ws != 0) {
+    op_error(n, fmt::format("{}x{} is not a multiple of the window {}", qkv.w, qkv.h, ws));
+  }
+  const int channels = 2 * qkv.c / 3;
+  const int quarter = channels / 4;
+  const int hd = channels / n.heads;
+  const int pw = ws / 2;
+  const int tokens = ws * ws;
+  const int keys = pw * pw;
+  const int shift = n.window_shift;
+  Tensor y(channels, qkv.h, qkv.w);
+  std::vector<int> py(tokens), px(tokens), label(tokens), key_label(keys);
+  std::vector<double> logits(keys);
+  // Key k's channel c: the k (or v) projection's channel c % (C/4) at the pixel (dy, dx) =
+  // ((c / (C/4)) / 2, (c / (C/4)) % 2) of its 2x2 block of the rolled window.
+  const auto key_value = [&](int first, int wy, int wx, int k, int c) {
+    const int part = c / quarter;
+    const int ry = wy * ws + 2 * (k / pw) + part / 2;
+    const int rx = wx * ws + 2 * (k % pw) + part % 2;
+    return static_cast<double>(
+        qkv.at(first + c % quarter, (ry + shift) % qkv.h, (rx + shift) % qkv.w));
+  };
+  for (int wy = 0; wy < qkv.h / ws; ++wy) {
+    for (int wx = 0; wx < qkv.w / ws; ++wx) {
+      for (int t = 0; t < tokens; ++t) {
+        const int ry = wy * ws + t / ws;
+        const int rx = wx * ws + t % ws;
+        py[t] = (ry + shift) % qkv.h;
+        px[t] = (rx + shift) % qkv.w;
+        label[t] = 3 * shift_region(ry, qkv.h, ws, shift) + shift_region(rx, qkv.w, ws, shift);
+      }
+      // The keys' regions on the half-size grid, as the released mask takes them: shifted by
+      // half the shift rounded up (its `-shift_size // 2` floors the negative half).
+      for (int k = 0; k < keys; ++k) {
+        key_label[k] = 3 * shift_region(wy * pw + k / pw, qkv.h / 2, pw, (shift + 1) / 2) +
+                       shift_region(wx * pw + k % pw, qkv.w / 2, pw, (shift + 1) / 2);
+      }
+      for (int h = 0; h < n.heads; ++h) {
+        for (int a = 0; a < tokens; ++a) {
+          double top = -1e300;
+          for (int k = 0; k < keys; ++k) {
+            double dot = 0;
+            for (int d = h * hd; d < (h + 1) * hd; ++d) {
+              dot += static_cast<double>(qkv.at(d, py[a], px[a])) * n.scale *
+                     key_value(channels, wy, wx, k, d);
+            }
+            dot += n.weight[static_cast<std::size_t>(permuted_bias_row(a, k, ws)) * n.heads + h];
+            if (label[a] != key_label[k]) dot += -100.0;
+            logits[k] = dot;
+            top = std::max(top, dot);
+          }
+          double total = 0;
+          for (double& l : logits) {
+            l = std::exp(l - top);
+            total += l;
+          }
+          for (int d = h * hd; d < (h + 1) * hd; ++d) {
+            double acc = 0;
+            for (int k = 0; k < keys; ++k) {
+              acc += logits[k] * key_value(channels + quarter, wy, wx, k, d);
+            }
+            y.at(d, py[a], px[a]) = static_cast<float>(acc / total);
           }
         }
       }

@@ -77,6 +77,9 @@ double peak_floats_per_pixel(const Graph& g) {
       case OpType::channel_attention:
         out.channels = in.channels / 3;
         break;
+      case OpType::permuted_attention:
+        out.channels = 2 * in.channels / 3;
+        break;
       default:
         break;
     }

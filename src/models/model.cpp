@@ -20,6 +20,7 @@
 #include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
+#include "models/srformer.hpp"
 #include "models/srvgg.hpp"
 #include "models/swinir.hpp"
 
@@ -63,7 +64,7 @@ constexpr const char* kSupportedArchitectures =
     "layouts, Real-ESRGAN x4plus, x2plus, anime_6B), span (SPAN), plksr (PLKSR), realplksr "
     "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration), hat "
     "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light), omnisr (OmniSR), drct (DRCT, "
-    "DRCT-L)";
+    "DRCT-L), srformer (SRFormer, SRFormer-light)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -95,6 +96,10 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   if (const auto c = models::detect_omnisr(lookup, source)) {
     return ArchGraph{"omnisr", models::omnisr_variant(*c),
                      models::build_omnisr(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_srformer(lookup, source)) {
+    return ArchGraph{"srformer", models::srformer_variant(*c),
+                     models::build_srformer(*c, lookup, source)};
   }
   if (const auto c = models::detect_drct(lookup, source)) {
     return ArchGraph{"drct", models::drct_variant(*c), models::build_drct(*c, lookup, source)};
@@ -140,7 +145,8 @@ std::shared_ptr<Model> safetensors_model(const models::SafeTensors& st) {
   };
   std::string arch = meta("architecture");
   if (arch == "span" || arch == "plksr" || arch == "realplksr" || arch == "swinir" ||
-      arch == "hat" || arch == "dat" || arch == "omnisr" || arch == "drct" || arch.empty()) {
+      arch == "hat" || arch == "dat" || arch == "omnisr" || arch == "drct" || arch == "srformer" ||
+      arch.empty()) {
     if (auto found = community_arch(lookup, path.filename().string())) {
       ModelInfo info;
       info.name = meta("name").empty() ? path.stem().string() : meta("name");

@@ -18,6 +18,7 @@
 #include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
+#include "models/srformer.hpp"
 #include "models/srvgg.hpp"
 #include "models/swinir.hpp"
 
@@ -43,7 +44,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 9> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 10> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -97,6 +98,13 @@ constexpr std::array<ShapeArchitecture, 9> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_omnisr(w, source)) {
          return ShapeFacts{"omnisr", c->upscale, models::omnisr_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"srformer",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_srformer(w, source)) {
+         return ShapeFacts{"srformer", c->upscale, models::srformer_variant(*c)};
        }
        return std::nullopt;
      }},

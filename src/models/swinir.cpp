@@ -39,10 +39,11 @@ std::optional<SwinirConfig> detect_swinir(const WeightLookup& weights, const std
   const std::string table0 = swin_block_name(0, 0) + ".attn.relative_position_bias_table";
   const auto first = weights("conv_first.weight");
   if (!first || !weights(table0)) return std::nullopt;
-  // HAT (hybrid attention blocks with a conv branch) and Swin2SR (cosine attention) share the
-  // names above; they are other architectures.
+  // HAT (hybrid attention blocks with a conv branch), Swin2SR (cosine attention) and SRFormer
+  // (permuted attention: q and kv) share the names above; they are other architectures.
   if (weights(swin_block_name(0, 0) + ".conv_block.cab.0.weight") ||
-      weights(swin_block_name(0, 0) + ".attn.logit_scale")) {
+      weights(swin_block_name(0, 0) + ".attn.logit_scale") ||
+      weights(swin_block_name(0, 0) + ".attn.kv.weight")) {
     return std::nullopt;
   }
   if (weights("absolute_pos_embed")) {

@@ -2,7 +2,8 @@
 // (oneDNN eltwise or fused into a convolution on the cpu backend), same-shape add/mul as oneDNN
 // binary ops, depth-wise / grouped large-kernel convolutions up to 17x17, channel slices and
 // GroupNorm; LayerNorm over channels, shifted window attention (blocks of windows, oneDNN
-// matmuls), padding to a window multiple and the crop back; each against the reference loops.
+// matmuls), SRFormer's permuted attention, padding to a window multiple and the crop back; each
+// against the reference loops.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -402,6 +403,83 @@ TEST(OpsArchs, OverlapAttentionMatchesTheReference) {
     }
     Graph g = chain({conv_node(3, 3 * channels, 1, 1, 82), attn}, 3);
     compare_backends(g, random_tensor(3, c.h, c.w, 83), 1e-4F, what);
+  }
+}
+
+// SRFormer's permuted self-attention on a window of `window` pixels.
+Node permuted_node(int heads, int window, int shift, unsigned seed) {
+  Node n = op(OpType::permuted_attention);
+  n.heads = heads;
+  n.window = window;
+  n.window_shift = shift;
+  n.scale = 0.6F;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0F, 0.5F);
+  n.weight.resize(static_cast<std::size_t>((window - 1) * (window - 1) * heads));
+  for (float& v : n.weight) v = d(rng);
+  return n;
+}
+
+// Uniform attention (q = k = 0, no bias) averages the keys' values: key channel c of a 2x2 block
+// is v at the block's pixel (c / 2, c % 2) when k and v have one channel each (C = 4).
+TEST(OpsArchs, PermutedAttentionKeysAreTwoByTwoBlocks) {
+  EXPECT_EQ(ref::permuted_bias_row(0, 0, 4), 1 * 3 + 1);
+  EXPECT_EQ(ref::permuted_bias_row(15, 0, 4), 2 * 3 + 2);  // pixel (3, 3): block (1, 1)
+  EXPECT_EQ(ref::permuted_bias_row(2, 3, 4), 0 * 3 + 1);   // pixel (0, 2): block (0, 1) vs (1, 1)
+  Node n = permuted_node(1, 4, 0, 90);
+  std::fill(n.weight.begin(), n.weight.end(), 0.0F);
+  Tensor qkv(6, 4, 8);  // q: 4 channels, k: 1, v: 1; v(y, x) = 8y + x; two windows side by side
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 8; ++x) qkv.at(5, y, x) = static_cast<float>(8 * y + x);
+  cpu::WindowAttention fast(n, 1);
+  for (const Tensor& got : {ref::permuted_attention(qkv, n), fast.run(qkv)}) {
+    ASSERT_EQ(got.c, 4);
+    for (int c = 0; c < 4; ++c)
+      for (int y = 0; y < 4; ++y)
+        for (int x = 0; x < 8; ++x) {
+          float sum = 0;
+          for (int by = 0; by < 2; ++by)
+            for (int bx = 0; bx < 2; ++bx) {
+              sum += static_cast<float>(8 * (2 * by + c / 2) + x / 4 * 4 + 2 * bx + c % 2);
+            }
+          EXPECT_NEAR(got.at(c, y, x), sum / 4, 1e-5) << c << ": " << y << "," << x;
+        }
+  }
+}
+
+TEST(OpsArchs, PermutedAttentionMatchesTheReference) {
+  struct Case {
+    int heads, channels, window, shift, h, w;
+  };
+  for (const Case& c :
+       {Case{1, 4, 4, 0, 4, 8}, Case{2, 8, 4, 2, 8, 8}, Case{3, 12, 8, 4, 16, 8},
+        Case{2, 8, 6, 3, 12, 12}, Case{4, 16, 4, 2, 4, 4}, Case{1, 4, 4, 1, 8, 4}}) {
+    Node attn = permuted_node(c.heads, c.window, c.shift, 91);
+    const Tensor qkv = random_tensor(c.channels * 3 / 2, c.h, c.w, 92);
+    const Tensor want = ref::permuted_attention(qkv, attn);
+    const std::string what = fmt::format("{} heads, {} channels, window {}, shift {}, {}x{}",
+                                         c.heads, c.channels, c.window, c.shift, c.w, c.h);
+    ASSERT_EQ(want.c, c.channels) << what;
+    const std::size_t tokens = static_cast<std::size_t>(c.window) * c.window;
+    const std::size_t window_bytes =
+        sizeof(float) * (3 * static_cast<std::size_t>(c.channels) * tokens +
+                         static_cast<std::size_t>(c.heads) * tokens * tokens / 4);
+    for (std::size_t block : {std::size_t{0}, std::size_t{1}, 3 * window_bytes}) {
+      const Tensor got = cpu::WindowAttention(attn, block).run(qkv);
+      ASSERT_EQ(got.size(), want.size());
+      double worst = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        worst = std::max(worst, static_cast<double>(std::abs(got.data[i] - want.data[i])));
+      }
+      EXPECT_LT(worst, 1e-5) << what << ", block bytes " << block;
+    }
+    Graph g = chain({conv_node(3, c.channels * 3 / 2, 1, 1, 93), attn}, 3);
+    compare_backends(g, random_tensor(3, c.h, c.w, 94), 1e-4F, what);
+  }
+  // The graph refuses what the op cannot run: an odd window, a shift of a whole window.
+  for (const auto& [window, shift] : {std::pair{5, 0}, std::pair{4, 4}}) {
+    Node bad = permuted_node(1, window, shift, 95);
+    EXPECT_THROW(chain({conv_node(3, 6, 1, 1, 96), bad}, 3), Error) << window << "," << shift;
   }
 }
 
