@@ -16,6 +16,7 @@
 #include "models/formats/registry.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/hat.hpp"
+#include "models/mosr.hpp"
 #include "models/omnisr.hpp"
 #include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
@@ -64,7 +65,8 @@ constexpr const char* kSupportedArchitectures =
     "layouts, Real-ESRGAN x4plus, x2plus, anime_6B), span (SPAN), plksr (PLKSR), realplksr "
     "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration), hat "
     "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light), omnisr (OmniSR), drct (DRCT, "
-    "DRCT-L), srformer (SRFormer, SRFormer-light)";
+    "DRCT-L), srformer (SRFormer, SRFormer-light), mosr "
+    "(MoSR)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -100,6 +102,9 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   if (const auto c = models::detect_srformer(lookup, source)) {
     return ArchGraph{"srformer", models::srformer_variant(*c),
                      models::build_srformer(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_mosr(lookup, source)) {
+    return ArchGraph{"mosr", models::mosr_variant(*c), models::build_mosr(*c, lookup, source)};
   }
   if (const auto c = models::detect_drct(lookup, source)) {
     return ArchGraph{"drct", models::drct_variant(*c), models::build_drct(*c, lookup, source)};

@@ -14,6 +14,7 @@
 #include "models/formats/registry.hpp"
 #include "models/hat.hpp"
 #include "models/model.hpp"
+#include "models/mosr.hpp"
 #include "models/omnisr.hpp"
 #include "models/plksr.hpp"
 #include "models/rrdbnet.hpp"
@@ -44,7 +45,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 10> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 11> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -105,6 +106,13 @@ constexpr std::array<ShapeArchitecture, 10> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_srformer(w, source)) {
          return ShapeFacts{"srformer", c->upscale, models::srformer_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"mosr",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_mosr(w, source)) {
+         return ShapeFacts{"mosr", c->upscale, models::mosr_variant(*c)};
        }
        return std::nullopt;
      }},
