@@ -58,9 +58,9 @@ struct MosrBuilder : GraphBuilder {
     int y = 0;
     if (c.geo_ensemble) {
       const auto& w = fetch_tensor(weights, source, "upsampler.in_to_k.weight",
-                                   {kEnsemble * out, c.dim, 3, 3}, hint);
-      const auto& b =
-          fetch_tensor(weights, source, "upsampler.in_to_k.bias", {kEnsemble * out}, hint);
+                                   {std::int64_t{kEnsemble} * out, c.dim, 3, 3}, hint);
+      const auto& b = fetch_tensor(weights, source, "upsampler.in_to_k.bias",
+                                   {std::int64_t{kEnsemble} * out}, hint);
       Node n;
       n.type = OpType::conv2d;
       n.name = "upsampler.in_to_k";
@@ -94,8 +94,8 @@ struct MosrBuilder : GraphBuilder {
 
 std::string mosr_variant(const MosrConfig& c) {
   return fmt::format(
-      "{} dim, {} blocks, {}x{}, expansion {:g}{}, {}", c.dim, c.blocks, c.kernel, c.kernel,
-      static_cast<double>(c.hidden) / c.dim,
+      "{} dim, {} block{}, {}x{}, expansion {:g}{}, {}", c.dim, c.blocks, c.blocks == 1 ? "" : "s",
+      c.kernel, c.kernel, static_cast<double>(c.hidden) / c.dim,
       c.conv_channels == c.dim
           ? ""
           : fmt::format(", conv ratio {:g}", static_cast<double>(c.conv_channels) / c.dim),

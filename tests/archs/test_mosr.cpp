@@ -66,9 +66,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Fixture{"mosr_tiny_x4.safetensors", "mosr_tiny_x4", "safetensors", 4, 2,
                               "8 dim, 2 blocks, 7x7, expansion 1.5, ps"},
                       Fixture{"mosr_tiny_x2_gps.pth", "mosr_tiny_x2_gps", "pth", 2, 1,
-                              "6 dim, 1 blocks, 5x5, expansion 2, conv ratio 0.5, gps"},
+                              "6 dim, 1 block, 5x5, expansion 2, conv ratio 0.5, gps"},
                       Fixture{"mosr_tiny_x3_noident.pth", "mosr_tiny_x3_noident", "pth", 3, 1,
-                              "8 dim, 1 blocks, 3x3, expansion 1, ps"}));
+                              "8 dim, 1 block, 3x3, expansion 1, ps"}));
 
 TEST(Mosr, HyperParametersComeFromNamesAndShapes) {
   const models::PthCheckpoint ck = models::load_pth(kArchs / "mosr_tiny_x2_gps.pth");
