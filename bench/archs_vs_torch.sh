@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hires vs PyTorch on SPAN (48 features, 6 blocks), PLKSR (64 dim, 28 blocks, 17x17) and
-# RealPLKSR at x4, 256x256 -> 1024x1024, random weights, same thread count, interleaved:
+# RealPLKSR (also: swinir-light, swinir, dat-light, omnisr, srformer-light, mosr) at x4,
+# 256x256 -> 1024x1024, random weights, same thread count, interleaved:
 # per round PyTorch's warm forward pass (median of REPS in one python process), then hires'
 # (bench_engine_model, median of REPS, which also checks its output against PyTorch's).
 # Usage: bench/archs_vs_torch.sh [rounds=3] [threads=nproc] [archs="span plksr realplksr"] [reps=1]

@@ -22,7 +22,9 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import make_arch_fixtures as fx  # noqa: E402
 import make_dat_fixtures as dt  # noqa: E402
+import make_mosr_fixtures as mo  # noqa: E402
 import make_omnisr_fixtures as om  # noqa: E402
+import make_srformer_fixtures as sf  # noqa: E402
 import make_swin_fixtures as sw  # noqa: E402
 from fixture_io import write_safetensors  # noqa: E402
 
@@ -43,6 +45,10 @@ def build(arch):
         return dt.DAT(60, (18,), (6,), (8, 32), 2, 4, "pixelshuffledirect", True)
     if arch == "omnisr":
         return om.OmniSR(64, 5, 1, 8, True, 4, True)
+    if arch == "srformer-light":
+        return sf.srformer(3, 60, (6,) * 4, (6,) * 4, 16, 2.0, 4, "pixelshuffledirect")
+    if arch == "mosr":
+        return mo.MoSR(3, 64, 24, 96, 64, 7, 4, False)
     raise SystemExit("unknown architecture " + arch)
 
 
@@ -71,12 +77,14 @@ def main():
     mode, arch, folder = sys.argv[1], sys.argv[2], sys.argv[3]
     model = build(arch)
     generator = torch.Generator().manual_seed(1)
-    if arch.startswith("swinir"):
+    if arch.startswith("swinir") or arch.startswith("srformer"):
         sw.randomize(model, generator)
     elif arch.startswith("dat"):
         dt.randomize(model, generator)
     elif arch == "omnisr":
         om.randomize(model, generator)
+    elif arch == "mosr":
+        mo.randomize(model, generator)
     else:
         fx.randomize(model, generator, 1.0 / 255.0 if arch == "span" else 1.0)
     model.eval()

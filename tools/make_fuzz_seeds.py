@@ -34,6 +34,12 @@ def models(out):
         put(out, "models", "st-" + os.path.basename(path), b"\0" + open(path, "rb").read())
     for path in files("tests/zoo", ".pth"):
         put(out, "models", "pth-" + os.path.basename(path), b"\1" + open(path, "rb").read())
+    # The community architectures' fixtures that fit the targets' -max_len (SPAN, PLKSR,
+    # RealPLKSR, SwinIR, SRFormer, MoSR; the larger transformer ones would be cut short).
+    for ext, tag, head in ((".pth", "pth-", b"\1"), (".safetensors", "st-", b"\0")):
+        for path in files("tests/archs", ext):
+            if not path.endswith(".io.safetensors") and os.path.getsize(path) < LIMIT:
+                put(out, "models", tag + os.path.basename(path), head + open(path, "rb").read())
     for path in files("tests/zoo", ".param"):
         param = open(path, "rb").read()
         binary = path[: -len(".param")] + ".bin"

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <dnnl.hpp>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -341,6 +342,57 @@ Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n) {
   // Y[h] = A[h] V[h]: A is [h][d][d], v [h][d][P].
   batched_matmul(n.heads, dd, dd, pixels, {a.data(), {dd * dd, dd, 1}},
                  {qkv.channel(2 * channels), {dd * pixels, pixels, 1}}, y.data.data());
+  return y;
+}
+
+Tensor token_attention(const Tensor& q, const Tensor& kv, const Node& n) {
+  const int cq = q.c;
+  const int cv = kv.c - cq;
+  if (n.heads < 1 || cq % n.heads != 0 || cv < 1 || cv % n.heads != 0 || kv.plane() == 0) {
+    return ref::token_attention(q, kv, n);
+  }
+  const memory::dim heads = n.heads;
+  const memory::dim dq = cq / n.heads;
+  const memory::dim dv = cv / n.heads;
+  const auto tokens = static_cast<memory::dim>(kv.plane());
+  const auto pixels = static_cast<memory::dim>(q.plane());
+  // Pixels per block: the scores ([heads][block][tokens]) and the block's output take at most
+  // kBlockBytes.
+  const auto per_pixel = static_cast<memory::dim>(sizeof(float)) * heads * (tokens + dv);
+  const memory::dim block =
+      std::clamp<memory::dim>(static_cast<memory::dim>(kBlockBytes) / per_pixel, 1, pixels);
+  Tensor y(cv, q.h, q.w);
+  std::vector<float> scores(static_cast<std::size_t>(heads * block * tokens));
+  std::vector<float> out(static_cast<std::size_t>(heads * dv * block));
+  for (memory::dim p0 = 0; p0 < pixels; p0 += block) {
+    const memory::dim nb = std::min(block, pixels - p0);
+    // S[h] = Q[h]^T K[h]: q read as [h][pixel][d] (pixel stride 1, channel stride P), k as
+    // [h][d][token].
+    batched_matmul(heads, nb, dq, tokens, {q.channel(0) + p0, {dq * pixels, 1, pixels}},
+                   {kv.channel(0), {dq * tokens, tokens, 1}}, scores.data());
+#pragma omp parallel for
+    for (memory::dim r = 0; r < heads * nb; ++r) {
+      float* row = &scores[static_cast<std::size_t>(r * tokens)];
+      float top = -std::numeric_limits<float>::infinity();
+      for (memory::dim t = 0; t < tokens; ++t) {
+        row[t] *= n.scale;
+        top = std::max(top, row[t]);
+      }
+      float total = 0;
+      for (memory::dim t = 0; t < tokens; ++t) {
+        row[t] = std::exp(row[t] - top);
+        total += row[t];
+      }
+      for (memory::dim t = 0; t < tokens; ++t) row[t] /= total;
+    }
+    // O[h] = V[h] S[h]^T: v is [h][dv][token], S^T read as [h][token][pixel].
+    batched_matmul(heads, dv, tokens, nb, {kv.channel(cq), {dv * tokens, tokens, 1}},
+                   {scores.data(), {nb * tokens, 1, tokens}}, out.data());
+#pragma omp parallel for
+    for (memory::dim c = 0; c < heads * dv; ++c) {
+      std::copy_n(&out[static_cast<std::size_t>(c * nb)], nb, y.channel(static_cast<int>(c)) + p0);
+    }
+  }
   return y;
 }
 

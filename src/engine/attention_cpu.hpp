@@ -37,4 +37,8 @@ Tensor layer_norm(const Tensor& x, const Node& n);
 Tensor channel_gram(const Tensor& qkv, const Node& n);
 Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n);
 
+// RGT's token attention: every pixel's query against all tokens, in blocks of pixels (the scores
+// bounded), the two products as batched oneDNN matmuls.
+Tensor token_attention(const Tensor& q, const Tensor& kv, const Node& n);
+
 }  // namespace hires::engine::cpu

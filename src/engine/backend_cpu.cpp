@@ -15,6 +15,8 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <unordered_map>
+#include <vector>
 
 #include "engine/attention_cpu.hpp"
 #include "engine/backend.hpp"
@@ -269,8 +271,15 @@ class CpuBackend final : public Backend {
       } else if (n.type == OpType::window_attention || n.type == OpType::overlap_attention ||
                  n.type == OpType::permuted_attention) {
         out = wrap(std::make_shared<Tensor>(attention_[i]->run(*to_plain(values[n.inputs[0]]))));
+      } else if (n.type == OpType::slice_channels) {
+        out = slice(n, values[n.inputs[0]]);
+      } else if (n.type == OpType::concat && same_extent(n, values)) {
+        out = concat(n, values);
       } else if (n.type == OpType::layer_norm) {
         out = wrap(std::make_shared<Tensor>(cpu::layer_norm(*to_plain(values[n.inputs[0]]), n)));
+      } else if (n.type == OpType::token_attention) {
+        out = wrap(std::make_shared<Tensor>(cpu::token_attention(
+            *to_plain(values[n.inputs[0]]), *to_plain(values[n.inputs[1]]), n)));
       } else if (n.type == OpType::channel_attention) {
         out = wrap(std::make_shared<Tensor>(cpu::channel_attention(
             *to_plain(values[n.inputs[0]]), *to_plain(values[n.inputs[1]]), n)));
@@ -332,6 +341,57 @@ class CpuBackend final : public Backend {
     dnnl::reorder(src, dst).execute(strm_, src, dst);
     strm_.wait();
     return t;
+  }
+
+  // Channels [begin, begin + count) of `in` as a plain tensor: a copy of the channel range, or on
+  // a blocked layout a reorder of just that part (a sub-memory): the whole input is not
+  // converted (MoSR slices each block's 192-channel convolution output three ways).
+  Value slice(const Node& n, const Value& in) {
+    auto t = std::make_shared<Tensor>(n.count, in.h, in.w);
+    if (in.owner) {
+      std::copy_n(in.owner->channel(n.begin), t->size(), t->data.data());
+      return wrap(std::move(t));
+    }
+    try {
+      const memory::desc sub =
+          in.mem.get_desc().submemory_desc({1, n.count, in.h, in.w}, {0, n.begin, 0, 0});
+      memory src(sub, eng_, in.mem.get_data_handle());
+      memory dst(memory::desc({1, n.count, in.h, in.w}, dt::f32, tag::nchw), eng_, t->data.data());
+      dnnl::reorder(src, dst).execute(strm_, src, dst);
+      strm_.wait();
+    } catch (const dnnl::error&) {  // a range that splits the layout's channel blocks
+      const auto plain = to_plain(in);
+      std::copy_n(plain->channel(n.begin), t->size(), t->data.data());
+    }
+    return wrap(std::move(t));
+  }
+
+  // Whether all of n's inputs have the first one's height and width.
+  static bool same_extent(const Node& n, const std::vector<Value>& values) {
+    const Value& first = values[n.inputs[0]];
+    return std::all_of(n.inputs.begin(), n.inputs.end(),
+                       [&](int v) { return values[v].h == first.h && values[v].w == first.w; });
+  }
+
+  // The inputs side by side along the channels, as a plain tensor: oneDNN's concat reads each
+  // input in its own layout (no input is converted first).
+  Value concat(const Node& n, const std::vector<Value>& values) {
+    std::vector<memory::desc> mds;
+    std::unordered_map<int, memory> args;
+    int channels = 0;
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+      const Value& v = values[n.inputs[k]];
+      mds.push_back(v.mem.get_desc());
+      args.insert({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k), v.mem});
+      channels += v.c;
+    }
+    const Value& first = values[n.inputs[0]];
+    auto t = std::make_shared<Tensor>(channels, first.h, first.w);
+    const memory::desc dst_md({1, channels, first.h, first.w}, dt::f32, tag::nchw);
+    args.insert({DNNL_ARG_DST, memory(dst_md, eng_, t->data.data())});
+    dnnl::concat(dnnl::concat::primitive_desc(dst_md, 1, mds, eng_)).execute(strm_, args);
+    strm_.wait();
+    return wrap(std::move(t));
   }
 
   // A (leaky) ReLU fused into a convolution as a post-op; no post-op for no activation.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/checked.hpp"
 #include "hires/error.hpp"
@@ -63,6 +64,10 @@ const char* op_name(OpType t) {
       return "overlap_attention";
     case OpType::permuted_attention:
       return "permuted_attention";
+    case OpType::recursive_reduction:
+      return "recursive_reduction";
+    case OpType::token_attention:
+      return "token_attention";
     case OpType::pad_to_multiple:
       return "pad_to_multiple";
     case OpType::crop_like:
@@ -99,6 +104,7 @@ std::size_t expected_inputs(OpType t) {
     case OpType::crop_like:
     case OpType::channel_attention:
     case OpType::resize_bilinear_like:
+    case OpType::token_attention:
       return 2;
     case OpType::concat:
       return 0;  // any number >= 1
@@ -194,6 +200,23 @@ std::int64_t output_channels(const Graph& g, const Node& n,
         bad(fmt::format("position bias table has {} values, expected {}", n.weight.size(), table));
       }
       return c / 3;
+    }
+    case OpType::recursive_reduction: {
+      const std::int64_t k = n.kernel;
+      if (k < 2 || k > 8 || n.count < 0 || n.count > 8 ||
+          n.weight.size() != static_cast<std::size_t>(c * k * k) ||
+          n.bias.size() != static_cast<std::size_t>(c)) {
+        bad(fmt::format("kernel {}, at least {} times, {} weights and {} biases for {} channels", k,
+                        n.count, n.weight.size(), n.bias.size(), c));
+      }
+      return c;
+    }
+    case OpType::token_attention: {
+      const std::int64_t tokens_c = channels[n.inputs[1]];
+      if (n.heads < 1 || c % n.heads != 0 || tokens_c <= c || (tokens_c - c) % n.heads != 0) {
+        bad(fmt::format("{} heads for {} query and {} key/value channels", n.heads, c, tokens_c));
+      }
+      return tokens_c - c;
     }
     case OpType::permuted_attention: {
       const std::int64_t ws = n.window;
@@ -369,6 +392,9 @@ int estimate_receptive_radius(const Graph& g) {
       case OpType::permuted_attention:
         r += (n.window - 1) / s;
         break;
+      case OpType::recursive_reduction:  // at least `count` times (global: has_global_context)
+        s /= std::pow(n.kernel, std::max(1, n.count));
+        break;
       case OpType::channel_gram:  // per window: a pixel's statistics are its window's
         if (!n.grid) r += std::max(0, n.window - 1) / s;
         break;
@@ -398,7 +424,8 @@ bool has_global_context(const Graph& g) {
   for (const Node& n : g.nodes) {
     // The grid layout and ESA's resize back to the image depend on the whole extent too.
     if (is_global_statistic(n) || n.type == OpType::group_norm ||
-        n.type == OpType::grid_to_windows || n.type == OpType::resize_bilinear_like) {
+        n.type == OpType::grid_to_windows || n.type == OpType::resize_bilinear_like ||
+        n.type == OpType::recursive_reduction || n.type == OpType::token_attention) {
       return true;
     }
   }

@@ -43,22 +43,30 @@ enum class OpType {
   // `window_w` columns), windows cyclically shifted by `window_shift` (rows and, unless
   // `window_shift_x` says otherwise, columns); weight = the relative position bias table
   // [(2h-1)(2w-1), heads]; H and W multiples of the window's sides
-  overlap_attention,   // HAT's overlapping cross-attention core: input qkv [3C, H, W], output
-                       // [C, H, W]; queries in windows of `window`, keys and values in the
-                       // `overlap` x `overlap` pixels centred on each (zero outside the image);
-                       // weight = the bias table [(window + overlap - 1)^2, heads], indexed as the
-                       // released code does (negative indices count from the end)
-  permuted_attention,  // SRFormer's permuted self-attention core: input [C + C/2, H, W], the q
-                       // projection (C channels) then the kv projection (C/4 for k, C/4 for v);
-                       // output [C, H, W]. Per (shifted) window of `window` (even) pixels, the
-                       // keys and values are its (window/2)^2 2x2 blocks, each block's four
-                       // pixels' C/4 channels side by side (C channels, pixel-major); every
-                       // pixel's query attends to them with the bias of its block's relative
-                       // position (table [(window - 1)^2, heads]) and Swin's shift mask (keys'
-                       // regions on the half-size grid, shifted by half the shift rounded up)
-  pad_to_multiple,     // pads bottom and right to multiples of `factor` (pad_mode), as SwinIR's
-                       // check_image_size, and to at least `count` pixels a side (0: no minimum)
-  crop_like,           // two inputs (x, ref): the top-left ref.h * factor x ref.w * factor of x
+  overlap_attention,    // HAT's overlapping cross-attention core: input qkv [3C, H, W], output
+                        // [C, H, W]; queries in windows of `window`, keys and values in the
+                        // `overlap` x `overlap` pixels centred on each (zero outside the image);
+                        // weight = the bias table [(window + overlap - 1)^2, heads], indexed as the
+                        // released code does (negative indices count from the end)
+  permuted_attention,   // SRFormer's permuted self-attention core: input [C + C/2, H, W], the q
+                        // projection (C channels) then the kv projection (C/4 for k, C/4 for v);
+                        // output [C, H, W]. Per (shifted) window of `window` (even) pixels, the
+                        // keys and values are its (window/2)^2 2x2 blocks, each block's four
+                        // pixels' C/4 channels side by side (C channels, pixel-major); every
+                        // pixel's query attends to them with the bias of its block's relative
+                        // position (table [(window - 1)^2, heads]) and Swin's shift mask (keys'
+                        // regions on the half-size grid, shifted by half the shift rounded up)
+  recursive_reduction,  // RGT's recursive generalization: a depth-wise `kernel` x `kernel` conv
+                        // with stride `kernel` (weight [C, 1, k, k], bias [C], no padding, the
+                        // remainder dropped) applied t times, t = max(`count`, floor(log_k(H /
+                        // k^2)), floor(log_k(W / k^2))) (the released rule at inference; the
+                        // divisions floor): the output depends on the image's whole extent
+  token_attention,      // two inputs, q [Cq, H, W] and kv [Cq + C, h, w] (k: Cq channels, v: C):
+                        // every pixel attends to all h x w tokens, per head (q and k Cq/heads
+                        // channels, v C/heads) softmax(q k^T * scale) v: output [C, H, W]; global
+  pad_to_multiple,      // pads bottom and right to multiples of `factor` (pad_mode), as SwinIR's
+                        // check_image_size, and to at least `count` pixels a side (0: no minimum)
+  crop_like,            // two inputs (x, ref): the top-left ref.h * factor x ref.w * factor of x
   channel_gram,  // channel self-attention statistics (DAT, OmniSR): input qkv [3C, H, W] (q, k,
                  // v, each `heads` x C/heads channels); per group of pixels and head, the
                  // means of q_i k_j (d x d), then the means of q_i^2 and of k_i^2: output

@@ -425,6 +425,8 @@ Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
       return overlap_attention(x, n);
     case OpType::permuted_attention:
       return permuted_attention(x, n);
+    case OpType::recursive_reduction:
+      return recursive_reduction(x, n);
     case OpType::pad_to_multiple:
       return pad_to_multiple(x, n);
     case OpType::crop_like:
@@ -440,6 +442,8 @@ Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
       return max_pool(x, n);
     case OpType::resize_bilinear_like:
       return resize_bilinear(x, in[1]->h, in[1]->w);
+    case OpType::token_attention:
+      return token_attention(x, *in[1], n);
   }
   shape_error(n, "unknown op");
 }

@@ -43,6 +43,11 @@ Tensor permuted_attention(const Tensor& qkv, const Node& n);
 // The row of SRFormer's bias table for query token a of a `window`-wide window and key k of the
 // half-size window of 2x2 blocks: the relative position of a's block and k.
 int permuted_bias_row(int a, int k, int window);
+// RGT's recursive reduction and token attention (graph.hpp), in double; how many times the
+// reduction runs on an h x w image.
+int reduction_times(int h, int w, int kernel, int at_least);
+Tensor recursive_reduction(const Tensor& x, const Node& n);
+Tensor token_attention(const Tensor& q, const Tensor& kv, const Node& n);
 // Overlapping cross-attention (graph.hpp), in double.
 Tensor overlap_attention(const Tensor& qkv, const Node& n);
 // The row of HAT's bias table for query (qy, qx) of a window and key (ky, kx) of the key window

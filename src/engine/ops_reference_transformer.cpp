@@ -196,6 +196,80 @@ Tensor permuted_attention(const Tensor& qkv, const Node& n) {
   return y;
 }
 
+int reduction_times(int h, int w, int kernel, int at_least) {
+  // floor(log_k(n)) of n >= 1, exactly (the released code's float logarithm agrees for the
+  // sides an image can have); -1 for n = 0.
+  const auto floor_log = [kernel](int n) {
+    int l = -1;
+    for (std::int64_t p = 1; p <= n; p *= kernel) ++l;
+    return l;
+  };
+  const int k2 = kernel * kernel;
+  return std::max({at_least, floor_log(h / k2), floor_log(w / k2)});
+}
+
+Tensor recursive_reduction(const Tensor& x, const Node& n) {
+  const int k = n.kernel;
+  const int times = reduction_times(x.h, x.w, k, n.count);
+  Tensor cur = x;
+  for (int t = 0; t < times; ++t) {
+    if (cur.h < k || cur.w < k) {
+      op_error(n, fmt::format("{}x{} is too small to reduce {} times by {}", x.w, x.h, times, k));
+    }
+    Tensor next(cur.c, cur.h / k, cur.w / k);
+    for (int c = 0; c < cur.c; ++c)
+      for (int y = 0; y < next.h; ++y)
+        for (int xx = 0; xx < next.w; ++xx) {
+          double acc = n.bias[c];
+          for (int i = 0; i < k; ++i)
+            for (int j = 0; j < k; ++j) {
+              acc += static_cast<double>(n.weight[(static_cast<std::size_t>(c) * k + i) * k + j]) *
+                     cur.at(c, y * k + i, xx * k + j);
+            }
+          next.at(c, y, xx) = static_cast<float>(acc);
+        }
+    cur = std::move(next);
+  }
+  return cur;
+}
+
+Tensor token_attention(const Tensor& q, const Tensor& kv, const Node& n) {
+  const int cq = q.c;
+  const int cv = kv.c - cq;
+  if (n.heads < 1 || cq % n.heads != 0 || cv < 1 || cv % n.heads != 0) {
+    op_error(n, "bad attention shape");
+  }
+  const int dq = cq / n.heads;
+  const int dv = cv / n.heads;
+  const std::size_t tokens = kv.plane();
+  Tensor y(cv, q.h, q.w);
+  std::vector<double> logits(tokens);
+  for (std::size_t p = 0; p < q.plane(); ++p) {
+    for (int h = 0; h < n.heads; ++h) {
+      double top = -1e300;
+      for (std::size_t t = 0; t < tokens; ++t) {
+        double dot = 0;
+        for (int d = h * dq; d < (h + 1) * dq; ++d) {
+          dot += static_cast<double>(q.channel(d)[p]) * kv.channel(d)[t];
+        }
+        logits[t] = dot * n.scale;
+        top = std::max(top, logits[t]);
+      }
+      double total = 0;
+      for (double& l : logits) {
+        l = std::exp(l - top);
+        total += l;
+      }
+      for (int e = h * dv; e < (h + 1) * dv; ++e) {
+        double acc = 0;
+        for (std::size_t t = 0; t < tokens; ++t) acc += logits[t] * kv.channel(cq + e)[t];
+        y.channel(e)[p] = static_cast<float>(acc / total);
+      }
+    }
+  }
+  return y;
+}
+
 int overlap_bias_row(int qy, int qx, int ky, int kx, int window, int keys) {
   const int span = window + keys - 1;
   const int row = (ky - qy + window - keys + 1) * span + (kx - qx + window - keys + 1);

@@ -80,6 +80,13 @@ double peak_floats_per_pixel(const Graph& g) {
       case OpType::permuted_attention:
         out.channels = 2 * in.channels / 3;
         break;
+      case OpType::recursive_reduction:  // at least `count` times
+        out.area =
+            in.area / std::pow(static_cast<double>(n.kernel) * n.kernel, std::max(1, n.count));
+        break;
+      case OpType::token_attention:  // the tokens' values at every pixel; scores in blocks
+        out.channels = shapes[n.inputs[1]].channels - in.channels;
+        break;
       default:
         break;
     }

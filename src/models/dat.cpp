@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "models/arch_util.hpp"
+#include "models/dat_common.hpp"
 
 namespace hires::models {
 namespace {
@@ -21,70 +22,8 @@ std::string block_name(int layer, int block) {
   return fmt::format("layers.{}.blocks.{}", layer, block);
 }
 
-// The released code shifts the spatial windows of blocks 2, 6, 10, ... in even groups and of
-// blocks 0, 4, 8, ... in odd ones, by half a window.
-bool shifted(int layer, int block) {
-  return (layer % 2 == 0 && block > 0 && (block - 2) % 4 == 0) ||
-         (layer % 2 != 0 && block % 4 == 0);
-}
-
-// LayerNorm (eps 1e-5) then ReLU, in place, over one row of `v`.
-void norm_relu(std::vector<double>& v, const std::vector<float>& w, const std::vector<float>& b) {
-  double mean = 0;
-  for (double x : v) mean += x;
-  mean /= static_cast<double>(v.size());
-  double var = 0;
-  for (double x : v) var += (x - mean) * (x - mean);
-  const double inv = 1.0 / std::sqrt(var / static_cast<double>(v.size()) + 1e-5);
-  for (std::size_t i = 0; i < v.size(); ++i)
-    v[i] = std::max(0.0, (v[i] - mean) * inv * w[i] + b[i]);
-}
-
-// y = W x + b for a PyTorch Linear [out, in].
-std::vector<double> affine(const std::vector<float>& w, const std::vector<float>& b,
-                           const std::vector<double>& x) {
-  std::vector<double> y(b.size());
-  for (std::size_t o = 0; o < y.size(); ++o) {
-    double acc = b[o];
-    for (std::size_t i = 0; i < x.size(); ++i) acc += w[o * x.size() + i] * x[i];
-    y[o] = acc;
-  }
-  return y;
-}
-
-struct DatBuilder : SwinBuilder {
+struct DatBuilder : RectBuilder {
   const DatConfig& c;
-
-  // DAT's dynamic position bias: an MLP (pos_proj, then three of LayerNorm, ReLU, Linear) maps
-  // each relative offset (dy, dx) of a `wh` x `ww` window, the rows of `prefix`.rpe_biases, to
-  // one bias per head. Evaluated here once: the table window_attention indexes.
-  std::vector<float> position_bias(const std::string& prefix, int wh, int ww, int heads) {
-    const std::int64_t rows = static_cast<std::int64_t>(2 * wh - 1) * (2 * ww - 1);
-    const auto& offsets = fetch_tensor(weights, source, prefix + ".rpe_biases", {rows, 2}, hint);
-    const std::string proj = prefix + ".pos.pos_proj";
-    const auto p = weights(proj + ".weight");
-    if (!p || p->shape.size() != 2 || p->shape[1] != 2 || p->shape[0] < 1 || p->shape[0] > 4096) {
-      bad_model(source, fmt::format("tensor '{}.weight' is missing or not [dim, 2]", proj), hint);
-    }
-    const std::int64_t pd = p->shape[0];
-    const auto t = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
-      return fetch_tensor(weights, source, prefix + ".pos." + name, shape, hint);
-    };
-    const auto& pw = t("pos_proj.weight", {pd, 2});
-    const auto& pb = t("pos_proj.bias", {pd});
-    std::vector<float> table(static_cast<std::size_t>(rows) * heads);
-    for (std::int64_t r = 0; r < rows; ++r) {
-      std::vector<double> v = affine(pw, pb, {offsets[2 * r], offsets[2 * r + 1]});
-      for (int stage = 1; stage <= 3; ++stage) {
-        const std::string s = fmt::format("pos{}", stage);
-        const std::int64_t out = stage == 3 ? heads : pd;
-        norm_relu(v, t(s + ".0.weight", {pd}), t(s + ".0.bias", {pd}));
-        v = affine(t(s + ".2.weight", {out, pd}), t(s + ".2.bias", {out}), v);
-      }
-      for (int h = 0; h < heads; ++h) table[r * heads + h] = static_cast<float>(v[h]);
-    }
-    return table;
-  }
 
   // The convolution branch: depth-wise 3x3, BatchNorm, GELU.
   int conv_branch(const std::string& p, int v) {
@@ -137,60 +76,10 @@ struct DatBuilder : SwinBuilder {
     return linear(p + ".proj", binary(OpType::add, p + ".aim", a, v), c.embed, c.embed);
   }
 
-  // Adaptive spatial attention: half the heads on split_h x split_w windows, half on
-  // split_w x split_h ones, on q, k and v zero-padded to a multiple of the larger split.
+  // Adaptive spatial attention: the rectangle windows' attention and the conv branch.
   int spatial_attention(const std::string& p, int x, int heads, bool shift) {
-    const int dim = c.embed;
-    const int half = dim / 2;
-    const int qkv =
-        linear(p + ".qkv", x, dim, 3 * dim, static_cast<bool>(weights(p + ".qkv.bias")));
-    // Reorder the projection's rows from [q k v] to [q0 k0 v0 q1 k1 v1] (0, 1: the halves of
-    // the channels each window shape takes), so that each branch is one slice.
-    Node& lin = g.nodes.back();
-    const std::vector<float> w = lin.weight;
-    const std::vector<float> b = lin.bias;
-    for (int branch = 0; branch < 2; ++branch)
-      for (int part = 0; part < 3; ++part)
-        for (int i = 0; i < half; ++i) {
-          const std::size_t from =
-              static_cast<std::size_t>(part) * dim + static_cast<std::size_t>(branch) * half + i;
-          const std::size_t to = static_cast<std::size_t>(branch * 3 + part) * half + i;
-          std::copy_n(&w[from * dim], dim, &lin.weight[to * dim]);
-          if (!b.empty()) lin.bias[to] = b[from];
-        }
-    const int v = concat(
-        p + ".v", {slice(p + ".v0", qkv, 2 * half, half), slice(p + ".v1", qkv, 5 * half, half)});
-    const int max_split = std::max(c.split_h, c.split_w);
-    std::vector<int> parts;
-    for (int branch = 0; branch < 2; ++branch) {
-      const std::string a = fmt::format("{}.attns.{}", p, branch);
-      Node pad;
-      pad.type = OpType::pad_to_multiple;
-      pad.name = a + ".pad";
-      pad.factor = max_split;
-      pad.pad_mode = engine::PadMode::zero;
-      pad.inputs = {slice(a + ".qkv", qkv, branch * 3 * half, 3 * half)};
-      Node n;
-      n.type = OpType::window_attention;
-      n.name = a;
-      n.heads = heads / 2;
-      n.window = branch == 0 ? c.split_h : c.split_w;
-      n.window_w = branch == 0 ? c.split_w : c.split_h;
-      n.window_shift = shift ? n.window / 2 : 0;
-      n.window_shift_x = shift ? n.window_w / 2 : 0;
-      const int head_dim = half / n.heads;  // PyTorch's dim // heads
-      n.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
-      n.weight = position_bias(a, n.window, n.window_w, n.heads);
-      n.inputs = {add(std::move(pad))};
-      const int attended = add(std::move(n));
-      Node crop;
-      crop.type = OpType::crop_like;
-      crop.name = a + ".crop";
-      crop.inputs = {attended, x};
-      parts.push_back(add(std::move(crop)));
-    }
-    const int attended = concat(p + ".attns", parts);
-    return interact(p, attended, conv_branch(p, v), true);
+    const Attended a = rectangle_attention(p, x, c.embed, heads, {c.split_h, c.split_w}, shift);
+    return interact(p, a.attended, conv_branch(p, a.v), true);
   }
 
   // Adaptive channel attention: heads of channels attending to channels over the whole image.
@@ -214,67 +103,19 @@ struct DatBuilder : SwinBuilder {
     return interact(p, attended, conv_branch(p, v), false);
   }
 
-  // The spatial-gate feed-forward network: fc1, GELU, first half * dwconv(norm(second half)),
-  // fc2.
-  int sgfn(const std::string& p, int x) {
-    const int hidden = c.ffn_hidden;
-    const int half = hidden / 2;
-    const int h = unary(OpType::gelu, p + ".act", linear(p + ".fc1", x, c.embed, hidden));
-    const int gate = depthwise_conv(
-        p + ".sg.conv", layer_norm(p + ".sg.norm", slice(p + ".sg.x2", h, half, half), half), half,
-        3);
-    const int m = binary(OpType::mul, p + ".sg", slice(p + ".sg.x1", h, 0, half), gate);
-    return linear(p + ".fc2", m, half, c.embed);
-  }
-
   int block(int layer, int index, int x) {
     const std::string p = block_name(layer, index);
     const int heads = c.heads[static_cast<std::size_t>(layer)];
     const int n1 = layer_norm(p + ".norm1", x, c.embed);
-    const int a = index % 2 == 0 ? spatial_attention(p + ".attn", n1, heads, shifted(layer, index))
-                                 : channel_attention(p + ".attn", n1, heads);
+    const int a = index % 2 == 0
+                      ? spatial_attention(p + ".attn", n1, heads, rect_window_shifted(layer, index))
+                      : channel_attention(p + ".attn", n1, heads);
     const int x1 = binary(OpType::add, p + ".attn_residual", x, a);
     const int n2 = layer_norm(p + ".norm2", x1, c.embed);
-    return binary(OpType::add, p + ".ffn_residual", x1, sgfn(p + ".ffn", n2));
+    return binary(OpType::add, p + ".ffn_residual", x1,
+                  sgfn(p + ".ffn", n2, c.embed, c.ffn_hidden));
   }
 };
-
-// The spatial window's rows and columns: from the first offset of the mother set (the released
-// code's rpe_biases start at (1 - rows, 1 - columns)), or where only shapes are known (`hires
-// models`), from its (2 rows - 1)(2 columns - 1) offsets and the rows x columns tokens of
-// relative_position_index, taking the smaller side for the rows as the released models do.
-void detect_split(const WeightLookup& weights, const std::string& source, DatConfig& c) {
-  const std::string name = block_name(0, 0) + ".attn.attns.0.rpe_biases";
-  const std::string index = block_name(0, 0) + ".attn.attns.0.relative_position_index";
-  const auto t = weights(name);
-  const auto tokens = weights(index);
-  if (!t || t->shape.size() != 2 || t->shape[1] != 2) {
-    bad_model(source, fmt::format("tensor '{}' is missing or not [offsets, 2]", name), kHint);
-  }
-  double rows = 0;
-  double cols = 0;
-  if (t->values->size() >= 2) {
-    rows = 1.0 - (*t->values)[0];
-    cols = 1.0 - (*t->values)[1];
-  } else if (tokens && tokens->shape.size() == 2) {
-    // rows + cols = (4 tokens + 1 - offsets) / 2 and rows x cols = tokens.
-    const auto n = static_cast<double>(tokens->shape[0]);
-    const double sum = (4 * n + 1 - static_cast<double>(t->shape[0])) / 2;
-    const double root = std::sqrt(std::max(0.0, sum * sum - 4 * n));
-    rows = std::round((sum - root) / 2);
-    cols = std::round((sum + root) / 2);
-  }
-  const bool whole = rows == std::floor(rows) && cols == std::floor(cols);
-  if (!whole || rows < 1 || rows > 64 || cols < 1 || cols > 64 ||
-      t->shape[0] != static_cast<std::int64_t>((2 * rows - 1) * (2 * cols - 1))) {
-    bad_model(
-        source,
-        fmt::format("tensor '{}' is not the offsets of a window of 1 to 64 pixels a side", name),
-        kHint);
-  }
-  c.split_h = static_cast<int>(rows);
-  c.split_w = static_cast<int>(cols);
-}
 
 }  // namespace
 
@@ -305,6 +146,8 @@ std::optional<DatConfig> detect_dat(const WeightLookup& weights, const std::stri
   if (!first || !weights("before_RG.1.weight") || !weights(block_name(0, 0) + ".norm1.weight")) {
     return std::nullopt;
   }
+  // RGT shares DAT's frame and names; its odd blocks reduce the image (rgt.cpp).
+  if (weights(block_name(0, 1) + ".attn.reduction1.weight")) return std::nullopt;
   DatConfig c;
   c.embed = channel_count(*first, 0, "conv_first.weight", source);
   c.in_ch = channel_count(*first, 1, "conv_first.weight", source);
@@ -331,7 +174,9 @@ std::optional<DatConfig> detect_dat(const WeightLookup& weights, const std::stri
                           c.embed),
               kHint);
   }
-  detect_split(weights, source, c);
+  const RectSplit split = detect_rect_split(weights, block_name(0, 0) + ".attn", source, kHint);
+  c.split_h = split.h;
+  c.split_w = split.w;
   const std::string fc1 = block_name(0, 0) + ".ffn.fc1.weight";
   const auto hidden = weights(fc1);
   if (!hidden) bad_model(source, fmt::format("tensor '{}' is missing", fc1), kHint);
@@ -356,7 +201,7 @@ Graph build_dat(const DatConfig& c, const WeightLookup& weights, const std::stri
   g.scale = c.tail.upscale;
   // A tile's windows (both shapes) and its padding to the larger split must be the image's.
   g.tile_align = std::lcm(c.split_h, c.split_w);
-  DatBuilder b{{{weights, source, kHint, g}}, c};
+  DatBuilder b{{{{weights, source, kHint, g}}}, c};
   const int framed = b.frame_input(1, 1.0F);  // DAT pads inside its attention, not the image
   const int first = b.conv("conv_first", framed, c.in_ch, c.embed, 3);
   int x = b.layer_norm("before_RG.1", first, c.embed);

@@ -19,6 +19,7 @@
 #include "models/mosr.hpp"
 #include "models/omnisr.hpp"
 #include "models/plksr.hpp"
+#include "models/rgt.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
 #include "models/srformer.hpp"
@@ -66,7 +67,7 @@ constexpr const char* kSupportedArchitectures =
     "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration), hat "
     "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light), omnisr (OmniSR), drct (DRCT, "
     "DRCT-L), srformer (SRFormer, SRFormer-light), mosr "
-    "(MoSR)";
+    "(MoSR), rgt (RGT, RGT-S)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -102,6 +103,9 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   if (const auto c = models::detect_srformer(lookup, source)) {
     return ArchGraph{"srformer", models::srformer_variant(*c),
                      models::build_srformer(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_rgt(lookup, source)) {
+    return ArchGraph{"rgt", models::rgt_variant(*c), models::build_rgt(*c, lookup, source)};
   }
   if (const auto c = models::detect_mosr(lookup, source)) {
     return ArchGraph{"mosr", models::mosr_variant(*c), models::build_mosr(*c, lookup, source)};

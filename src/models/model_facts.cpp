@@ -17,6 +17,7 @@
 #include "models/mosr.hpp"
 #include "models/omnisr.hpp"
 #include "models/plksr.hpp"
+#include "models/rgt.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
 #include "models/srformer.hpp"
@@ -45,7 +46,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 11> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 12> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -106,6 +107,13 @@ constexpr std::array<ShapeArchitecture, 11> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_srformer(w, source)) {
          return ShapeFacts{"srformer", c->upscale, models::srformer_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"rgt",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_rgt(w, source)) {
+         return ShapeFacts{"rgt", c->tail.upscale, models::rgt_variant(*c)};
        }
        return std::nullopt;
      }},

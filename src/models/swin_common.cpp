@@ -198,11 +198,12 @@ int SwinBuilder::swin_block(const std::string& prefix, int x, int dim, int heads
   return binary(OpType::add, prefix + ".mlp_residual", x1, m);
 }
 
-int SwinBuilder::frame_input(int window, float img_range) {
+int SwinBuilder::frame_input(int window, float img_range, int min_side) {
   Node pad;
   pad.type = OpType::pad_to_multiple;
   pad.name = "check_image_size";
   pad.factor = window;
+  pad.count = min_side;
   pad.pad_mode = engine::PadMode::reflect;
   pad.inputs = {g.input};
   int x = add(std::move(pad));

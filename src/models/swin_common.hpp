@@ -66,9 +66,10 @@ struct SwinBuilder : GraphBuilder {
   // A Swin block: x + attn(norm1(x)), then + mlp(norm2(x)).
   int swin_block(const std::string& prefix, int x, int dim, int heads, int window, int shift,
                  int hidden);
-  // The released forward pass's framing: reflect to a multiple of `window`, (x - mean) * range
-  // (mean DIV2K's for 3 channels, else 0). Returns the framed input.
-  int frame_input(int window, float img_range);
+  // The released forward pass's framing: reflect to a multiple of `window` (and to at least
+  // `min_side` pixels a side), (x - mean) * range (mean DIV2K's for 3 channels, else 0).
+  // Returns the framed input.
+  int frame_input(int window, float img_range, int min_side = 0);
   // After the upsampler: x / range + mean, cropped to the input's size times the scale.
   int unframe_output(int x, float img_range);
   // The upsampler after the body (`body` = conv_after_body(...) + first features); `framed` is

@@ -199,6 +199,9 @@ TEST(OpsCpu, EveryOpTypeHasACase) {
                                  OpType::layer_norm,  // these five: test_ops_archs.cpp too
                                  OpType::window_attention,
                                  OpType::overlap_attention,
+                                 OpType::permuted_attention,  // these three: test_ops_archs.cpp
+                                 OpType::recursive_reduction,
+                                 OpType::token_attention,
                                  OpType::pad_to_multiple,
                                  OpType::crop_like};
   for (int t = 0; t <= static_cast<int>(OpType::crop_like); ++t) {

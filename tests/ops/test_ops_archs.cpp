@@ -228,6 +228,38 @@ TEST(OpsArchs, PartialChannelConvolution) {
   EXPECT_THROW(chain({conv_node(3, 12, 3, 1, 30), bad}, 3), Error);
 }
 
+// The cpu backend slices and concatenates convolution outputs in their own (blocked) layout:
+// channel ranges on and off the 16-channel blocks, and inputs of mixed layouts, against the
+// reference.
+TEST(OpsArchs, SlicesAndConcatenationsOfBlockedOutputs) {
+  for (const auto& [begin, count] :
+       {std::pair{0, 16}, std::pair{16, 32}, std::pair{5, 7}, std::pair{40, 8}, std::pair{47, 1}}) {
+    Node s = op(OpType::slice_channels);
+    s.begin = begin;
+    s.count = count;
+    Graph g = chain({conv_node(3, 48, 3, 1, 110), s}, 3);
+    compare_backends(g, random_tensor(3, 13, 17, 111), 1e-4F,
+                     fmt::format("slice {} + {} of a conv's 48 channels", begin, count));
+  }
+  // concat(conv output, a slice of it, the input): blocked, plain and plain.
+  Graph g = chain({conv_node(3, 32, 3, 1, 112)}, 3);
+  const int conv_out = g.output;
+  Node s = op(OpType::slice_channels);
+  s.begin = 3;
+  s.count = 5;
+  s.inputs = {conv_out};
+  s.output = g.add_value();
+  g.nodes.push_back(s);
+  Node cat = op(OpType::concat);
+  cat.inputs = {conv_out, s.output, g.input};
+  cat.output = g.add_value();
+  g.nodes.push_back(cat);
+  g.output = cat.output;
+  g.out_channels = 32 + 5 + 3;
+  validate(g);
+  compare_backends(g, random_tensor(3, 9, 20, 113), 1e-4F, "concat of mixed layouts");
+}
+
 Node layer_norm_node(int channels) {
   Node n = op(OpType::layer_norm);
   for (int c = 0; c < channels; ++c) {
@@ -480,6 +512,86 @@ TEST(OpsArchs, PermutedAttentionMatchesTheReference) {
   for (const auto& [window, shift] : {std::pair{5, 0}, std::pair{4, 4}}) {
     Node bad = permuted_node(1, window, shift, 95);
     EXPECT_THROW(chain({conv_node(3, 6, 1, 1, 96), bad}, 3), Error) << window << "," << shift;
+  }
+}
+
+// RGT's reduction count: max(2, floor(log4(side / 16))) as the released code at inference.
+TEST(OpsArchs, RecursiveReductionTimesAndValues) {
+  EXPECT_EQ(ref::reduction_times(16, 16, 4, 2), 2);
+  EXPECT_EQ(ref::reduction_times(1023, 40, 4, 2), 2);
+  EXPECT_EQ(ref::reduction_times(1024, 40, 4, 2), 3);  // 1024 / 16 = 64 = 4^3
+  EXPECT_EQ(ref::reduction_times(30, 4096, 4, 2), 4);
+  EXPECT_EQ(ref::reduction_times(3, 3, 4, 2), 2);  // too small: the minimum (the op then refuses)
+  // Twice by 4 with weights 1/16 and bias 0: the mean of each 16x16 block; the remainder dropped.
+  Node n = op(OpType::recursive_reduction);
+  n.kernel = 4;
+  n.count = 2;
+  n.weight.assign(2 * 16, 1.0F / 16);
+  n.bias = {0.0F, 1.0F};
+  Tensor x(2, 17, 35);
+  for (int y = 0; y < 17; ++y)
+    for (int xx = 0; xx < 35; ++xx) {
+      x.at(0, y, xx) = static_cast<float>(xx / 16);  // block column index
+      x.at(1, y, xx) = 2.0F;
+    }
+  const Tensor r = ref::recursive_reduction(x, n);
+  ASSERT_EQ(r.h, 1);
+  ASSERT_EQ(r.w, 2);
+  EXPECT_NEAR(r.at(0, 0, 0), 0.0F, 1e-6);
+  EXPECT_NEAR(r.at(0, 0, 1), 1.0F, 1e-6);
+  EXPECT_NEAR(r.at(1, 0, 1), 2.0F + 1.0F + 1.0F, 1e-5);  // bias once per reduction
+  EXPECT_THROW(ref::recursive_reduction(Tensor(2, 15, 40), n), Error);
+  // Three times on a 1024-pixel side, through the backends after a conv.
+  Node big = op(OpType::recursive_reduction);
+  big.kernel = 4;
+  big.count = 2;
+  big.weight.resize(3 * 16);
+  for (std::size_t i = 0; i < big.weight.size(); ++i) big.weight[i] = 0.05F * (i % 5);
+  big.bias = {0.1F, -0.2F, 0.0F};
+  Graph g = chain({conv_node(3, 3, 1, 1, 97), big}, 3);
+  const Tensor want = make_reference_backend(g)->run(random_tensor(3, 1030, 70, 98));
+  EXPECT_EQ(want.h, 1030 / 64);
+  EXPECT_EQ(want.w, 70 / 64);
+  compare_backends(g, random_tensor(3, 1030, 70, 98), 1e-4F, "reduction 3 times");
+}
+
+// Every pixel's query against all tokens: uniform queries (q = 0) average the values; and the
+// cpu path (blocks of pixels, oneDNN matmuls) against the reference.
+TEST(OpsArchs, TokenAttentionAgainstAllTokens) {
+  Node n = op(OpType::token_attention);
+  n.heads = 2;
+  n.scale = 0.8F;
+  Tensor q(4, 3, 5);  // zero queries: uniform attention
+  Tensor kv(4 + 2, 2, 3);
+  for (std::size_t t = 0; t < kv.plane(); ++t) {
+    kv.channel(4)[t] = static_cast<float>(t);       // head 0's value
+    kv.channel(5)[t] = static_cast<float>(10 * t);  // head 1's
+  }
+  for (const Tensor& got : {ref::token_attention(q, kv, n), cpu::token_attention(q, kv, n)}) {
+    ASSERT_EQ(got.c, 2);
+    for (std::size_t p = 0; p < got.plane(); ++p) {
+      EXPECT_NEAR(got.channel(0)[p], 2.5F, 1e-5);
+      EXPECT_NEAR(got.channel(1)[p], 25.0F, 1e-4);
+    }
+  }
+  struct Case {
+    int heads, cq, cv, h, w, th, tw;
+  };
+  for (const Case& c :
+       {Case{1, 4, 4, 5, 7, 1, 1}, Case{2, 8, 12, 9, 6, 2, 3}, Case{3, 6, 9, 40, 33, 4, 5}}) {
+    Node a = op(OpType::token_attention);
+    a.heads = c.heads;
+    a.scale = 0.5F;
+    const Tensor qq = random_tensor(c.cq, c.h, c.w, 99);
+    const Tensor tokens = random_tensor(c.cq + c.cv, c.th, c.tw, 100);
+    const Tensor want = ref::token_attention(qq, tokens, a);
+    const Tensor got = cpu::token_attention(qq, tokens, a);
+    ASSERT_EQ(got.size(), want.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      worst = std::max(worst, static_cast<double>(std::abs(got.data[i] - want.data[i])));
+    }
+    EXPECT_LT(worst, 1e-5) << c.heads << " heads, " << c.cq << "+" << c.cv << " channels";
   }
 }
 
