@@ -5,6 +5,7 @@
 # per round PyTorch's warm forward pass (median of REPS in one python process), then hires'
 # (bench_engine_model, median of REPS, which also checks its output against PyTorch's).
 # Usage: bench/archs_vs_torch.sh [rounds=3] [threads=nproc] [archs="span plksr realplksr"] [reps=1]
+#        [size=256] (the large transformers, drct and rgt-s, take minutes a pass here at 256)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -13,13 +14,14 @@ rounds=${1:-3}
 threads=${2:-$(nproc)}
 archs=${3:-span plksr realplksr}
 reps=${4:-1}
+size=${5:-256}
 [ -x "$root/build/bench/bench_engine_model" ] || cmake --build "$root/build" -t bench_engine_model
 require_torch
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "threads=$threads rounds=$rounds reps=$reps input 256x256 x4"
+echo "threads=$threads rounds=$rounds reps=$reps input ${size}x${size} x4"
 for arch in $archs; do
-  /usr/bin/python3 "$root/bench/torch_archs.py" make "$arch" "$tmp" 256
+  /usr/bin/python3 "$root/bench/torch_archs.py" make "$arch" "$tmp" "$size"
   torch_t=() engine_t=() diff=""
   for ((i = 0; i < rounds; i++)); do
     torch_t+=("$(/usr/bin/python3 "$root/bench/torch_archs.py" time "$arch" "$tmp" "$reps" "$threads")")

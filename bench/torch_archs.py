@@ -22,8 +22,10 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import make_arch_fixtures as fx  # noqa: E402
 import make_dat_fixtures as dt  # noqa: E402
+import make_drct_fixtures as dr  # noqa: E402
 import make_mosr_fixtures as mo  # noqa: E402
 import make_omnisr_fixtures as om  # noqa: E402
+import make_rgt_fixtures as rg  # noqa: E402
 import make_srformer_fixtures as sf  # noqa: E402
 import make_swin_fixtures as sw  # noqa: E402
 from fixture_io import write_safetensors  # noqa: E402
@@ -49,6 +51,10 @@ def build(arch):
         return sf.srformer(3, 60, (6,) * 4, (6,) * 4, 16, 2.0, 4, "pixelshuffledirect")
     if arch == "mosr":
         return mo.MoSR(3, 64, 24, 96, 64, 7, 4, False)
+    if arch == "drct":
+        return dr.DRCT(180, (6,) * 6, 16, 2.0, 32, 4, num_feat=64)
+    if arch == "rgt-s":
+        return rg.RGT(180, (6,) * 6, (6,) * 6, (8, 32), 2.0, 0.5, 4, False, num_feat=64)
     raise SystemExit("unknown architecture " + arch)
 
 
@@ -77,9 +83,9 @@ def main():
     mode, arch, folder = sys.argv[1], sys.argv[2], sys.argv[3]
     model = build(arch)
     generator = torch.Generator().manual_seed(1)
-    if arch.startswith("swinir") or arch.startswith("srformer"):
+    if arch.startswith("swinir") or arch.startswith("srformer") or arch == "drct":
         sw.randomize(model, generator)
-    elif arch.startswith("dat"):
+    elif arch.startswith("dat") or arch.startswith("rgt"):
         dt.randomize(model, generator)
     elif arch == "omnisr":
         om.randomize(model, generator)

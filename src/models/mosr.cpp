@@ -35,16 +35,37 @@ struct MosrBuilder : GraphBuilder {
 
   int mish(const std::string& name, int x) { return unary(OpType::mish, name, x); }
 
+  // Output channels [begin, begin + count) of the block's fc1 (a 3x3 conv) as a conv of its own.
+  int fc1_rows(const std::string& p, int x, int begin, int count, const std::string& part) {
+    const auto& w =
+        fetch_tensor(weights, source, p + ".fc1.weight", {2 * c.hidden, c.dim, 3, 3}, hint);
+    const auto& b = fetch_tensor(weights, source, p + ".fc1.bias", {2 * c.hidden}, hint);
+    Node n;
+    n.type = OpType::conv2d;
+    n.name = p + ".fc1." + part;
+    n.in_channels = c.dim;
+    n.out_channels = count;
+    n.kernel = 3;
+    n.padding = 1;
+    const std::size_t per = static_cast<std::size_t>(c.dim) * 9;
+    n.weight.assign(w.begin() + static_cast<std::ptrdiff_t>(begin * per),
+                    w.begin() + static_cast<std::ptrdiff_t>((begin + count) * per));
+    n.bias.assign(b.begin() + begin, b.begin() + begin + count);
+    n.inputs = {x};
+    return add(std::move(n));
+  }
+
   // The gated CNN block: x + mish(fc2(mish(g) * [i, conv(c)])) - 0.5.
   int gated_block(const std::string& p, int x) {
     const int n = layer_norm(p + ".norm", x, c.dim);
     g.nodes.back().eps = 1e-6F;
-    const int f = conv(p + ".fc1", n, c.dim, 2 * c.hidden, 3);
-    const int gate = mish(p + ".act", slice(p + ".g", f, 0, c.hidden));
-    const int part = slice(p + ".c", f, 2 * c.hidden - c.conv_channels, c.conv_channels);
+    // fc1's three parts as three convolutions (its rows split at load): no slices of a
+    // 2 x hidden-channel output.
+    const int gate = mish(p + ".act", fc1_rows(p, n, 0, c.hidden, "g"));
+    const int part = fc1_rows(p, n, 2 * c.hidden - c.conv_channels, c.conv_channels, "c");
     int mixed = depthwise_conv(p + ".conv", part, c.conv_channels, c.kernel);
     if (c.conv_channels < c.hidden) {
-      const int ident = slice(p + ".i", f, c.hidden, c.hidden - c.conv_channels);
+      const int ident = fc1_rows(p, n, c.hidden, c.hidden - c.conv_channels, "i");
       mixed = concat(p + ".cat", {ident, mixed});
     }
     const int y = mish(p + ".act2", conv(p + ".fc2", binary(OpType::mul, p + ".gate", gate, mixed),
