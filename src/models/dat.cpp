@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "models/arch_util.hpp"
 #include "models/dat_common.hpp"
@@ -17,10 +18,6 @@ using engine::Node;
 using engine::OpType;
 
 constexpr const char* kHint = "not a DAT checkpoint?";
-
-std::string block_name(int layer, int block) {
-  return fmt::format("layers.{}.blocks.{}", layer, block);
-}
 
 struct DatBuilder : RectBuilder {
   const DatConfig& c;
@@ -104,7 +101,7 @@ struct DatBuilder : RectBuilder {
   }
 
   int block(int layer, int index, int x) {
-    const std::string p = block_name(layer, index);
+    const std::string p = rect_block_name(layer, index);
     const int heads = c.heads[static_cast<std::size_t>(layer)];
     const int n1 = layer_norm(p + ".norm1", x, c.embed);
     const int a = index % 2 == 0
@@ -143,30 +140,18 @@ std::string dat_variant(const DatConfig& c) {
 
 std::optional<DatConfig> detect_dat(const WeightLookup& weights, const std::string& source) {
   const auto first = weights("conv_first.weight");
-  if (!first || !weights("before_RG.1.weight") || !weights(block_name(0, 0) + ".norm1.weight")) {
+  if (!first || !weights("before_RG.1.weight") ||
+      !weights(rect_block_name(0, 0) + ".norm1.weight")) {
     return std::nullopt;
   }
   // RGT shares DAT's frame and names; its odd blocks reduce the image (rgt.cpp).
-  if (weights(block_name(0, 1) + ".attn.reduction1.weight")) return std::nullopt;
+  if (weights(rect_block_name(0, 1) + ".attn.reduction1.weight")) return std::nullopt;
   DatConfig c;
   c.embed = channel_count(*first, 0, "conv_first.weight", source);
   c.in_ch = channel_count(*first, 1, "conv_first.weight", source);
-  for (int i = 0; weights(block_name(i, 0) + ".norm1.weight"); ++i) {
-    int depth = 0;
-    while (weights(block_name(i, depth) + ".norm1.weight")) ++depth;
-    const std::string pos = block_name(i, 0) + ".attn.attns.0.pos.pos3.2.weight";
-    const auto t = weights(pos);
-    if (!t) bad_model(source, fmt::format("tensor '{}' is missing", pos), kHint);
-    const int heads = 2 * channel_count(*t, 0, pos, source);
-    if (c.embed % heads != 0 || (c.embed / 2) % (heads / 2) != 0) {
-      bad_model(source,
-                fmt::format("tensor '{}' gives {} heads, which do not divide {} channels", pos,
-                            heads, c.embed),
-                kHint);
-    }
-    c.depths.push_back(depth);
-    c.heads.push_back(heads);
-  }
+  RectGroups groups = detect_rect_groups(weights, c.embed, source, kHint);
+  c.depths = std::move(groups.depths);
+  c.heads = std::move(groups.heads);
   if (c.embed < 16 || c.embed % 2 != 0) {
     bad_model(source,
               fmt::format("tensor 'conv_first.weight' has {} output channels, expected an even "
@@ -174,10 +159,11 @@ std::optional<DatConfig> detect_dat(const WeightLookup& weights, const std::stri
                           c.embed),
               kHint);
   }
-  const RectSplit split = detect_rect_split(weights, block_name(0, 0) + ".attn", source, kHint);
+  const RectSplit split =
+      detect_rect_split(weights, rect_block_name(0, 0) + ".attn", source, kHint);
   c.split_h = split.h;
   c.split_w = split.w;
-  const std::string fc1 = block_name(0, 0) + ".ffn.fc1.weight";
+  const std::string fc1 = rect_block_name(0, 0) + ".ffn.fc1.weight";
   const auto hidden = weights(fc1);
   if (!hidden) bad_model(source, fmt::format("tensor '{}' is missing", fc1), kHint);
   c.ffn_hidden = channel_count(*hidden, 0, fc1, source);

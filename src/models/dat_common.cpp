@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/srvgg.hpp"  // channel_count
+
 namespace hires::models {
 namespace {
 
@@ -36,6 +38,32 @@ std::vector<double> affine(const std::vector<float>& w, const std::vector<float>
 }
 
 }  // namespace
+
+std::string rect_block_name(int layer, int block) {
+  return fmt::format("layers.{}.blocks.{}", layer, block);
+}
+
+RectGroups detect_rect_groups(const WeightLookup& weights, int embed, const std::string& source,
+                              const std::string& hint) {
+  RectGroups r;
+  for (int i = 0; weights(rect_block_name(i, 0) + ".norm1.weight"); ++i) {
+    int depth = 0;
+    while (weights(rect_block_name(i, depth) + ".norm1.weight")) ++depth;
+    const std::string pos = rect_block_name(i, 0) + ".attn.attns.0.pos.pos3.2.weight";
+    const auto t = weights(pos);
+    if (!t) bad_model(source, fmt::format("tensor '{}' is missing", pos), hint);
+    const int heads = 2 * channel_count(*t, 0, pos, source);
+    if (embed % heads != 0 || (embed / 2) % (heads / 2) != 0) {
+      bad_model(source,
+                fmt::format("tensor '{}' gives {} heads, which do not divide {} channels", pos,
+                            heads, embed),
+                hint);
+    }
+    r.depths.push_back(depth);
+    r.heads.push_back(heads);
+  }
+  return r;
+}
 
 bool rect_window_shifted(int layer, int block) {
   return (layer % 2 == 0 && block > 0 && (block - 2) % 4 == 0) ||

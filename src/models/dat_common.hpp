@@ -12,6 +12,19 @@
 
 namespace hires::models {
 
+// "layers.L.blocks.B": a block's prefix in DAT and RGT.
+std::string rect_block_name(int layer, int block);
+
+// The residual groups: blocks per group (counted from '...blocks.B.norm1.weight') and heads per
+// group (twice the rows of the first block's position MLP's last layer); Error(input) naming
+// the tensor when it is missing or its heads do not divide `embed` channels in halves.
+struct RectGroups {
+  std::vector<int> depths;
+  std::vector<int> heads;
+};
+RectGroups detect_rect_groups(const WeightLookup& weights, int embed, const std::string& source,
+                              const std::string& hint);
+
 // The released code shifts the spatial windows of blocks 2, 6, 10, ... in even groups and of
 // blocks 0, 4, 8, ... in odd ones, by half a window.
 bool rect_window_shifted(int layer, int block);

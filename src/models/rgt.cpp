@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "models/arch_util.hpp"
 #include "models/dat_common.hpp"
@@ -21,10 +22,6 @@ constexpr const char* kHint = "not an RGT checkpoint?";
 // RG-SA reduces at least this many times (the released code's minimum at inference), and needs
 // this many pixels a side for it.
 constexpr int kMinReductions = 2;
-
-std::string block_name(int layer, int block) {
-  return fmt::format("layers.{}.blocks.{}", layer, block);
-}
 
 struct RgtBuilder : RectBuilder {
   const RgtConfig& c;
@@ -74,7 +71,7 @@ struct RgtBuilder : RectBuilder {
   }
 
   int block(int layer, int index, int x) {
-    const std::string p = block_name(layer, index);
+    const std::string p = rect_block_name(layer, index);
     const int heads = c.heads[static_cast<std::size_t>(layer)];
     const int n1 = layer_norm(p + ".norm1", x, c.embed);
     const int a = index % 2 == 0
@@ -110,7 +107,7 @@ std::string rgt_variant(const RgtConfig& c) {
 
 std::optional<RgtConfig> detect_rgt(const WeightLookup& weights, const std::string& source) {
   const auto first = weights("conv_first.weight");
-  const std::string red = block_name(0, 1) + ".attn.reduction1.weight";
+  const std::string red = rect_block_name(0, 1) + ".attn.reduction1.weight";
   if (!first || !weights("before_RG.1.weight") || !weights(red)) return std::nullopt;
   RgtConfig c;
   c.embed = channel_count(*first, 0, "conv_first.weight", source);
@@ -122,23 +119,11 @@ std::optional<RgtConfig> detect_rgt(const WeightLookup& weights, const std::stri
                           c.embed),
               kHint);
   }
-  for (int i = 0; weights(block_name(i, 0) + ".norm1.weight"); ++i) {
-    int depth = 0;
-    while (weights(block_name(i, depth) + ".norm1.weight")) ++depth;
-    const std::string pos = block_name(i, 0) + ".attn.attns.0.pos.pos3.2.weight";
-    const auto t = weights(pos);
-    if (!t) bad_model(source, fmt::format("tensor '{}' is missing", pos), kHint);
-    const int heads = 2 * channel_count(*t, 0, pos, source);
-    if (c.embed % heads != 0 || (c.embed / 2) % (heads / 2) != 0) {
-      bad_model(source,
-                fmt::format("tensor '{}' gives {} heads, which do not divide {} channels", pos,
-                            heads, c.embed),
-                kHint);
-    }
-    c.depths.push_back(depth);
-    c.heads.push_back(heads);
-  }
-  const RectSplit split = detect_rect_split(weights, block_name(0, 0) + ".attn", source, kHint);
+  RectGroups groups = detect_rect_groups(weights, c.embed, source, kHint);
+  c.depths = std::move(groups.depths);
+  c.heads = std::move(groups.heads);
+  const RectSplit split =
+      detect_rect_split(weights, rect_block_name(0, 0) + ".attn", source, kHint);
   c.split_h = split.h;
   c.split_w = split.w;
   const auto r = weights(red);
@@ -146,7 +131,7 @@ std::optional<RgtConfig> detect_rgt(const WeightLookup& weights, const std::stri
     bad_model(source, fmt::format("tensor '{}' is not a square kernel of 2 to 8", red), kHint);
   }
   c.reduction = static_cast<int>(r->shape[2]);
-  const std::string conv = block_name(0, 1) + ".attn.conv.weight";
+  const std::string conv = rect_block_name(0, 1) + ".attn.conv.weight";
   const auto cw = weights(conv);
   if (!cw) bad_model(source, fmt::format("tensor '{}' is missing", conv), kHint);
   c.reduced = channel_count(*cw, 0, conv, source);
@@ -158,7 +143,7 @@ std::optional<RgtConfig> detect_rgt(const WeightLookup& weights, const std::stri
                 kHint);
     }
   }
-  const std::string fc1 = block_name(0, 0) + ".mlp.fc1.weight";
+  const std::string fc1 = rect_block_name(0, 0) + ".mlp.fc1.weight";
   const auto hidden = weights(fc1);
   if (!hidden) bad_model(source, fmt::format("tensor '{}' is missing", fc1), kHint);
   c.mlp_hidden = channel_count(*hidden, 0, fc1, source);
