@@ -37,9 +37,10 @@ struct MosrBuilder : GraphBuilder {
 
   // Output channels [begin, begin + count) of the block's fc1 (a 3x3 conv) as a conv of its own.
   int fc1_rows(const std::string& p, int x, int begin, int count, const std::string& part) {
-    const auto& w =
-        fetch_tensor(weights, source, p + ".fc1.weight", {2 * c.hidden, c.dim, 3, 3}, hint);
-    const auto& b = fetch_tensor(weights, source, p + ".fc1.bias", {2 * c.hidden}, hint);
+    const auto& w = fetch_tensor(weights, source, p + ".fc1.weight",
+                                 {std::int64_t{2} * c.hidden, c.dim, 3, 3}, hint);
+    const auto& b =
+        fetch_tensor(weights, source, p + ".fc1.bias", {std::int64_t{2} * c.hidden}, hint);
     Node n;
     n.type = OpType::conv2d;
     n.name = p + ".fc1." + part;
