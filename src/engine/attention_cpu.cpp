@@ -303,9 +303,133 @@ void batched_matmul(memory::dim batch, memory::dim rows, memory::dim inner, memo
 
 }  // namespace
 
+namespace {
+
+// OmniSR's pixel groups (graph.hpp): window x window blocks, or with `grid` the pixels `window`
+// apart; valid() when the image is a whole number of windows (else the reference reports it).
+struct PixelGroups {
+  int window = 0;
+  bool grid = false;
+  int h = 0, w = 0, gh = 0, gw = 0;
+
+  PixelGroups(const Tensor& x, const Node& n) : window(n.window), grid(n.grid), h(x.h), w(x.w) {
+    if (!valid()) return;
+    gh = grid ? window : h / window;
+    gw = grid ? window : w / window;
+  }
+  bool valid() const { return window > 0 && h % window == 0 && w % window == 0 && h > 0; }
+  int count() const { return gh * gw; }
+  // The pixel indices (y * w + x) of group g, in row order.
+  void pixels(int g, std::vector<std::size_t>& out) const {
+    out.clear();
+    const int gy = g / gw;
+    const int gx = g % gw;
+    const int step = grid ? window : 1;
+    const int y0 = grid ? gy : gy * window;
+    const int x0 = grid ? gx : gx * window;
+    const int y1 = grid ? h : y0 + window;
+    const int x1 = grid ? w : x0 + window;
+    for (int y = y0; y < y1; y += step)
+      for (int x = x0; x < x1; x += step) {
+        out.push_back(static_cast<std::size_t>(y) * w + x);
+      }
+  }
+};
+
+// Copies channels [first, first + count) of x at `pixels` into dst ([count][pixels]).
+void gather(const Tensor& x, int first, int count, const std::vector<std::size_t>& pixels,
+            std::vector<float>& dst) {
+  const std::size_t np = pixels.size();
+  dst.resize(static_cast<std::size_t>(count) * np);
+  for (int c = 0; c < count; ++c) {
+    const float* src = x.channel(first + c);
+    for (std::size_t p = 0; p < np; ++p) dst[static_cast<std::size_t>(c) * np + p] = src[pixels[p]];
+  }
+}
+
+// channel_gram per group: each group's q and k gathered contiguous, its statistics in double,
+// the groups across the threads.
+Tensor grouped_channel_gram(const Tensor& qkv, const Node& n, const PixelGroups& groups) {
+  const int channels = qkv.c / 3;
+  const int d = channels / n.heads;
+  const std::size_t grams = static_cast<std::size_t>(n.heads) * d * d;
+  const std::size_t stats = grams + 2 * static_cast<std::size_t>(channels);
+  const int count = groups.count();
+  Tensor y(static_cast<int>(stats), groups.gh, groups.gw);
+#pragma omp parallel
+  {
+    std::vector<std::size_t> px;
+    std::vector<float> qk;
+#pragma omp for
+    for (int g = 0; g < count; ++g) {
+      groups.pixels(g, px);
+      gather(qkv, 0, 2 * channels, px, qk);
+      const std::size_t np = px.size();
+      const auto mean = [&](const float* a, const float* b) {
+        double acc = 0;
+        for (std::size_t p = 0; p < np; ++p) acc += static_cast<double>(a[p]) * b[p];
+        return static_cast<float>(acc / static_cast<double>(np));
+      };
+      const auto row = [&](int c) { return &qk[static_cast<std::size_t>(c) * np]; };
+      for (int h = 0; h < n.heads; ++h)
+        for (int i = 0; i < d; ++i)
+          for (int j = 0; j < d; ++j) {
+            const std::size_t s = (static_cast<std::size_t>(h) * d + i) * d + j;
+            y.data[s * count + g] = mean(row(h * d + i), row(channels + h * d + j));
+          }
+      for (int c = 0; c < 2 * channels; ++c) {
+        y.data[(grams + c) * count + g] = mean(row(c), row(c));
+      }
+    }
+  }
+  return y;
+}
+
+// channel_attention per group: v gathered, mixed by the group's matrices, scattered back.
+Tensor grouped_channel_attention(const Tensor& qkv, const std::vector<float>& a, const Node& n,
+                                 const PixelGroups& groups) {
+  const int channels = qkv.c / 3;
+  const int d = channels / n.heads;
+  const std::size_t grams = static_cast<std::size_t>(n.heads) * d * d;
+  Tensor y(channels, qkv.h, qkv.w);
+#pragma omp parallel
+  {
+    std::vector<std::size_t> px;
+    std::vector<float> v;
+    std::vector<float> out;
+#pragma omp for
+    for (int g = 0; g < groups.count(); ++g) {
+      groups.pixels(g, px);
+      gather(qkv, 2 * channels, channels, px, v);
+      const std::size_t np = px.size();
+      out.assign(np, 0.0F);
+      const float* m = &a[static_cast<std::size_t>(g) * grams];
+      for (int h = 0; h < n.heads; ++h)
+        for (int i = 0; i < d; ++i) {
+          std::fill(out.begin(), out.end(), 0.0F);
+          for (int j = 0; j < d; ++j) {
+            const float weight = m[(static_cast<std::size_t>(h) * d + i) * d + j];
+            const float* src = &v[static_cast<std::size_t>(h * d + j) * np];
+            for (std::size_t p = 0; p < np; ++p) out[p] += weight * src[p];
+          }
+          float* dst = y.channel(h * d + i);
+          for (std::size_t p = 0; p < np; ++p) dst[px[p]] = out[p];
+        }
+    }
+  }
+  return y;
+}
+
+}  // namespace
+
 Tensor channel_gram(const Tensor& qkv, const Node& n) {
-  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0 || n.window != 0) {
-    return ref::channel_gram(qkv, n);  // and groups smaller than the image (OmniSR)
+  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0) {
+    return ref::channel_gram(qkv, n);
+  }
+  if (n.window != 0) {  // per window or grid phase (OmniSR)
+    const PixelGroups groups(qkv, n);
+    if (!groups.valid()) return ref::channel_gram(qkv, n);
+    return grouped_channel_gram(qkv, n, groups);
   }
   const int channels = qkv.c / 3;
   const memory::dim d = channels / n.heads;
@@ -330,11 +454,21 @@ Tensor channel_gram(const Tensor& qkv, const Node& n) {
 Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n) {
   const int channels = n.heads > 0 ? qkv.c / 3 : 0;
   const int d = n.heads > 0 ? channels / n.heads : 0;
-  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0 || n.window != 0 ||
-      gram.size() !=
-          static_cast<std::size_t>(n.heads) * d * d + 2 * static_cast<std::size_t>(channels)) {
+  const std::size_t stats =
+      static_cast<std::size_t>(n.heads) * d * d + 2 * static_cast<std::size_t>(channels);
+  if (n.heads < 1 || qkv.c % (3 * n.heads) != 0 || qkv.plane() == 0 ||
+      gram.c != static_cast<int>(stats)) {
     return ref::channel_attention(qkv, gram, n);
   }
+  if (n.window != 0) {  // per window or grid phase (OmniSR)
+    const PixelGroups groups(qkv, n);
+    if (!groups.valid() || gram.h != groups.gh || gram.w != groups.gw) {
+      return ref::channel_attention(qkv, gram, n);
+    }
+    return grouped_channel_attention(qkv, ref::channel_attention_matrix(gram, n, channels), n,
+                                     groups);
+  }
+  if (gram.size() != stats) return ref::channel_attention(qkv, gram, n);
   const std::vector<float> a = ref::channel_attention_matrix(gram, n, channels);
   const auto pixels = static_cast<memory::dim>(qkv.plane());
   const memory::dim dd = d;

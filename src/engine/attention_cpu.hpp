@@ -33,7 +33,9 @@ class WindowAttention {
 Tensor layer_norm(const Tensor& x, const Node& n);
 
 // DAT's channel attention: the statistics (channel_gram) and the attention applied to v
-// (channel_attention), their per-head products as batched oneDNN matmuls over the pixels.
+// (channel_attention), their per-head products as batched oneDNN matmuls over the pixels; per
+// window or grid phase (OmniSR) each group's channels gathered contiguous, the groups across the
+// threads.
 Tensor channel_gram(const Tensor& qkv, const Node& n);
 Tensor channel_attention(const Tensor& qkv, const Tensor& gram, const Node& n);
 

@@ -671,8 +671,27 @@ TEST(OpsArchs, OmnisrGridPoolResizeAndGroupedChannelAttention) {
   const Tensor down = ref::resize_bilinear(t, 2, 3);  // centres of 2x2 blocks: their means
   EXPECT_NEAR(down.at(0, 1, 2), (t.at(0, 2, 4) + t.at(0, 2, 5) + t.at(0, 3, 4) + t.at(0, 3, 5)) / 4,
               1e-5);
-  // Grouped channel attention through the backends (the cpu one has no fast path for groups:
-  // the same loops) and against the whole-image form on a single window.
+  // Grouped channel attention: the cpu path (each group gathered contiguous, groups across the
+  // threads) against the reference, statistics and mixing, on windows and grid phases.
+  for (const bool grid : {false, true}) {
+    Node gram = op(OpType::channel_gram);
+    gram.heads = 4;
+    gram.window = 8;
+    gram.grid = grid;
+    const Tensor qkv = random_tensor(3 * 16, 16, 24, 95);
+    const Tensor want = ref::channel_gram(qkv, gram);
+    const Tensor got = cpu::channel_gram(qkv, gram);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got.data[i], want.data[i], 1e-5) << i;
+    Node mix = gram;
+    mix.type = OpType::channel_attention;
+    mix.weight = {1.0F, 2.0F, 0.5F, 3.0F};
+    const Tensor a = ref::channel_attention(qkv, want, mix);
+    const Tensor b = cpu::channel_attention(qkv, want, mix);
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a.data[i], b.data[i], 1e-5) << i;
+  }
+  // Through the backends and against the whole-image form on a single window.
   for (const bool grid : {false, true}) {
     Graph g = channel_attention_graph(2, 3, 92);
     for (Node& n : g.nodes) {
