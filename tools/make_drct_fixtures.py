@@ -18,7 +18,6 @@ Run with Debian's Python (python3-torch, python3-numpy):
 The output is deterministic: running it again writes the same bytes.
 """
 
-import math
 import os
 import sys
 
@@ -28,8 +27,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_arch_fixtures import OUT, report, save_fixture  # noqa: E402
-from make_swin_fixtures import (RGB_MEAN, PatchNorm, SwinBlock, channel_norm,  # noqa: E402
-                                randomize)
+from make_swin_fixtures import (RGB_MEAN, PatchNorm, SwinBlock,  # noqa: E402
+                                add_pixelshuffle_tail, channel_norm, randomize)
 
 BLOCKS = 5
 
@@ -68,16 +67,7 @@ class DRCT(nn.Module):
         self.norm = nn.LayerNorm(embed)
         self.conv_after_body = (nn.Conv2d(embed, embed, 3, padding=1) if conv_after
                                 else nn.Identity())
-        self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed, num_feat, 3, padding=1),
-                                                  nn.LeakyReLU())
-        stages = []
-        if scale == 3:
-            stages = [nn.Conv2d(num_feat, 9 * num_feat, 3, padding=1), nn.PixelShuffle(3)]
-        else:
-            for _ in range(int(math.log2(scale))):
-                stages += [nn.Conv2d(num_feat, 4 * num_feat, 3, padding=1), nn.PixelShuffle(2)]
-        self.upsample = nn.Sequential(*stages)
-        self.conv_last = nn.Conv2d(num_feat, 3, 3, padding=1)
+        add_pixelshuffle_tail(self, embed, num_feat, scale)
 
     def forward(self, x):
         h, w = x.shape[2:]

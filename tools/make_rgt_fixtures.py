@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_arch_fixtures import OUT, report, save_fixture  # noqa: E402
 from make_dat_fixtures import (RGB_MEAN, SGFN, WindowBranch, channel_norm,  # noqa: E402
                                randomize, residual_conv)
+from make_swin_fixtures import add_pixelshuffle_tail  # noqa: E402
 
 
 def floor_log(n, base):
@@ -154,16 +155,7 @@ class RGT(nn.Module):
                                      for i, (d, h) in enumerate(zip(depths, heads))])
         self.norm = nn.LayerNorm(dim)
         self.conv_after_body = residual_conv(dim, three)
-        self.conv_before_upsample = nn.Sequential(nn.Conv2d(dim, num_feat, 3, 1, 1),
-                                                  nn.LeakyReLU())
-        ups = []
-        if scale == 3:
-            ups += [nn.Conv2d(num_feat, 9 * num_feat, 3, 1, 1), nn.PixelShuffle(3)]
-        else:
-            for _ in range(scale.bit_length() - 1):
-                ups += [nn.Conv2d(num_feat, 4 * num_feat, 3, 1, 1), nn.PixelShuffle(2)]
-        self.upsample = nn.Sequential(*ups)
-        self.conv_last = nn.Conv2d(num_feat, 3, 3, 1, 1)
+        add_pixelshuffle_tail(self, dim, num_feat, scale)
 
     def forward(self, x):
         x = x - self.mean.to(x.dtype)

@@ -155,6 +155,21 @@ class SwinBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+def add_pixelshuffle_tail(model, embed, num_feat, scale, out_ch=3):
+    """The classical upsampler of SwinIR-like models: conv_before_upsample (conv + LeakyReLU),
+    upsample (conv + pixel shuffle stages of x2, or one x3) and conv_last, added to `model`."""
+    model.conv_before_upsample = nn.Sequential(nn.Conv2d(embed, num_feat, 3, padding=1),
+                                               nn.LeakyReLU())
+    stages = []
+    if scale == 3:
+        stages = [nn.Conv2d(num_feat, 9 * num_feat, 3, padding=1), nn.PixelShuffle(3)]
+    else:
+        for _ in range(int(math.log2(scale))):
+            stages += [nn.Conv2d(num_feat, 4 * num_feat, 3, padding=1), nn.PixelShuffle(2)]
+    model.upsample = nn.Sequential(*stages)
+    model.conv_last = nn.Conv2d(num_feat, out_ch, 3, padding=1)
+
+
 def residual_conv(dim, three):
     if not three:
         return nn.Conv2d(dim, dim, 3, padding=1)
@@ -383,16 +398,7 @@ class HAT(nn.Module):
                                      for d, h in zip(depths, heads)])
         self.norm = nn.LayerNorm(embed)
         self.conv_after_body = nn.Conv2d(embed, embed, 3, padding=1)
-        self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed, num_feat, 3, padding=1),
-                                                  nn.LeakyReLU())
-        stages = []
-        if scale == 3:
-            stages = [nn.Conv2d(num_feat, 9 * num_feat, 3, padding=1), nn.PixelShuffle(3)]
-        else:
-            for _ in range(int(math.log2(scale))):
-                stages += [nn.Conv2d(num_feat, 4 * num_feat, 3, padding=1), nn.PixelShuffle(2)]
-        self.upsample = nn.Sequential(*stages)
-        self.conv_last = nn.Conv2d(num_feat, 3, 3, padding=1)
+        add_pixelshuffle_tail(self, embed, num_feat, scale)
 
     def forward(self, x):
         h, w = x.shape[2:]

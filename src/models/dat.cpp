@@ -190,19 +190,10 @@ Graph build_dat(const DatConfig& c, const WeightLookup& weights, const std::stri
   DatBuilder b{{{{weights, source, kHint, g}}}, c};
   const int framed = b.frame_input(1, 1.0F);  // DAT pads inside its attention, not the image
   const int first = b.conv("conv_first", framed, c.in_ch, c.embed, 3);
-  int x = b.layer_norm("before_RG.1", first, c.embed);
-  for (std::size_t i = 0; i < c.depths.size(); ++i) {
-    const int layer = static_cast<int>(i);
-    const int layer_in = x;
-    for (int j = 0; j < c.depths[i]; ++j) x = b.block(layer, j, x);
-    const std::string conv = fmt::format("layers.{}.conv", i);
-    x = b.binary(OpType::add, fmt::format("layers.{}", i), layer_in,
-                 b.residual_conv(conv, x, c.embed, c.three_conv));
-  }
-  x = b.layer_norm("norm", x, c.embed);
-  const int body = b.binary(OpType::add, "conv_after_body",
-                            b.residual_conv("conv_after_body", x, c.embed, c.three_conv), first);
-  x = b.tail(c.tail, body, framed, c.embed);
+  const int body = b.groups_body(
+      b.layer_norm("before_RG.1", first, c.embed), first, c.embed, c.depths, c.three_conv,
+      [&](int layer, int index, int x) { return b.block(layer, index, x); });
+  const int x = b.tail(c.tail, body, framed, c.embed);
   g.output = b.unframe_output(x, 1.0F);
   g.receptive_radius = engine::estimate_receptive_radius(g);
   engine::validate(g);

@@ -194,4 +194,18 @@ int RectBuilder::sgfn(const std::string& p, int x, int dim, int hidden) {
   return linear(p + ".fc2", m, half, dim);
 }
 
+int RectBuilder::groups_body(int x, int first, int dim, const std::vector<int>& depths,
+                             bool three_conv, const std::function<int(int, int, int)>& block) {
+  for (std::size_t i = 0; i < depths.size(); ++i) {
+    const int layer = static_cast<int>(i);
+    const int layer_in = x;
+    for (int j = 0; j < depths[i]; ++j) x = block(layer, j, x);
+    x = binary(OpType::add, fmt::format("layers.{}", i), layer_in,
+               residual_conv(fmt::format("layers.{}.conv", i), x, dim, three_conv));
+  }
+  x = layer_norm("norm", x, dim);
+  return binary(OpType::add, "conv_after_body",
+                residual_conv("conv_after_body", x, dim, three_conv), first);
+}
+
 }  // namespace hires::models

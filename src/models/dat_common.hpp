@@ -5,6 +5,7 @@
 // window's size read from the offsets, and the spatial-gate feed-forward network.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,12 @@ struct RectBuilder : SwinBuilder {
   // The spatial-gate feed-forward network `p`: fc1 to `hidden`, GELU, first half times
   // dwconv(LayerNorm(second half)), fc2.
   int sgfn(const std::string& p, int x, int dim, int hidden);
+
+  // The body after the first conv's LayerNorm `x`: residual groups of `depths` blocks made by
+  // `block(layer, index, input)`, each closed by layers.L.conv and a residual, then norm,
+  // conv_after_body and the residual to `first` (the first conv's output).
+  int groups_body(int x, int first, int dim, const std::vector<int>& depths, bool three_conv,
+                  const std::function<int(int, int, int)>& block);
 };
 
 }  // namespace hires::models

@@ -170,10 +170,7 @@ TEST(Omnisr, Tile64AgainstTheWholeImage) {
   const test::TiledRun r = test::run_whole_and_tile64(g);
   ASSERT_TRUE(r.plan.global_means);
   const double err = max_abs_diff(r.whole, r.tiled);
-  double mean = 0;
-  for (std::size_t i = 0; i < r.tiled.size(); ++i)
-    mean += std::abs(r.tiled.data[i] - r.whole.data[i]);
-  mean /= static_cast<double>(r.tiled.size());
+  const double mean = test::mean_abs_diff(r.tiled, r.whole);
   EXPECT_LT(mean, 0.05) << "tile 64 vs whole image, mean";
   ::testing::Test::RecordProperty("tile64_max_abs_error", fmt::format("{:.3g}", err));
   std::cout << "omnisr_tiny_x4: context " << r.plan.context << ", tile 64 vs whole image max error "

@@ -57,6 +57,12 @@ inline double max_abs_diff(const engine::Tensor& a, const engine::Tensor& b) {
   return worst;
 }
 
+inline double mean_abs_diff(const engine::Tensor& a, const engine::Tensor& b) {
+  double sum = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) sum += std::abs(a.data[i] - b.data[i]);
+  return sum / static_cast<double>(a.size());
+}
+
 // `got` (the output of `backend`) has `want`'s shape and is within 1e-4 of it everywhere; the
 // error is recorded as the test's <backend>_max_abs_error property. Wrap in
 // ASSERT_NO_FATAL_FAILURE to stop the test on a shape mismatch.
