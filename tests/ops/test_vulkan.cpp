@@ -297,9 +297,122 @@ TEST(OpsVulkan, GlobalMeansComeBackAndCanBeFixed) {
   expect_close(vk->run(x), ref->run(x), "own means again");
 }
 
-// Every op type has a shader: a new op without one fails here (and in supports()).
+// A node reading `inputs` appended to g, which then outputs it.
+int append(Graph& g, Node n, std::vector<int> inputs) {
+  n.inputs = std::move(inputs);
+  n.output = g.add_value();
+  g.output = n.output;
+  g.nodes.push_back(std::move(n));
+  return g.output;
+}
+
+// An attention node of `heads` with a random bias table of `rows` rows.
+Node attention(OpType t, int heads, int window, std::size_t rows, unsigned seed) {
+  Node n = op(t);
+  n.heads = heads;
+  n.window = window;
+  n.scale = 0.4F;
+  n.weight = random_vector(rows * static_cast<std::size_t>(heads), seed, 0.5F);
+  return n;
+}
+
+// The attention shaders take a head's output channels 32 at a time (attention.glsl's CHUNK):
+// heads of 40 and 80 channels need two and three passes over the keys, the last partial.
+TEST(OpsVulkan, AttentionHeadsWiderThanOneChunk) {
+  HIRES_REQUIRE_VULKAN();
+  for (const int hd : {33, 40, 80}) {
+    Node win = attention(OpType::window_attention, 2, 4, 7 * 7, 3);
+    win.window_shift = 2;
+    compare(chain({conv_node(3, 3 * 2 * hd, 1, 1, 0, 1, true, 4), win}, 3),
+            random_tensor(3, 8, 12, 5), fmt::format("window attention, heads of {}", hd));
+    Node oca = attention(OpType::overlap_attention, 1, 4, 9 * 9, 6);
+    oca.overlap = 6;
+    compare(chain({conv_node(3, 3 * hd, 1, 1, 0, 1, true, 7), oca}, 3), random_tensor(3, 8, 8, 8),
+            fmt::format("overlap attention, a head of {}", hd));
+    const int channels = 4 * hd;  // permuted: C/4 channels of k and of v
+    Node psa = attention(OpType::permuted_attention, 2, 4, 3 * 3, 9);
+    psa.window_shift = 1;
+    compare(chain({conv_node(3, channels * 3 / 2, 1, 1, 0, 1, true, 10), psa}, 3),
+            random_tensor(3, 8, 8, 11), fmt::format("permuted attention, heads of {}", 2 * hd));
+  }
+}
+
+// RGT's global branch: tokens pooled from the image (max pool, recursive reduction), every
+// pixel attending to them (values 40 channels a head), and a bilinear resize back to the
+// input's size; OmniSR's grid layout there and back.
+TEST(OpsVulkan, TokensPoolsResizeAndGridLayout) {
+  HIRES_REQUIRE_VULKAN();
+  Graph g = chain({conv_node(3, 8, 3, 1, 1, 1, true, 20)}, 3);
+  const int q = g.output;
+  Node pool = op(OpType::max_pool);
+  pool.kernel = 3;
+  pool.stride = 2;
+  Node reduce = op(OpType::recursive_reduction);
+  reduce.kernel = 2;
+  reduce.count = 1;
+  reduce.weight = random_vector(88 * 4, 21, 0.5F);
+  reduce.bias = random_vector(88, 22, 0.1F);
+  const int kv = append(g, conv_node(3, 88, 1, 1, 0, 1, true, 23), {g.input});
+  const int pooled = append(g, pool, {kv});
+  const int tokens = append(g, reduce, {pooled});
+  Node tok = op(OpType::token_attention);
+  tok.heads = 2;
+  tok.scale = 0.5F;
+  const int attended = append(g, tok, {q, tokens});
+  const int small = append(g, pool, {attended});
+  append(g, op(OpType::resize_bilinear_like), {small, g.input});
+  Node grid = op(OpType::grid_to_windows, 4);
+  const int windows = append(g, grid, {g.output});
+  grid.type = OpType::windows_to_grid;
+  grid.factor = 2;
+  append(g, grid, {windows});
+  validate(g);
+  for (const auto& [h, w] : {std::pair{16, 20}, std::pair{36, 24}}) {
+    compare(g, random_tensor(3, h, w, 24),
+            fmt::format("tokens, pools, resize, grid at {}x{}", w, h));
+  }
+}
+
+// DAT's channel attention over the whole image on tiles: the statistics come back from each
+// run, and fixed ones (the first pass's, shared by all tiles) replace the tile's own.
+TEST(OpsVulkan, ChannelStatisticsComeBackAndCanBeFixed) {
+  HIRES_REQUIRE_VULKAN();
+  Graph g = chain({conv_node(3, 3 * 12, 1, 1, 0, 1, true, 30)}, 3);
+  const int qkv = g.output;
+  Node gram = op(OpType::channel_gram);
+  gram.heads = 3;
+  const int stats = append(g, gram, {qkv});
+  Node mix = gram;
+  mix.type = OpType::channel_attention;
+  mix.weight = {0.5F, 1.0F, 2.0F};
+  append(g, mix, {qkv, stats});
+  validate(g);
+  const Tensor x = random_tensor(3, 10, 9, 31);
+  auto vk = make_backend(BackendKind::vulkan, g, {});
+  auto ref = make_reference_backend(g);
+  expect_close(vk->run(x), ref->run(x), "own statistics");
+  ASSERT_EQ(vk->last_global_means().count(stats), 1U);
+  expect_close(vk->last_global_means().at(stats), ref->last_global_means().at(stats), "stats");
+  (void)ref->run(random_tensor(3, 10, 9, 32));
+  const Tensor fixed = ref->last_global_means().at(stats);  // another image's
+  vk->set_global_means({{stats, fixed}});
+  ref->set_global_means({{stats, fixed}});
+  const Tensor a = vk->run(x);
+  expect_close(a, ref->run(x), "fixed statistics");
+  vk->set_global_means({});
+  const Tensor own = vk->run(x);
+  float moved = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    moved = std::max(moved, std::abs(a.data[i] - own.data[i]));
+  EXPECT_GT(moved, 1e-3F) << "the fixed statistics were not used";
+}
+
+// Every op type has a shader: a new op without one fails here (and in supports()). The op types
+// are the names op_name knows (it says "?" past the last).
 TEST(OpsVulkan, EveryOpTypeIsSupported) {
-  for (int t = 0; t <= static_cast<int>(OpType::group_norm); ++t) {
+  ASSERT_STREQ(op_name(static_cast<OpType>(static_cast<int>(OpType::resize_bilinear_like) + 1)),
+               "?");
+  for (int t = 0; t <= static_cast<int>(OpType::resize_bilinear_like); ++t) {
     Graph g;
     Node n = op(static_cast<OpType>(t));
     g.nodes.push_back(n);
@@ -408,6 +521,31 @@ TEST(OpsVulkan, ATileTooLargeForTheDeviceRunsAsHalves) {
   const GpuList gpus = list_gpus();  // (a reference into the returned list dangled: ASan)
   const GpuDevice& d = gpus.devices.at(0);
   if (d.max_buffer_bytes < value_bytes) {
+    EXPECT_NE(vk->describe().find("tiles run as halves"), std::string::npos) << vk->describe();
+  }
+}
+
+// Halves of a windowed graph are cut on the window grid: each half's windows are the whole
+// input's (a cut at 301 would shift them). Against the cpu backend: the reference loops would
+// take most of a minute on this size, and OpsArchs checks the cpu backend against them.
+TEST(OpsVulkan, HalvesOfAWindowedGraphKeepTheWindows) {
+  HIRES_REQUIRE_VULKAN();
+  Node pad = op(OpType::pad_to_multiple, 4);
+  pad.pad_mode = PadMode::reflect;
+  Node win = attention(OpType::window_attention, 4, 4, 7 * 7, 40);
+  Graph g = chain({pad, conv_node(3, 96, 1, 1, 0, 1, true, 41), win}, 3);
+  Node crop = op(OpType::crop_like, 1);
+  append(g, crop, {g.output, g.input});
+  g.out_channels = 32;
+  g.tile_align = 4;
+  g.receptive_radius = 6;
+  validate(g);
+  const Tensor x = random_tensor(3, 602, 598, 42);
+  auto vk = make_backend(BackendKind::vulkan, g, {});
+  expect_close(vk->run(x), make_backend(BackendKind::cpu, g, {})->run(x), "602x598, window 4");
+  const std::uint64_t value_bytes = 96ULL * 604 * 600 * 4;
+  const GpuList gpus = list_gpus();
+  if (gpus.devices.at(0).max_buffer_bytes < value_bytes) {
     EXPECT_NE(vk->describe().find("tiles run as halves"), std::string::npos) << vk->describe();
   }
 }

@@ -9,6 +9,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <set>
 #include <tuple>
 
@@ -37,7 +38,7 @@ struct Plan {
 
 struct PlanKey {
   int h = 0, w = 0;
-  std::vector<int> fixed_means;  // global_avg_pool outputs given by set_global_means
+  std::vector<int> fixed_means;  // global statistics given by set_global_means
   bool operator<(const PlanKey& o) const {
     return std::tie(h, w, fixed_means) < std::tie(o.h, o.w, o.fixed_means);
   }
@@ -119,7 +120,8 @@ class VulkanBackend final : public Backend {
     int len = 0, at = 0, context = 0;
   };
   Cut cut_of(const Tensor& input) const {
-    const int m = std::max(1, g_.size_multiple);
+    // Cuts and context on the window grid too: each half's windows are the whole input's.
+    const int m = std::lcm(std::max(1, g_.size_multiple), std::max(1, g_.tile_align));
     Cut c;
     c.rows = input.h >= input.w;
     c.len = c.rows ? input.h : input.w;
@@ -173,7 +175,7 @@ class VulkanBackend final : public Backend {
     ctx_.submit_and_wait(plan.cmd.get());
     last_means_.clear();
     for (const Node& n : g_.nodes) {
-      if (n.type == OpType::global_avg_pool) last_means_[n.output] = copy_out(plan, n.output);
+      if (is_global_statistic(n)) last_means_[n.output] = copy_out(plan, n.output);
     }
     return copy_out(plan, g_.output);
   }
@@ -218,7 +220,7 @@ class VulkanBackend final : public Backend {
     // Values the host reads or writes get buffers of their own, mapped.
     std::set<int> host{g_.input, g_.output};
     for (const Node& n : g_.nodes) {
-      if (n.type == OpType::global_avg_pool) host.insert(n.output);
+      if (is_global_statistic(n)) host.insert(n.output);
     }
     struct Slot {
       VkDeviceSize bytes = 0;
@@ -281,7 +283,7 @@ class VulkanBackend final : public Backend {
       if (out != n.output) {
         for (int v : frees_[i + 1]) release(v);
       }
-      const bool fixed = n.type == OpType::global_avg_pool &&
+      const bool fixed = is_global_statistic(n) &&
                          std::find(key.fixed_means.begin(), key.fixed_means.end(), n.output) !=
                              key.fixed_means.end();
       if (fixed) continue;  // the host writes this value before each run

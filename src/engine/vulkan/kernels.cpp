@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 #include <algorithm>
-#include <bit>
 
+#include "engine/vulkan/kernel_util.hpp"
 #include "hires/error.hpp"
 
 namespace hires::engine::vk {
@@ -19,12 +19,7 @@ constexpr int kScaleShift = 5;  // activation.comp only
 constexpr int kActSilu = 6;     // activation.comp only (not fused into convolutions)
 constexpr int kActGelu = 7;
 constexpr int kActMish = 8;
-constexpr std::uint32_t kLocal1d = 256;  // LOCAL_SIZE of common.glsl
-constexpr int kMaxConvKernel = 27;       // SHARED_WEIGHTS of conv2d.comp: 768 >= 27 * 27
-
-[[noreturn]] void shape_error(const Node& n, const std::string& what) {
-  throw Error(ErrorKind::internal, fmt::format("node '{}' ({})", n.name, op_name(n.type)), what);
-}
+constexpr int kMaxConvKernel = 27;  // SHARED_WEIGHTS of conv2d.comp: 768 >= 27 * 27
 
 int act_code(const Node* act) {
   if (act == nullptr) return kActNone;
@@ -46,53 +41,6 @@ int act_code(const Node* act) {
     default:
       return kActNone;
   }
-}
-
-// Push constants, filled in the order the shader's block declares them.
-class Push {
- public:
-  explicit Push(Dispatch& d) : d_(d) {}
-  Push& i(int v) { return word(static_cast<std::uint32_t>(v)); }
-  Push& f(float v) { return word(std::bit_cast<std::uint32_t>(v)); }
-
- private:
-  Push& word(std::uint32_t w) {
-    if (n_ >= d_.push.size()) throw Error(ErrorKind::internal, "vulkan", "push constants overflow");
-    d_.push[n_++] = w;
-    return *this;
-  }
-  Dispatch& d_;
-  std::size_t n_ = 0;
-};
-
-Ref value(int id) {
-  return {Ref::Kind::value, id};
-}
-Ref param(int index) {
-  return {Ref::Kind::param, index};
-}
-
-// Groups of 256 for `n` invocations, as a 2-D grid when one row of groups would be too many.
-void groups_1d(Dispatch& d, std::size_t n, const DeviceFacts& facts) {
-  const std::size_t groups = std::max<std::size_t>(1, (n + kLocal1d - 1) / kLocal1d);
-  const std::size_t x = std::min<std::size_t>(groups, facts.max_group_count[0]);
-  const std::size_t y = (groups + x - 1) / x;
-  if (y > facts.max_group_count[1]) {
-    throw Error(ErrorKind::limit, "vulkan",
-                fmt::format("a tensor of {} values is too large for one dispatch", n),
-                "use a smaller `tile`");
-  }
-  d.groups[0] = static_cast<std::uint32_t>(x);
-  d.groups[1] = static_cast<std::uint32_t>(y);
-}
-
-Dispatch make(const char* shader, int out, std::initializer_list<Ref> inputs) {
-  Dispatch d;
-  d.shader = shader;
-  d.bind[0] = value(out);
-  std::size_t b = 1;
-  for (const Ref& r : inputs) d.bind[b++] = r;
-  return d;
 }
 
 // Bias (zeros without one) then, for a fused PReLU, one slope per output channel.
@@ -133,17 +81,6 @@ std::vector<float> pack_conv_weights(const Node& n) {
   return w;
 }
 
-Buffer upload(Context& ctx, const std::vector<float>& v) {
-  return ctx.upload(v.data(), v.size() * sizeof(float));
-}
-
-void require_same(const Node& n, const Shape& a, const Shape& b) {
-  if (a.c != b.c || a.h != b.h || a.w != b.w) {
-    shape_error(
-        n, fmt::format("shapes differ: [{},{},{}] vs [{},{},{}]", a.c, a.h, a.w, b.c, b.h, b.w));
-  }
-}
-
 }  // namespace
 
 std::string unsupported(const Node& n) {
@@ -182,7 +119,7 @@ bool supports(OpType t) {
     case OpType::group_norm:
       return true;
     default:  // an op added to the graph without a shader yet: refused by name
-      return false;
+      return transformer_supports(t);
   }
 }
 
@@ -256,8 +193,10 @@ Shape output_shape(const Node& n, const std::vector<Shape>& in) {
         shape_error(n, fmt::format("{} groups for {} channels", n.groups, x.c));
       }
       return x;
-    default:
-      return x;
+    default: {
+      Shape y;
+      return transformer_output_shape(n, in, y) ? y : x;
+    }
   }
 }
 
@@ -283,6 +222,7 @@ NodeParams prepare(Context& ctx, const Node& n, const Node* act) {
       break;
     }
     default:
+      transformer_prepare(ctx, n, p);
       break;
   }
   return p;
@@ -409,7 +349,7 @@ std::vector<Dispatch> dispatches(const Node& n, const NodeParams& params,
     case OpType::upsample_nearest:
     case OpType::upsample_bilinear: {
       Dispatch d = make("upsample", out, {value(a)});
-      Push(d).i(x.c).i(x.h).i(x.w).i(n.factor).i(n.type == OpType::upsample_nearest ? 0 : 1);
+      Push(d).i(x.c).i(x.h).i(x.w).i(y.h).i(y.w).i(n.type == OpType::upsample_nearest ? 0 : 1);
       groups_1d(d, y.size(), facts);
       ds.push_back(d);
       break;
@@ -443,6 +383,7 @@ std::vector<Dispatch> dispatches(const Node& n, const NodeParams& params,
       break;
     }
     default:
+      transformer_dispatches(n, in, y, out, facts, ds);
       break;
   }
   if (ds.empty()) {
