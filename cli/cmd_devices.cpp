@@ -25,6 +25,7 @@ Command add_devices_command(CLI::App& app) {
                                 {"memory_bytes", d.memory_bytes},
                                 {"max_buffer_bytes", d.max_buffer_bytes},
                                 {"vulkan", d.api_version},
+                                {"fp16_storage", d.fp16_storage},
                                 {"auto", d.chosen_by_auto}});
               }
               nlohmann::json out{{"vulkan_built", gpus.vulkan_built}, {"devices", list}};
@@ -36,11 +37,13 @@ Command add_devices_command(CLI::App& app) {
               fmt::print("no Vulkan device: {}\n", gpus.note);
               return 0;
             }
-            fmt::print("{:<4} {:<11} {:>9} {:<8} {}\n", "GPU", "TYPE", "MEMORY", "VULKAN", "NAME");
+            // FP16: 16-bit storage, which the backend uses for values on a real GPU.
+            fmt::print("{:<4} {:<11} {:>9} {:<8} {:<4} {}\n", "GPU", "TYPE", "MEMORY", "VULKAN",
+                       "FP16", "NAME");
             for (const GpuDevice& d : gpus.devices) {
-              fmt::print("{:<4} {:<11} {:>5.1f} GiB {:<8} {}{}\n", d.index, d.type,
+              fmt::print("{:<4} {:<11} {:>5.1f} GiB {:<8} {:<4} {}{}\n", d.index, d.type,
                          static_cast<double>(d.memory_bytes) / (1024.0 * 1024.0 * 1024.0),
-                         d.api_version, d.name,
+                         d.api_version, d.fp16_storage ? "yes" : "no", d.name,
                          d.chosen_by_auto ? "" : "  (software or other: --backend vulkan only)");
             }
             return 0;

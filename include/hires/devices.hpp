@@ -21,6 +21,7 @@ struct GpuDevice {
   std::string api_version;             // "1.3.230"
   std::string driver;                  // driver name and version info, when the device says
   bool chosen_by_auto = false;  // a real GPU (discrete or integrated): --backend auto uses it
+  bool fp16_storage = false;    // 16-bit storage buffers: the backend keeps values in fp16
 };
 
 struct GpuList {

@@ -39,9 +39,15 @@ class Backend {
   std::map<int, Tensor> last_means_;
 };
 
+// How the vulkan backend stores the graph's values between ops (arithmetic is fp32 either way).
+// automatic: fp16 on a real GPU with 16-bit storage (half the memory traffic and tile memory),
+// fp32 on a software driver such as lavapipe (where it only adds conversions) or without it.
+enum class ValueStorage { automatic, fp32, fp16 };
+
 struct BackendOptions {
   int threads = 0;  // 0 = all cores
   int gpu = -1;     // vulkan: the device index (list_gpus()); -1 = the best one
+  ValueStorage storage = ValueStorage::automatic;  // vulkan; fp16 falls back to fp32 without it
 };
 
 // The implementations this machine can run, fastest first: vulkan (when built and a Vulkan

@@ -69,6 +69,7 @@ TEST(VulkanCli, DevicesListsEveryDevice) {
     EXPECT_EQ(j["devices"][i]["name"], gpus.devices[i].name);
     EXPECT_EQ(j["devices"][i]["type"], gpus.devices[i].type);
     EXPECT_GT(j["devices"][i]["memory_bytes"].get<std::uint64_t>(), 0U);
+    EXPECT_EQ(j["devices"][i]["fp16_storage"].get<bool>(), gpus.devices[i].fp16_storage);
   }
   const auto text = run_hires({"devices"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
@@ -77,6 +78,7 @@ TEST(VulkanCli, DevicesListsEveryDevice) {
   } else {
     EXPECT_NE(text.out.find(gpus.devices[0].name), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("GiB"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find(" FP16 "), std::string::npos) << text.out;
   }
 }
 

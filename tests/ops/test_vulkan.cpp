@@ -11,6 +11,7 @@
 
 #include "engine/backend.hpp"
 #include "engine/tiler.hpp"
+#include "engine/vulkan/half.hpp"
 #include "hires/devices.hpp"
 #include "hires/error.hpp"
 #include "models/srvgg.hpp"
@@ -52,10 +53,69 @@ void expect_close(const Tensor& got, const Tensor& want, const std::string& what
   }
 }
 
+// fp16 storage (BackendOptions::storage): each value the shaders store, the input included, keeps
+// 11 significant bits (a relative error of at most 2^-11 = 4.9e-4); an op's output carries its
+// own rounding and its inputs' through its gain. Allowed: 4e-3 of the output's largest magnitude
+// (at least 1), eight roundings' worth; the arithmetic is fp32.
+constexpr double kFp16Tolerance = 4e-3;
+
+double fp16_error(const Tensor& got, const Tensor& want) {
+  double scale = 1.0;
+  double worst = 0.0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    scale = std::max(scale, static_cast<double>(std::abs(want.data[i])));
+    worst = std::max(worst, static_cast<double>(std::abs(got.data[i] - want.data[i])));
+  }
+  return worst / scale;
+}
+
+bool has_fp16() {
+  const GpuList gpus = list_gpus();
+  return !gpus.devices.empty() && gpus.devices.at(0).fp16_storage;
+}
+
+// The vulkan backend against the reference: fp32 values within kTolerance, and fp16 values
+// (where the device has 16-bit storage) within kFp16Tolerance of the output's scale.
 void compare(const Graph& g, const Tensor& x, const std::string& what) {
   const Tensor want = make_reference_backend(g)->run(x);
-  const Tensor got = make_backend(BackendKind::vulkan, g, {})->run(x);
+  BackendOptions o;
+  o.storage = ValueStorage::fp32;
+  const Tensor got = make_backend(BackendKind::vulkan, g, o)->run(x);
   expect_close(got, want, "vulkan vs reference: " + what);
+  if (!has_fp16()) return;
+  o.storage = ValueStorage::fp16;
+  const Tensor half = make_backend(BackendKind::vulkan, g, o)->run(x);
+  ASSERT_EQ(half.size(), want.size()) << what;
+  const double err = fp16_error(half, want);
+  EXPECT_LT(err, kFp16Tolerance) << "vulkan fp16 vs reference: " << what;
+}
+
+// The host's fp16 conversions (a tile's input, output and statistics): every half survives the
+// trip through float; floats round to nearest, ties to even, subnormals kept, overflow to inf.
+TEST(OpsVulkan, HalfConversionsRoundToNearestEven) {
+  for (std::uint32_t h = 0; h < 0x10000U; ++h) {
+    const auto half = static_cast<std::uint16_t>(h);
+    const bool nan = (h & 0x7c00U) == 0x7c00U && (h & 0x3ffU) != 0;
+    if (nan) {
+      EXPECT_TRUE(std::isnan(vk::half_to_float(half))) << h;
+      continue;
+    }
+    ASSERT_EQ(vk::float_to_half(vk::half_to_float(half)), half) << h;
+  }
+  EXPECT_EQ(vk::half_to_float(0x3c00), 1.0F);
+  EXPECT_EQ(vk::half_to_float(0x0001), std::ldexp(1.0F, -24));  // the smallest subnormal
+  EXPECT_EQ(vk::half_to_float(0x7bff), 65504.0F);
+  EXPECT_EQ(vk::float_to_half(1.0F + std::ldexp(1.0F, -11)), 0x3c00);      // tie: to even
+  EXPECT_EQ(vk::float_to_half(1.0F + 3 * std::ldexp(1.0F, -11)), 0x3c02);  // tie: to even
+  EXPECT_EQ(vk::float_to_half(1.0F + std::ldexp(1.1F, -11)), 0x3c01);
+  EXPECT_EQ(vk::float_to_half(-2.0F), 0xc000);
+  EXPECT_EQ(vk::float_to_half(65519.0F), 0x7bff);
+  EXPECT_EQ(vk::float_to_half(65520.0F), 0x7c00);  // rounds past the largest: infinity
+  EXPECT_EQ(vk::float_to_half(1e10F), 0x7c00);
+  EXPECT_EQ(vk::float_to_half(std::ldexp(1.0F, -25)), 0x0000);     // tie with zero: to even
+  EXPECT_EQ(vk::float_to_half(std::ldexp(3.0F, -26)), 0x0001);     // 0.75 of the smallest
+  EXPECT_EQ(vk::float_to_half(std::ldexp(1023.6F, -24)), 0x0400);  // carries into the normals
+  EXPECT_EQ(vk::float_to_half(1e-10F), 0x0000);
 }
 
 TEST(OpsVulkan, ConvolutionSweep) {
@@ -481,8 +541,20 @@ TEST(OpsVulkan, DescribeNamesTheDevice) {
   auto be = make_backend(BackendKind::vulkan, g, {});
   EXPECT_EQ(be->name(), "vulkan");
   EXPECT_EQ(be->describe().rfind("vulkan: ", 0), 0U) << be->describe();
-  EXPECT_NE(be->describe().find(list_gpus().devices.at(0).name), std::string::npos)
+  const GpuDevice d = list_gpus().devices.at(0);
+  EXPECT_NE(be->describe().find(d.name), std::string::npos) << be->describe();
+  // Values: fp16 by default only on a real GPU with 16-bit storage; asked for, wherever the
+  // device has it; fp32 otherwise.
+  const bool auto_fp16 = d.fp16_storage && d.type != "cpu";
+  EXPECT_NE(be->describe().find(auto_fp16 ? "fp16 values" : "fp32 values"), std::string::npos)
       << be->describe();
+  BackendOptions o;
+  o.storage = ValueStorage::fp16;
+  const std::string asked = make_backend(BackendKind::vulkan, g, o)->describe();
+  EXPECT_NE(asked.find(d.fp16_storage ? "fp16 values" : "fp32 values"), std::string::npos) << asked;
+  o.storage = ValueStorage::fp32;
+  const std::string fp32 = make_backend(BackendKind::vulkan, g, o)->describe();
+  EXPECT_NE(fp32.find("fp32 values, fp32 arithmetic"), std::string::npos) << fp32;
 }
 
 // Tiles for the GPU fit its memory and its largest shader buffer (lavapipe: 128 MiB per

@@ -16,6 +16,7 @@
 #include "engine/backend.hpp"
 #include "engine/tiler.hpp"
 #include "engine/vulkan/context.hpp"
+#include "engine/vulkan/half.hpp"
 #include "engine/vulkan/kernels.hpp"
 #include "hires/error.hpp"
 
@@ -51,6 +52,9 @@ class VulkanBackend final : public Backend {
  public:
   VulkanBackend(const Graph& g, const BackendOptions& o)
       : g_(g), ctx_(o.gpu), frees_(last_uses(g)) {
+    const GpuDevice& dev = ctx_.facts().info;
+    fp16_ = dev.fp16_storage && (o.storage == ValueStorage::fp16 ||
+                                 (o.storage == ValueStorage::automatic && dev.type != "cpu"));
     for (const Node& n : g.nodes) {
       const std::string what = vk::unsupported(n);
       if (!what.empty()) {
@@ -86,8 +90,8 @@ class VulkanBackend final : public Backend {
   std::string_view name() const override { return "vulkan"; }
   std::string describe() const override {
     const GpuDevice& d = ctx_.facts().info;
-    std::string s = fmt::format("vulkan: {} ({}, Vulkan {}), fp32 direct convolution", d.name,
-                                d.type, d.api_version);
+    std::string s = fmt::format("vulkan: {} ({}, Vulkan {}), {} values, fp32 arithmetic", d.name,
+                                d.type, d.api_version, fp16_ ? "fp16" : "fp32");
     if (splits_ > 0) s += fmt::format(", {} tiles run as halves (device memory)", splits_);
     return s;
   }
@@ -181,12 +185,24 @@ class VulkanBackend final : public Backend {
   }
 
   void copy_in(Plan& plan, int v, const float* data, std::size_t n) {
-    std::memcpy(plan.buffers[plan.slot[v]].mapped, data, n * sizeof(float));
+    void* mapped = plan.buffers[plan.slot[v]].mapped;
+    if (!fp16_) {
+      std::memcpy(mapped, data, n * sizeof(float));
+      return;
+    }
+    auto* h = static_cast<std::uint16_t*>(mapped);
+    for (std::size_t i = 0; i < n; ++i) h[i] = vk::float_to_half(data[i]);
   }
   Tensor copy_out(Plan& plan, int v) {
     const Shape& s = plan.shapes[v];
     Tensor t(s.c, s.h, s.w);
-    std::memcpy(t.data.data(), plan.buffers[plan.slot[v]].mapped, t.size() * sizeof(float));
+    const void* mapped = plan.buffers[plan.slot[v]].mapped;
+    if (!fp16_) {
+      std::memcpy(t.data.data(), mapped, t.size() * sizeof(float));
+      return t;
+    }
+    const auto* h = static_cast<const std::uint16_t*>(mapped);
+    for (std::size_t i = 0; i < t.size(); ++i) t.data[i] = vk::half_to_float(h[i]);
     return t;
   }
 
@@ -229,7 +245,8 @@ class VulkanBackend final : public Backend {
     };
     std::vector<Slot> slots;
     auto assign = [&](int v) {
-      const VkDeviceSize bytes = plan->shapes[v].size() * sizeof(float);
+      // fp16 values: 2 bytes each, the buffer rounded up to whole 32-bit words.
+      const VkDeviceSize bytes = (plan->shapes[v].size() * (fp16_ ? 2 : 4) + 3) / 4 * 4;
       if (bytes > ctx_.facts().max_storage_range) {
         throw Error(ErrorKind::limit, "vulkan",
                     fmt::format("a {}x{} tile needs a {} MiB buffer, over the device's limit of "
@@ -351,7 +368,8 @@ class VulkanBackend final : public Backend {
           writes[b].pBufferInfo = &infos[b];
         }
         vkUpdateDescriptorSets(dev, vk::kBindings, writes, 0, nullptr);
-        vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx_.pipeline(d.shader));
+        vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
+                          ctx_.pipeline(fp16_ ? d.shader + "_f16" : d.shader));
         vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx_.pipeline_layout(), 0, 1,
                                 &set, 0, nullptr);
         vkCmdPushConstants(cmd, ctx_.pipeline_layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
@@ -383,6 +401,7 @@ class VulkanBackend final : public Backend {
   Buffer dummy_;                        // bound where a shader has no use for a binding
   std::map<PlanKey, std::unique_ptr<Plan>> plans_;
   std::list<PlanKey> order_;               // most recently used first
+  bool fp16_ = false;                      // values stored as fp16 (the _f16 shaders)
   int splits_ = 0;                         // tiles run as halves
   std::set<std::pair<int, int>> too_big_;  // tile shapes (h, w) that did not fit the device
 };

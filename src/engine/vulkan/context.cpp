@@ -129,6 +129,15 @@ GpuDevice describe(VkPhysicalDevice pd, int index) {
                   VK_API_VERSION_MINOR(p.apiVersion), VK_API_VERSION_PATCH(p.apiVersion));
   d.chosen_by_auto = (d.type == "discrete" || d.type == "integrated") &&
                      p.apiVersion >= VK_API_VERSION_1_1 && has_compute_queue(pd, nullptr);
+  if (p.apiVersion >= VK_API_VERSION_1_1) {
+    VkPhysicalDevice16BitStorageFeatures s16{};
+    s16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
+    VkPhysicalDeviceFeatures2 f2{};
+    f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
+    f2.pNext = &s16;
+    vkGetPhysicalDeviceFeatures2(pd, &f2);
+    d.fp16_storage = s16.storageBuffer16BitAccess == VK_TRUE;
+  }
   return d;
 }
 
@@ -201,8 +210,13 @@ Context::Context(int gpu) : instance_(make_instance()) {
   qci.queueFamilyIndex = queue_family_;
   qci.queueCount = 1;
   qci.pQueuePriorities = &priority;
+  // 16-bit storage, where the device has it, for the fp16 shader variants (shaders/value.glsl).
+  VkPhysicalDevice16BitStorageFeatures s16{};
+  s16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
+  s16.storageBuffer16BitAccess = facts_.info.fp16_storage ? VK_TRUE : VK_FALSE;
   VkDeviceCreateInfo dci{};
   dci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+  dci.pNext = &s16;
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
   VkDevice dev = VK_NULL_HANDLE;

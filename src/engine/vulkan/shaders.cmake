@@ -7,16 +7,23 @@ file(GLOB HIRES_VK_SHADER_INCLUDES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/s
 set(_hires_spv_dir ${CMAKE_BINARY_DIR}/generated/spirv)
 file(MAKE_DIRECTORY ${_hires_spv_dir})
 set(_hires_spv_files "")
+# Each shader twice: <name> with fp32 values, <name>_f16 with fp16 storage (shaders/value.glsl).
 foreach(src IN LISTS HIRES_VK_SHADERS)
   get_filename_component(name "${src}" NAME_WE)
-  set(spv ${_hires_spv_dir}/${name}.spv)
-  add_custom_command(
-    OUTPUT ${spv}
-    COMMAND ${HIRES_GLSLC} --target-env=vulkan1.1 -O -Werror -o ${spv} ${src}
-    DEPENDS ${src} ${HIRES_VK_SHADER_INCLUDES}
-    COMMENT "Compiling shader ${name}.comp"
-    VERBATIM)
-  list(APPEND _hires_spv_files ${spv})
+  foreach(variant IN ITEMS "" "_f16")
+    set(spv ${_hires_spv_dir}/${name}${variant}.spv)
+    set(defines "")
+    if(variant STREQUAL "_f16")
+      set(defines -DVALUE_FP16)
+    endif()
+    add_custom_command(
+      OUTPUT ${spv}
+      COMMAND ${HIRES_GLSLC} --target-env=vulkan1.1 -O -Werror ${defines} -o ${spv} ${src}
+      DEPENDS ${src} ${HIRES_VK_SHADER_INCLUDES}
+      COMMENT "Compiling shader ${name}${variant}.comp"
+      VERBATIM)
+    list(APPEND _hires_spv_files ${spv})
+  endforeach()
 endforeach()
 string(REPLACE ";" "|" _hires_spv_arg "${_hires_spv_files}")
 set(_hires_spv_out ${CMAKE_BINARY_DIR}/generated/vulkan_shaders.cpp)

@@ -1,13 +1,14 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // Channel self-attention statistics (engine::ref::channel_gram): input qkv [3C, H, W], output
 // [heads*d*d + 2C, gh, gw]: per group of pixels, the means of q_i k_j per head (d x d), then of
 // the squares of the 2C q and k channels. Groups: the whole image (window 0), window x window
 // blocks, or (grid) the pixels `window` apart. One invocation per statistic and group.
 #include "common.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 
 layout(push_constant) uniform P {
   int c, h, w, heads, window, grid, gh, gw;
@@ -47,8 +48,8 @@ void main() {
     const int row = (y0 + m * step) * p.w;
     for (int n = 0; n < nx; ++n) {
       const int pix = row + x0 + n * step;
-      sum += x[a * plane + pix] * x[b * plane + pix];
+      sum += float(x[a * plane + pix]) * float(x[b * plane + pix]);
     }
   }
-  y[i] = sum / float(max(1, ny * nx));
+  y[i] = VALUE(sum / float(max(1, ny * nx)));
 }

@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // Direct convolution (k x k, stride, zero padding, groups) with the bias and an activation fused.
 // Each invocation computes four output pixels of a row for a block of 4 output channels of one
 // group (3x3 stride-1 convolutions read each input row span once). Weights are packed by the
@@ -6,8 +8,8 @@
 // params: bias[out_c], then per-channel PReLU slopes[out_c] (when act is PReLU).
 layout(local_size_x = 8, local_size_y = 8, local_size_z = 1) in;
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 layout(std430, binding = 2) readonly buffer Weights { vec4 w[]; };
 layout(std430, binding = 3) readonly buffer Params { float params[]; };
 
@@ -84,7 +86,7 @@ void main() {
           float xs[PIXELS + 2];
           for (int j = 0; j < PIXELS + 2; ++j) {
             const int ix = ix0 + j;
-            xs[j] = ix >= 0 && ix < p.in_w ? x[row + ix] : 0.0;
+            xs[j] = ix >= 0 && ix < p.in_w ? float(x[row + ix]) : 0.0;
           }
           const vec4 w0 = ws[wi];
           const vec4 w1 = ws[wi + 1];
@@ -99,7 +101,7 @@ void main() {
           const vec4 wv = ws[wi];
           for (int i = 0; i < PIXELS; ++i) {
             const int ix = ix0 + i * p.stride + kx;
-            if (ix >= 0 && ix < p.in_w) acc[i] += x[row + ix] * wv;
+            if (ix >= 0 && ix < p.in_w) acc[i] += float(x[row + ix]) * wv;
           }
         }
       }
@@ -124,7 +126,7 @@ void main() {
     const vec4 v = activate4(acc[i] + bias, slope);
     for (int l = 0; l < 4; ++l) {
       const int local = local0 + l;
-      if (local < p.ocg) y[(g * p.ocg + local) * out_plane + oy * p.out_w + ox] = v[l];
+      if (local < p.ocg) y[(g * p.ocg + local) * out_plane + oy * p.out_w + ox] = VALUE(v[l]);
     }
   }
 }

@@ -1,12 +1,13 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // Transposed convolution (PyTorch ConvTranspose2d) as a gather: each invocation sums, for one
 // output value, the input pixels whose scatter lands on it. Weights are PyTorch's [in, out, k, k].
 // params: bias[out_c], then PReLU slopes[out_c].
 #include "common.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 layout(std430, binding = 2) readonly buffer Weights { float w[]; };
 layout(std430, binding = 3) readonly buffer Params { float params[]; };
 
@@ -38,10 +39,10 @@ void main() {
       const int ix = tx / p.stride;
       if (ix >= p.in_w) continue;
       for (int ic = 0; ic < p.in_c; ++ic) {
-        acc += x[ic * plane + iy * p.in_w + ix] * w[((ic * p.out_c + oc) * p.k + ky) * p.k + kx];
+        acc += float(x[ic * plane + iy * p.in_w + ix]) * w[((ic * p.out_c + oc) * p.k + ky) * p.k + kx];
       }
     }
   }
   const float slope = p.act == ACT_PRELU ? params[p.out_c + oc] : 0.0;
-  y[i] = activate(acc, p.act, p.alpha, slope);
+  y[i] = VALUE(activate(acc, p.act, p.alpha, slope));
 }

@@ -1,11 +1,13 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // Global average pooling [C, H, W] -> [C, 1, 1]: one workgroup per channel, each invocation sums
 // a strided share of the plane, then a tree reduction in shared memory.
 #define LOCAL_SIZE 256
 layout(local_size_x = LOCAL_SIZE) in;
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 
 layout(push_constant) uniform P {
   int c, plane;
@@ -18,7 +20,7 @@ void main() {
   const uint t = gl_LocalInvocationID.x;
   float sum = 0.0;
   if (c < p.c) {
-    for (int i = int(t); i < p.plane; i += LOCAL_SIZE) sum += x[c * p.plane + i];
+    for (int i = int(t); i < p.plane; i += LOCAL_SIZE) sum += float(x[c * p.plane + i]);
   }
   partial[t] = sum;
   barrier();
@@ -26,5 +28,5 @@ void main() {
     if (t < s) partial[t] += partial[t + s];
     barrier();
   }
-  if (t == 0 && c < p.c) y[c] = partial[0] / float(p.plane);
+  if (t == 0 && c < p.c) y[c] = VALUE(partial[0] / float(p.plane));
 }

@@ -1,11 +1,12 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // OmniSR's grid layout (engine::ref::grid_to_windows): mode 0 gathers the pixels f apart into
 // f x f windows, out(gy * f + i, gx * f + j) = in(i * H/f + gy, j * W/f + gx); mode 1 the inverse.
 #include "common.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 
 layout(push_constant) uniform P {
   int c, h, w, f, inverse;
@@ -23,5 +24,5 @@ void main() {
   const int c = int(i) / plane;
   const int oy = (int(i) % plane) / p.w;
   const int ox = int(i) % p.w;
-  y[i] = x[c * plane + source(oy, p.h) * p.w + source(ox, p.w)];
+  y[i] = VALUE(float(x[c * plane + source(oy, p.h) * p.w + source(ox, p.w)]));
 }

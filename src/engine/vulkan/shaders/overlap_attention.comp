@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // HAT's overlapping cross-attention core (engine::ref::overlap_attention): queries in windows of
 // `ws`, keys and values the `keys` x `keys` pixels centred on each window (outside the image the
 // key is zero: its logit is the bias alone and it adds no value); bias table
@@ -7,8 +8,8 @@
 #include "common.glsl"
 #include "attention.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 layout(std430, binding = 2) readonly buffer Bias { float table[]; };
 
 layout(push_constant) uniform P {
@@ -41,15 +42,15 @@ void main() {
       const int kpix = yy * p.w + xx;
       float dot = 0.0;
       if (inside) {
-        for (int d = 0; d < hd; ++d) dot += x[q0 + d * plane] * x[k0 + d * plane + kpix];
+        for (int d = 0; d < hd; ++d) dot += float(x[q0 + d * plane]) * float(x[k0 + d * plane + kpix]);
       }
       int row = (ky - qy + p.ws - p.keys + 1) * span + (kx - qx + p.ws - p.keys + 1);
       if (row < 0) row += span * span;
       const float e = att_key(dot * p.scale + table[row * p.heads + head]);
       if (inside) {
-        for (int d = 0; d < dn; ++d) att_acc[d] += e * x[v0 + d * plane + kpix];
+        for (int d = 0; d < dn; ++d) att_acc[d] += e * float(x[v0 + d * plane + kpix]);
       }
     }
   }
-  for (int d = 0; d < dn; ++d) y[(head * hd + d0 + d) * plane + pix] = att_acc[d] / att_total;
+  for (int d = 0; d < dn; ++d) y[(head * hd + d0 + d) * plane + pix] = VALUE(att_acc[d] / att_total);
 }

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // SRFormer's permuted window attention core (engine::ref::permuted_attention): input
 // [C + C/2, H, W] (q, then k and v of C/4 channels each), output [C, H, W]. In each (shifted)
 // window of ws pixels the keys are its (ws/2)^2 2x2 blocks, key channel c being the k (or v)
@@ -8,8 +9,8 @@
 #include "common.glsl"
 #include "attention.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 layout(std430, binding = 2) readonly buffer Bias { float table[]; };
 
 layout(push_constant) uniform P {
@@ -25,7 +26,7 @@ float key_value(int first, int wy0, int wx0, int k, int ch, int plane) {
   const int part = ch / quarter;
   const int ry = wy0 + 2 * (k / pw) + part / 2;
   const int rx = wx0 + 2 * (k % pw) + part % 2;
-  return x[(first + ch % quarter) * plane + ((ry + p.shift) % p.h) * p.w + (rx + p.shift) % p.w];
+  return float(x[(first + ch % quarter) * plane + ((ry + p.shift) % p.h) * p.w + (rx + p.shift) % p.w]);
 }
 
 void main() {
@@ -48,7 +49,7 @@ void main() {
   for (int k = 0; k < pw * pw; ++k) {
     float dot = 0.0;
     for (int d = head * hd; d < (head + 1) * hd; ++d) {
-      dot += x[d * plane + pix] * key_value(p.c, wy0, wx0, k, d, plane);
+      dot += float(x[d * plane + pix]) * key_value(p.c, wy0, wx0, k, d, plane);
     }
     float s = dot * p.scale + table[((qy - k / pw + pw - 1) * span + qx - k % pw + pw - 1) * p.heads + head];
     const int key_label = 3 * shift_region(wy0 / 2 + k / pw, p.h / 2, pw, half_shift) +
@@ -59,5 +60,5 @@ void main() {
       att_acc[d] += e * key_value(p.c + p.c / 4, wy0, wx0, k, head * hd + d0 + d, plane);
     }
   }
-  for (int d = 0; d < dn; ++d) y[(head * hd + d0 + d) * plane + pix] = att_acc[d] / att_total;
+  for (int d = 0; d < dn; ++d) y[(head * hd + d0 + d) * plane + pix] = VALUE(att_acc[d] / att_total);
 }

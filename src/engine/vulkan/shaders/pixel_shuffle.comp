@@ -1,11 +1,12 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // pixel_shuffle (mode 0): [C*r*r, H, W] -> [C, H*r, W*r]; pixel_unshuffle (mode 1): the inverse.
 // One invocation per output value; (out_c, out_h, out_w) is the output's shape.
 #include "common.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 
 layout(push_constant) uniform P {
   int out_c, out_h, out_w, r, mode;
@@ -24,13 +25,13 @@ void main() {
     const int in_h = p.out_h / r;
     const int in_w = p.out_w / r;
     const int ic = c * r * r + (oy % r) * r + (ox % r);
-    y[i] = x[(ic * in_h + oy / r) * in_w + ox / r];
+    y[i] = VALUE(float(x[(ic * in_h + oy / r) * in_w + ox / r]));
   } else {
     // y[c, oy, ox] with c = ic*r*r + i*r + j reads x[ic, oy*r + i, ox*r + j]
     const int in_h = p.out_h * r;
     const int in_w = p.out_w * r;
     const int ic = c / (r * r);
     const int s = c % (r * r);
-    y[i] = x[(ic * in_h + oy * r + s / r) * in_w + ox * r + s % r];
+    y[i] = VALUE(float(x[(ic * in_h + oy * r + s / r) * in_w + ox * r + s % r]));
   }
 }

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // RGT's recursive generalization (engine::ref::recursive_reduction): the depth-wise k x k,
 // stride-k conv applied `times` times, computed in one pass: an output value is the sum over its
 // K x K source block (K = k^times) of x times the product of the weights its pixel meets at each
@@ -7,8 +8,8 @@
 // carried up the levels, b (1 + S + ... + S^(times-1)) with S the sum of the channel's weights.
 #include "common.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 layout(std430, binding = 2) readonly buffer Params { float wb[]; };  // weight [C, k, k], bias [C]
 
 layout(push_constant) uniform P {
@@ -37,12 +38,12 @@ void main() {
         a /= p.k;
         b /= p.k;
       }
-      acc += coef * x[(c * p.in_h + oy * side + dy) * p.in_w + ox * side + dx];
+      acc += coef * float(x[(c * p.in_h + oy * side + dy) * p.in_w + ox * side + dx]);
     }
   }
   float s = 0.0;
   for (int t = 0; t < kk; ++t) s += wb[w0 + t];
   float carried = 0.0;
   for (int l = 0; l < p.times; ++l) carried = carried * s + 1.0;
-  y[i] = acc + wb[p.c * kk + c] * carried;
+  y[i] = VALUE(acc + wb[p.c * kk + c] * carried);
 }

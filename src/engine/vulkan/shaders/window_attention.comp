@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "value.glsl"
 // Swin's (shifted) window attention core (engine::ref::window_attention): input qkv [3C, H, W],
 // output [C, H, W]. The query at image pixel (py, px) sits at the rolled pixel (py - sy, px - sx)
 // (mod the size) of window (ry / wh, rx / ww); it attends to that window's wh x ww tokens with
@@ -7,8 +8,8 @@
 #include "common.glsl"
 #include "attention.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { float y[]; };
-layout(std430, binding = 1) readonly buffer In { float x[]; };
+layout(std430, binding = 0) writeonly buffer Out { VALUE y[]; };
+layout(std430, binding = 1) readonly buffer In { VALUE x[]; };
 layout(std430, binding = 2) readonly buffer Bias { float table[]; };
 
 layout(push_constant) uniform P {
@@ -38,13 +39,13 @@ void main() {
       const int bx = rx - aj + bj;
       const int kpix = ky * p.w + (bx + p.sx) % p.w;
       float dot = 0.0;
-      for (int d = 0; d < hd; ++d) dot += x[q0 + d * plane] * x[k0 + d * plane + kpix];
+      for (int d = 0; d < hd; ++d) dot += float(x[q0 + d * plane]) * float(x[k0 + d * plane + kpix]);
       float s = dot * p.scale + table[((ai - bi + p.wh - 1) * span + aj - bj + p.ww - 1) * p.heads + head];
       const int key_label = 3 * shift_region(by, p.h, p.wh, p.sy) + shift_region(bx, p.w, p.ww, p.sx);
       if (key_label != label) s -= 100.0;
       const float e = att_key(s);
-      for (int d = 0; d < dn; ++d) att_acc[d] += e * x[v0 + d * plane + kpix];
+      for (int d = 0; d < dn; ++d) att_acc[d] += e * float(x[v0 + d * plane + kpix]);
     }
   }
-  for (int d = 0; d < dn; ++d) y[(head * hd + d0 + d) * plane + pix] = att_acc[d] / att_total;
+  for (int d = 0; d < dn; ++d) y[(head * hd + d0 + d) * plane + pix] = VALUE(att_acc[d] / att_total);
 }
