@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # hires vs PyTorch on SPAN (48 features, 6 blocks), PLKSR (64 dim, 28 blocks, 17x17) and
-# RealPLKSR (also: swinir-light, swinir, dat-light, omnisr, srformer-light, mosr) at x4,
+# RealPLKSR (also: swinir-light, swinir, dat-light, omnisr, srformer-light, mosr, hat-s, drct,
+# rgt-s) at x4,
 # 256x256 -> 1024x1024, random weights, same thread count, interleaved:
 # per round PyTorch's warm forward pass (median of REPS in one python process), then hires'
 # (bench_engine_model, median of REPS, which also checks its output against PyTorch's).
 # Usage: bench/archs_vs_torch.sh [rounds=3] [threads=nproc] [archs="span plksr realplksr"] [reps=1]
-#        [size=256] (the large transformers, drct and rgt-s, take minutes a pass here at 256)
+#        [size=256] (the large transformers, hat-s, drct and rgt-s, take minutes a pass here at 256)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh

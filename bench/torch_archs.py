@@ -53,6 +53,8 @@ def build(arch):
         return mo.MoSR(3, 64, 24, 96, 64, 7, 4, False)
     if arch == "drct":
         return dr.DRCT(180, (6,) * 6, 16, 2.0, 32, 4, num_feat=64)
+    if arch == "hat-s":  # HAT-S as released: 144 dim, 6x6 blocks, window 16, compress/squeeze 24
+        return sw.HAT(144, (6,) * 6, (6,) * 6, 16, 2.0, 4, 24, 24, num_feat=64)
     if arch == "rgt-s":
         return rg.RGT(180, (6,) * 6, (6,) * 6, (8, 32), 2.0, 0.5, 4, False, num_feat=64)
     raise SystemExit("unknown architecture " + arch)
@@ -83,7 +85,7 @@ def main():
     mode, arch, folder = sys.argv[1], sys.argv[2], sys.argv[3]
     model = build(arch)
     generator = torch.Generator().manual_seed(1)
-    if arch.startswith("swinir") or arch.startswith("srformer") or arch == "drct":
+    if arch.startswith(("swinir", "srformer", "hat")) or arch == "drct":
         sw.randomize(model, generator)
     elif arch.startswith("dat") or arch.startswith("rgt"):
         dt.randomize(model, generator)

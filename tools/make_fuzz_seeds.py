@@ -35,7 +35,7 @@ def models(out):
     for path in files("tests/zoo", ".pth"):
         put(out, "models", "pth-" + os.path.basename(path), b"\1" + open(path, "rb").read())
     # The community architectures' fixtures that fit the targets' -max_len (SPAN, PLKSR,
-    # RealPLKSR, SwinIR, SRFormer, MoSR; the larger transformer ones would be cut short).
+    # RealPLKSR, SwinIR, SRFormer, MoSR, RCAN; the larger transformer ones would be cut short).
     for ext, tag, head in ((".pth", "pth-", b"\1"), (".safetensors", "st-", b"\0")):
         for path in files("tests/archs", ext):
             if not path.endswith(".io.safetensors") and os.path.getsize(path) < LIMIT:

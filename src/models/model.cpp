@@ -19,6 +19,7 @@
 #include "models/mosr.hpp"
 #include "models/omnisr.hpp"
 #include "models/plksr.hpp"
+#include "models/rcan.hpp"
 #include "models/rgt.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
@@ -67,7 +68,7 @@ constexpr const char* kSupportedArchitectures =
     "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration), hat "
     "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light), omnisr (OmniSR), drct (DRCT, "
     "DRCT-L), srformer (SRFormer, SRFormer-light), mosr "
-    "(MoSR), rgt (RGT, RGT-S)";
+    "(MoSR), rgt (RGT, RGT-S), rcan (RCAN)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -112,6 +113,9 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   }
   if (const auto c = models::detect_drct(lookup, source)) {
     return ArchGraph{"drct", models::drct_variant(*c), models::build_drct(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_rcan(lookup, source)) {
+    return ArchGraph{"rcan", models::rcan_variant(*c), models::build_rcan(*c, lookup, source)};
   }
   return std::nullopt;
 }

@@ -17,6 +17,7 @@
 #include "models/mosr.hpp"
 #include "models/omnisr.hpp"
 #include "models/plksr.hpp"
+#include "models/rcan.hpp"
 #include "models/rgt.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
@@ -46,7 +47,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 12> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 13> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -128,6 +129,13 @@ constexpr std::array<ShapeArchitecture, 12> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_drct(w, source)) {
          return ShapeFacts{"drct", c->tail.upscale, models::drct_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"rcan",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_rcan(w, source)) {
+         return ShapeFacts{"rcan", c->upscale, models::rcan_variant(*c)};
        }
        return std::nullopt;
      }},
