@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixture_io import write_safetensors  # noqa: E402
+from dysample_module import DySample  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "archs")
@@ -137,9 +138,23 @@ class Gate(nn.Module):
         return x * self.f(x)
 
 
-class PLKBlock(nn.Module):
-    def __init__(self, dim, part, kernel, mixer, attention, real):
+class ChannelLayerNorm(nn.Module):
+    """RealPLKSR's LayerNorm over the channels of (B, C, H, W), eps 1e-6."""
+
+    def __init__(self, dim):
         super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.bias = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x):
+        t = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, 1e-6)
+        return t.permute(0, 3, 1, 2)
+
+
+class PLKBlock(nn.Module):
+    def __init__(self, dim, part, kernel, mixer, attention, real, layer_norm=False):
+        super().__init__()
+        self.layer_norm = ChannelLayerNorm(dim) if layer_norm else nn.Identity()
         k0, k2 = {"CCM": (3, 1), "ICCM": (1, 3), "DCCM": (3, 3)}[mixer]
         layers = nn.Sequential(nn.Conv2d(dim, 2 * dim, k0, padding=k0 // 2),
                                nn.Mish() if real else nn.GELU(),
@@ -150,27 +165,33 @@ class PLKBlock(nn.Module):
         self.lk = PartialLargeKernel(part, kernel)
         self.attn = Gate(dim) if attention else nn.Identity()
         self.refine = nn.Conv2d(dim, dim, 1)
-        self.norm = nn.GroupNorm(4, dim) if real else nn.Identity()
+        self.norm = nn.GroupNorm(4, dim) if real and not layer_norm else nn.Identity()
 
     def forward(self, x):
-        return self.norm(self.refine(self.attn(self.lk(self.mixer(x))))) + x
+        y = self.mixer(self.layer_norm(x))
+        return self.norm(self.refine(self.attn(self.lk(y)))) + x
 
 
 class PLKSR(nn.Module):
-    def __init__(self, dim, blocks, scale, part, kernel, mixer, attention, real):
+    def __init__(self, dim, blocks, scale, part, kernel, mixer, attention, real, layer_norm=False,
+                 dysample=False):
         super().__init__()
         self.scale = scale
         layers = [nn.Conv2d(3, dim, 3, padding=1)]
-        layers += [PLKBlock(dim, part, kernel, mixer, attention, real) for _ in range(blocks)]
+        layers += [PLKBlock(dim, part, kernel, mixer, attention, real, layer_norm)
+                   for _ in range(blocks)]
         if real:
             layers.append(nn.Dropout2d(0.5))  # training only: eval() makes it the identity
         layers.append(nn.Conv2d(dim, 3 * scale * scale, 3, padding=1))
         self.feats = nn.Sequential(*layers)
+        # RealPLKSR's DySample: 3 groups at odd scales, else 4; an end conv unless at x1.
+        self.to_img = (DySample(3 * scale * scale, 3, scale, 3 if scale % 2 else 4, scale != 1)
+                       if dysample else None)
 
     def forward(self, x):
         s2 = self.scale * self.scale
         y = self.feats(x) + x.repeat_interleave(s2, dim=1)
-        return F.pixel_shuffle(y, self.scale)
+        return self.to_img(y) if self.to_img is not None else F.pixel_shuffle(y, self.scale)
 
 
 def plain_state(model):
@@ -188,16 +209,22 @@ def make_plksr_fixtures(written):
         ("plksr_tiny_x3_iccm", 1413, 6, 1, 3, 6, 13, "ICCM", True, False, (1, 3, 8, 7), False),
         ("realplksr_tiny_x4", 1414, 8, 2, 4, 2, 17, "DCCM", True, True, (1, 3, 11, 12), True),
         ("realplksr_tiny_x1", 1415, 8, 1, 1, 2, 7, "DCCM", True, True, (1, 3, 10, 9), False),
+        # RealPLKSR with DySample (x4: 4 groups; x3: 3 groups and the LayerNorm blocks).
+        ("realplksr_tiny_x4_dysample", 1416, 8, 1, 4, 2, 9, "DCCM", True, True, (1, 3, 9, 11),
+         False),
+        ("realplksr_tiny_x3_dysample_layernorm", 1417, 8, 2, 3, 2, 7, "DCCM", True, True,
+         (1, 3, 10, 8), False),
     ]
     for stem, seed, dim, blocks, scale, part, kernel, mixer, att, real, shape, with_st in nets:
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        model = PLKSR(dim, blocks, scale, part, kernel, mixer, att, real)
+        model = PLKSR(dim, blocks, scale, part, kernel, mixer, att, real,
+                      layer_norm="layernorm" in stem, dysample="dysample" in stem)
         randomize(model, generator, 1.0)
         if real:  # GroupNorm affine weights near 1
             with torch.no_grad():
                 for name, p in model.named_parameters():
-                    if name.endswith(".norm.weight"):
+                    if name.endswith("norm.weight"):  # GroupNorm and LayerNorm
                         p.add_(1.0)
         state = plain_state(model)
         x = torch.rand(shape, generator=generator, dtype=torch.float32)

@@ -8,9 +8,10 @@ the gate, an identity part and the part a depth-wise k x k conv sees; mish(gate)
 identity and conv parts side by side; a 3x3 conv back to dim; Mish; plus the block input minus
 0.5. Before the blocks a 3x3 conv, after them conv 3x3 (2 x dim), Mish, conv 3x3, Mish, conv
 1x1, all in one Sequential 'gblocks'; plus a shortcut from the image (two 3x3 convs with Mish
-beside a 1x1 conv) minus 0.5; then the upsampler: 'ps' (conv, pixel shuffle) or 'gps' (8 convs'
-outputs averaged, pixel shuffle). Tiny random-weight networks, outputs in float64, written like
-the other architecture fixtures (tools/make_arch_fixtures.py's save_fixture).
+beside a 1x1 conv) minus 0.5; then the upsampler: 'ps' (conv, pixel shuffle), 'gps' (8 convs'
+outputs averaged, pixel shuffle) or 'dys' (DySample, tools/dysample_module.py). Tiny
+random-weight networks, outputs in float64, written like the other architecture fixtures
+(tools/make_arch_fixtures.py's save_fixture).
 
 Run with Debian's Python (python3-torch, python3-numpy):
 
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_arch_fixtures import OUT, report, save_fixture  # noqa: E402
+from dysample_module import DySample  # noqa: E402
 
 
 class ChannelNorm(nn.Module):
@@ -86,7 +88,7 @@ class GeoEnsemble(nn.Module):
 
 
 class MoSR(nn.Module):
-    def __init__(self, in_ch, dim, blocks, hidden, conv_ch, k, scale, gps):
+    def __init__(self, in_ch, dim, blocks, hidden, conv_ch, k, scale, gps, dys=False):
         super().__init__()
         self.gblocks = nn.Sequential(
             nn.Conv2d(in_ch, dim, 3, padding=1),
@@ -94,7 +96,9 @@ class MoSR(nn.Module):
             nn.Conv2d(dim, 2 * dim, 3, padding=1), nn.Mish(),
             nn.Conv2d(2 * dim, dim, 3, padding=1), nn.Mish(), nn.Conv2d(dim, dim, 1))
         self.shortcut = Shortcut(in_ch, dim)
-        if gps:
+        if dys:  # DySample: 4 groups, a 1x1 end conv to the image channels
+            self.upsampler = DySample(dim, in_ch, scale, 4, True)
+        elif gps:
             self.upsampler = GeoEnsemble(dim, scale, in_ch)
         else:
             self.upsampler = nn.Sequential(nn.Conv2d(dim, in_ch * scale * scale, 3, padding=1),
@@ -124,11 +128,12 @@ def make_mosr_fixtures(written):
         ("mosr_tiny_x4", 1461, 8, 2, 12, 8, 7, 4, False, (11, 9), True),
         ("mosr_tiny_x2_gps", 1462, 6, 1, 12, 3, 5, 2, True, (8, 10), False),
         ("mosr_tiny_x3_noident", 1463, 8, 1, 8, 8, 3, 3, False, (7, 6), False),
+        ("mosr_tiny_x2_dys", 1464, 8, 1, 12, 8, 5, 2, False, (9, 7), False),
     ]
     for (stem, seed, dim, blocks, hidden, conv_ch, k, scale, gps, size, with_st) in nets:
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        model = MoSR(3, dim, blocks, hidden, conv_ch, k, scale, gps)
+        model = MoSR(3, dim, blocks, hidden, conv_ch, k, scale, gps, dys=stem.endswith("_dys"))
         randomize(model, generator)
         x = torch.rand((1, 3) + size, generator=generator, dtype=torch.float32)
         y = save_fixture(stem, model, x, with_st, written)

@@ -84,6 +84,8 @@ const char* op_name(OpType t) {
       return "max_pool";
     case OpType::resize_bilinear_like:
       return "resize_bilinear_like";
+    case OpType::offset_sample:
+      return "offset_sample";
   }
   return "?";
 }
@@ -105,6 +107,7 @@ std::size_t expected_inputs(OpType t) {
     case OpType::channel_attention:
     case OpType::resize_bilinear_like:
     case OpType::token_attention:
+    case OpType::offset_sample:
       return 2;
     case OpType::concat:
       return 0;  // any number >= 1
@@ -278,6 +281,17 @@ std::int64_t output_channels(const Graph& g, const Node& n,
                         kMaxFactor));
       }
       return c;
+    case OpType::offset_sample: {
+      const std::int64_t f2 = static_cast<std::int64_t>(n.factor) * n.factor;
+      if (n.factor < 1 || n.factor > kMaxFactor || n.groups < 1 || c % n.groups != 0 ||
+          channels[n.inputs[1]] != 2 * f2 * n.groups) {
+        bad(
+            fmt::format("factor {} and {} groups for {} channels and {} offset channels "
+                        "(expected 2 x groups x factor^2)",
+                        n.factor, n.groups, c, channels[n.inputs[1]]));
+      }
+      return c;
+    }
     case OpType::pad_to_multiple:
       if (n.factor < 1 || n.factor > kMaxFactor || n.count < 0 || n.count > 4096) {
         bad(fmt::format("factor {} or minimum side {} is out of range (1 to {}, 0 to 4096)",
@@ -380,6 +394,10 @@ int estimate_receptive_radius(const Graph& g) {
         break;
       case OpType::upsample_bilinear:
         r += 1.0 / s;
+        s *= n.factor;
+        break;
+      case OpType::offset_sample:  // bilinear at learned offsets: taken as up to 2 pixels
+        r = std::max(r, reach[n.inputs[1]]) + 3.0 / s;
         s *= n.factor;
         break;
       case OpType::pixel_unshuffle:

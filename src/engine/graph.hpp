@@ -85,6 +85,12 @@ enum class OpType {
   max_pool,           // `kernel` x `kernel` maximum, `stride`, no padding (floor)
   resize_bilinear_like,  // two inputs (x, ref): x resized to ref's height and width, bilinear
                          // with PyTorch's align_corners = false
+  offset_sample,         // DySample's sampling (Liu et al., ICCV 2023): two inputs, x [C, H, W] and
+                  // offsets [2 * groups * f^2, H, W] (f = `factor`); output [C, H*f, W*f] whose
+                  // pixel (y*f + i, x*f + j) in channel group g (`groups` of C/groups channels)
+                  // is x bilinearly sampled at (x + dx, y + dy) input pixels, the position
+                  // clamped to the image (grid_sample, align_corners = false, border), with dx the
+                  // offsets' channel g*f^2 + i*f + j at (y, x) and dy the one groups*f^2 after it
 };
 
 // Global statistics (small outputs over the whole image), which tiles of one image can share (see

@@ -258,6 +258,41 @@ Tensor resize_bilinear(const Tensor& x, int out_h, int out_w) {
   return y;
 }
 
+Tensor offset_sample(const Tensor& x, const Tensor& offsets, const Node& n) {
+  const int f = n.factor;
+  const int per = x.c / n.groups;
+  const int f2 = f * f;
+  if (offsets.c != 2 * n.groups * f2 || offsets.h != x.h || offsets.w != x.w) {
+    shape_error(n, fmt::format("offsets [{}, {}, {}] for [{}, {}, {}] at factor {}", offsets.c,
+                               offsets.h, offsets.w, x.c, x.h, x.w, f));
+  }
+  Tensor y(x.c, x.h * f, x.w * f);
+  for (int g = 0; g < n.groups; ++g)
+    for (int yy = 0; yy < x.h; ++yy)
+      for (int xx = 0; xx < x.w; ++xx)
+        for (int k = 0; k < f2; ++k) {
+          // The sampling position in input pixels, clamped to the image (border padding).
+          const double sx =
+              std::clamp(xx + static_cast<double>(offsets.at(g * f2 + k, yy, xx)), 0.0, x.w - 1.0);
+          const double sy =
+              std::clamp(yy + static_cast<double>(offsets.at((n.groups + g) * f2 + k, yy, xx)), 0.0,
+                         x.h - 1.0);
+          const int x0 = static_cast<int>(std::floor(sx));
+          const int y0 = static_cast<int>(std::floor(sy));
+          const int x1 = std::min(x0 + 1, x.w - 1);
+          const int y1 = std::min(y0 + 1, x.h - 1);
+          const double tx = sx - x0;
+          const double ty = sy - y0;
+          for (int c = g * per; c < (g + 1) * per; ++c) {
+            const double top = x.at(c, y0, x0) * (1 - tx) + x.at(c, y0, x1) * tx;
+            const double bottom = x.at(c, y1, x0) * (1 - tx) + x.at(c, y1, x1) * tx;
+            y.at(c, yy * f + k / f, xx * f + k % f) =
+                static_cast<float>(top * (1 - ty) + bottom * ty);
+          }
+        }
+  return y;
+}
+
 Tensor upsample_bilinear(const Tensor& x, int f) {
   return resize_bilinear(x, x.h * f, x.w * f);
 }
@@ -444,6 +479,8 @@ Tensor run_node(const Node& n, const std::vector<const Tensor*>& in) {
       return resize_bilinear(x, in[1]->h, in[1]->w);
     case OpType::token_attention:
       return token_attention(x, *in[1], n);
+    case OpType::offset_sample:
+      return offset_sample(x, *in[1], n);
   }
   shape_error(n, "unknown op");
 }

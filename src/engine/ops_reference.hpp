@@ -29,7 +29,9 @@ Tensor pixel_unshuffle(const Tensor& x, int r);
 Tensor upsample_nearest(const Tensor& x, int f);
 Tensor upsample_bilinear(const Tensor& x, int f);               // align_corners = false, as PyTorch
 Tensor resize_bilinear(const Tensor& x, int out_h, int out_w);  // the same, to any size
-Tensor max_pool(const Tensor& x, const Node& n);                // kernel, stride, no padding
+// DySample's bilinear sampling at per-pixel offsets (OpType::offset_sample).
+Tensor offset_sample(const Tensor& x, const Tensor& offsets, const Node& n);
+Tensor max_pool(const Tensor& x, const Node& n);  // kernel, stride, no padding
 Tensor pad(const Tensor& x, const Node& n);
 Tensor crop(const Tensor& x, const Node& n);
 Tensor global_avg_pool(const Tensor& x);

@@ -53,6 +53,7 @@ double peak_floats_per_pixel(const Graph& g) {
         break;
       case OpType::upsample_nearest:
       case OpType::upsample_bilinear:
+      case OpType::offset_sample:
         out = {in.channels, in.area * f2};
         break;
       case OpType::global_avg_pool:

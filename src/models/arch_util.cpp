@@ -155,4 +155,32 @@ int GraphBuilder::channel_affine(const std::string& name, int x, const std::vect
   return add(std::move(n));
 }
 
+int GraphBuilder::dysample(const std::string& name, int x, int in_ch, int out_ch, int scale,
+                           int groups, bool end_conv) {
+  const int channels = 2 * groups * scale * scale;
+  const int offset = conv(name + ".offset", x, in_ch, channels, 1);
+  engine::Node scope;
+  scope.type = engine::OpType::conv2d;
+  scope.name = name + ".scope";
+  scope.in_channels = in_ch;
+  scope.out_channels = channels;
+  scope.weight =
+      fetch_tensor(weights, source, name + ".scope.weight", {channels, in_ch, 1, 1}, hint);
+  scope.inputs = {x};
+  const int gate = unary(engine::OpType::sigmoid, name + ".scope.sigmoid", add(std::move(scope)));
+  const std::vector<float>& init =
+      fetch_tensor(weights, source, name + ".init_pos", {1, channels, 1, 1}, hint);
+  const int offsets =
+      channel_affine(name + ".init_pos", binary(engine::OpType::mul, name + ".gate", offset, gate),
+                     std::vector<float>(static_cast<std::size_t>(channels), 0.5F), init);
+  engine::Node sample;
+  sample.type = engine::OpType::offset_sample;
+  sample.name = name;
+  sample.factor = scale;
+  sample.groups = groups;
+  sample.inputs = {x, offsets};
+  const int y = add(std::move(sample));
+  return end_conv ? conv(name + ".end_conv", y, in_ch, out_ch, 1) : y;
+}
+
 }  // namespace hires::models

@@ -51,6 +51,12 @@ struct GraphBuilder {
   // y = x * scale[c] + shift[c] per channel (a 1x1 conv): input normalisation.
   int channel_affine(const std::string& name, int x, const std::vector<float>& scale,
                      const std::vector<float>& shift);
+  // DySample's upsampler `name` (Liu et al., "Learning to Upsample by Learning to Sample", ICCV
+  // 2023): offsets = `name`.offset(x) * sigmoid(`name`.scope(x)) * 0.5 + `name`.init_pos (1x1
+  // convs, the scope without bias; 2 x groups x scale^2 channels), x sampled at them by `scale`
+  // (offset_sample), then the 1x1 conv `name`.end_conv to out_ch when `end_conv`.
+  int dysample(const std::string& name, int x, int in_ch, int out_ch, int scale, int groups,
+               bool end_conv);
 };
 
 }  // namespace hires::models

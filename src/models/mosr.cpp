@@ -74,8 +74,10 @@ struct MosrBuilder : GraphBuilder {
     return minus_half(p + ".shift", binary(OpType::add, p + ".residual", y, x));
   }
 
-  // The upsampler; 'gps' averages 8 convolutions' outputs: one conv with their mean weights.
+  // The upsampler; 'gps' averages 8 convolutions' outputs: one conv with their mean weights;
+  // 'dys' is DySample (4 groups, a 1x1 end conv to the image channels).
   int upsampler(int x) {
+    if (c.dysample) return dysample("upsampler", x, c.dim, c.out_ch, c.upscale, 4, true);
     const int out = c.out_ch * c.upscale * c.upscale;
     int y = 0;
     if (c.geo_ensemble) {
@@ -121,7 +123,7 @@ std::string mosr_variant(const MosrConfig& c) {
       c.conv_channels == c.dim
           ? ""
           : fmt::format(", conv ratio {:g}", static_cast<double>(c.conv_channels) / c.dim),
-      c.geo_ensemble ? "gps" : "ps");
+      c.dysample ? "dys" : (c.geo_ensemble ? "gps" : "ps"));
 }
 
 std::optional<MosrConfig> detect_mosr(const WeightLookup& weights, const std::string& source) {
@@ -155,9 +157,29 @@ std::optional<MosrConfig> detect_mosr(const WeightLookup& weights, const std::st
   }
   c.blocks = 0;
   while (weights(gblock(c.blocks + 1) + ".fc1.weight")) ++c.blocks;
-  if (weights("upsampler.offset.weight") || weights("upsampler.init_pos")) {
-    bad_model(source, "MoSR's DySample upsampler ('upsampler.offset.weight') is not supported",
-              "only its 'ps' and 'gps' upsamplers are");
+  if (weights("upsampler.init_pos")) {
+    // DySample: offsets of 2 x 4 groups x scale^2 channels, a 1x1 end conv to the image.
+    c.dysample = true;
+    const auto offset = weights("upsampler.offset.weight");
+    const auto end = weights("upsampler.end_conv.weight");
+    if (!offset || !end) {
+      bad_model(source,
+                fmt::format("tensor '{}' is missing",
+                            offset ? "upsampler.end_conv.weight" : "upsampler.offset.weight"),
+                kHint);
+    }
+    c.out_ch = channel_count(*end, 0, "upsampler.end_conv.weight", source);
+    const int channels = channel_count(*offset, 0, "upsampler.offset.weight", source);
+    const int s = static_cast<int>(std::lround(std::sqrt(channels / 8.0)));
+    if (s < 1 || s > 8 || 8 * s * s != channels) {
+      bad_model(source,
+                fmt::format("tensor 'upsampler.offset.weight' has {} output channels: not 8 x "
+                            "scale^2 for a scale of 1 to 8",
+                            channels),
+                kHint);
+    }
+    c.upscale = s;
+    return c;
   }
   c.geo_ensemble = static_cast<bool>(weights("upsampler.in_to_k.weight"));
   const std::string up = c.geo_ensemble ? "upsampler.in_to_k.weight" : "upsampler.0.weight";

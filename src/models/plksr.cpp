@@ -45,9 +45,11 @@ std::vector<std::int64_t> shape4(const WeightLookup& weights, const std::string&
 }  // namespace
 
 std::string plksr_variant(const PlksrConfig& c) {
-  return fmt::format("{}dim, {} blocks, {}x{} on {}, {}{}{}", c.dim, c.blocks, c.kernel, c.kernel,
-                     c.pdim, mixer_name(c.mixer), c.attention ? "" : ", no EA",
-                     c.real ? ", GroupNorm" : "");
+  const char* norm = "";
+  if (c.real) norm = c.layer_norm ? ", LayerNorm" : ", GroupNorm";
+  return fmt::format("{}dim, {} blocks, {}x{} on {}, {}{}{}{}", c.dim, c.blocks, c.kernel, c.kernel,
+                     c.pdim, mixer_name(c.mixer), c.attention ? "" : ", no EA", norm,
+                     c.dysample ? ", DySample" : "");
 }
 
 std::optional<PlksrConfig> detect_plksr(const WeightLookup& weights, const std::string& source) {
@@ -61,14 +63,13 @@ std::optional<PlksrConfig> detect_plksr(const WeightLookup& weights, const std::
   if (!plain && !c.real) {
     bad_model(source, "tensor 'feats.1.channe_mixer.0.weight' is missing", kHint);
   }
-  for (const char* dysample :
-       {"to_img.offset.weight", "to_img.init_pos", "to_img.end_conv.weight"}) {
-    if (weights(dysample)) {
-      bad_model(
-          source,
-          fmt::format("RealPLKSR with a DySample upsampler ('{}') is not supported", dysample),
-          "only pixel-shuffle (Real)PLKSR models run; DySample ones are to come");
-    }
+  c.dysample = static_cast<bool>(weights("to_img.init_pos"));
+  c.layer_norm = static_cast<bool>(weights("feats.1.layer_norm.bias"));
+  if (!c.real && (c.dysample || c.layer_norm)) {
+    bad_model(source,
+              fmt::format("tensor '{}' belongs to RealPLKSR, but this is PLKSR ('channe_mixer')",
+                          c.dysample ? "to_img.init_pos" : "feats.1.layer_norm.bias"),
+              kHint);
   }
   const auto first = *weights("feats.0.weight");
   c.dim = channel_count(first, 0, "feats.0.weight", source);
@@ -120,7 +121,7 @@ std::optional<PlksrConfig> detect_plksr(const WeightLookup& weights, const std::
 
 Graph build_plksr(const PlksrConfig& c, const WeightLookup& weights, const std::string& source) {
   if (c.blocks < 1) bad_model(source, "tensor 'feats.1.refine.weight' is missing", kHint);
-  if (c.real && c.dim % c.norm_groups != 0) {
+  if (c.real && !c.layer_norm && c.dim % c.norm_groups != 0) {
     bad_model(
         source,
         fmt::format("RealPLKSR with {} channels: not {} GroupNorm groups", c.dim, c.norm_groups),
@@ -140,6 +141,10 @@ Graph build_plksr(const PlksrConfig& c, const WeightLookup& weights, const std::
   for (int i = 1; i <= c.blocks; ++i) {
     const std::string p = fmt::format("feats.{}", i);
     const int skip = x;
+    if (c.layer_norm) {
+      x = b.layer_norm(p + ".layer_norm", x, d);
+      g.nodes.back().eps = 1e-6F;
+    }
     int y = b.conv(fmt::format("{}.{}.0", p, mixer), x, d, 2 * d, k0);
     y = b.unary(c.real ? OpType::mish : OpType::gelu, fmt::format("{}.{}.1", p, mixer), y);
     y = b.conv(fmt::format("{}.{}.2", p, mixer), y, 2 * d, d, k2);
@@ -169,7 +174,7 @@ Graph build_plksr(const PlksrConfig& c, const WeightLookup& weights, const std::
       y = b.binary(OpType::mul, p + ".attn", y, gate);
     }
     y = b.conv(p + ".refine", y, d, d, 1);
-    if (c.real) {
+    if (c.real && !c.layer_norm) {
       Node norm;
       norm.type = OpType::group_norm;
       norm.name = p + ".norm";
@@ -183,6 +188,24 @@ Graph build_plksr(const PlksrConfig& c, const WeightLookup& weights, const std::
   }
   const int s2 = c.upscale * c.upscale;
   x = b.conv(fmt::format("feats.{}", c.blocks + (c.real ? 2 : 1)), x, d, 3 * s2, 3);
+  if (c.dysample) {
+    // feats(x) + repeat_interleave(x, s^2) (a 1x1 conv copying each colour s^2 times), then
+    // DySample: 3 groups at odd scales, else 4; its 1x1 end conv unless at x1.
+    Node repeat;
+    repeat.type = OpType::conv2d;
+    repeat.name = "repeat_op";
+    repeat.in_channels = 3;
+    repeat.out_channels = 3 * s2;
+    repeat.weight.assign(static_cast<std::size_t>(s2) * 9, 0.0F);
+    for (int k = 0; k < 3 * s2; ++k) repeat.weight[static_cast<std::size_t>(k) * 3 + k / s2] = 1;
+    repeat.inputs = {g.input};
+    x = b.binary(OpType::add, "feats", x, b.add(std::move(repeat)));
+    g.output =
+        b.dysample("to_img", x, 3 * s2, 3, c.upscale, c.upscale % 2 != 0 ? 3 : 4, c.upscale != 1);
+    g.receptive_radius = engine::estimate_receptive_radius(g);
+    engine::validate(g);
+    return g;
+  }
   // feats(x) + repeat_interleave(x, s^2) then pixel shuffle = shuffle(feats(x)) + nearest(x).
   int base = g.input;
   if (c.upscale > 1) {

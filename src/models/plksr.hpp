@@ -29,14 +29,16 @@ struct PlksrConfig {
   int pdim = 16;    // channels it sees (dim * split_ratio)
   bool attention = true;
   PlksrMixer mixer = PlksrMixer::ccm;
-  int norm_groups = 4;  // RealPLKSR's GroupNorm: not in the file; every release uses 4
+  int norm_groups = 4;      // RealPLKSR's GroupNorm: not in the file; every release uses 4
+  bool layer_norm = false;  // RealPLKSR: a LayerNorm (eps 1e-6) opens each block, no GroupNorm
+  bool dysample = false;    // RealPLKSR: DySample's upsampler ('to_img') instead of a shuffle
 };
 
 // "64dim, 28 blocks, 17x17 on 16, CCM" for `hires models`.
 std::string plksr_variant(const PlksrConfig& c);
 
 // std::nullopt when the file is not (Real)PLKSR; Error(input) naming `source` and the tensor
-// when it is, but with an unsupported part (DySample upsampler) or sizes that fit no network.
+// when it is, but with sizes that fit no network.
 std::optional<PlksrConfig> detect_plksr(const WeightLookup& weights, const std::string& source);
 
 // Builds the graph; Error(input) names `source` and the first tensor missing or misshapen.

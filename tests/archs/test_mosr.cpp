@@ -1,8 +1,9 @@
 // MoSR (neosr, 2024; MambaOut's gated CNN blocks) from .pth and .safetensors against outputs
 // computed by an independent PyTorch module (tools/make_mosr_fixtures.py): x4 'ps' (7x7, an
 // identity part beside the conv part), x2 'gps' (the 8-conv geo ensemble, folded at load; conv
-// ratio 0.5) and x3 with the conv part taking all hidden channels; both backends within 1e-4, the
-// detected variant, errors naming the tensor, and tile 64 against the whole image.
+// ratio 0.5), x2 'dys' (DySample) and x3 with the conv part taking all hidden channels; every
+// backend within 1e-4, the detected variant, errors naming the tensor, and tile 64 against the
+// whole image.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -68,7 +69,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Fixture{"mosr_tiny_x2_gps.pth", "mosr_tiny_x2_gps", "pth", 2, 1,
                               "6 dim, 1 block, 5x5, expansion 2, conv ratio 0.5, gps"},
                       Fixture{"mosr_tiny_x3_noident.pth", "mosr_tiny_x3_noident", "pth", 3, 1,
-                              "8 dim, 1 block, 3x3, expansion 1, ps"}));
+                              "8 dim, 1 block, 3x3, expansion 1, ps"},
+                      Fixture{"mosr_tiny_x2_dys.pth", "mosr_tiny_x2_dys", "pth", 2, 1,
+                              "8 dim, 1 block, 5x5, expansion 1.5, dys"}));
 
 TEST(Mosr, HyperParametersComeFromNamesAndShapes) {
   const models::PthCheckpoint ck = models::load_pth(kArchs / "mosr_tiny_x2_gps.pth");
@@ -121,9 +124,12 @@ TEST(Mosr, MismatchedTensorsAreNamed) {
   EXPECT_EQ(mosr_problem([](auto& ck) { ck.tensors.erase("shortcut.conv11.bias"); }),
             "tensor 'shortcut.conv11.bias' is missing");
   EXPECT_EQ(mosr_problem([](auto& ck) {
-              ck.tensors["upsampler.offset.weight"] = {{32, 8, 1, 1}, std::vector<float>(256)};
+              ck.tensors["upsampler.init_pos"] = {{1, 32, 1, 1}, std::vector<float>(32)};
+              ck.tensors["upsampler.end_conv.weight"] = {{3, 8, 1, 1}, std::vector<float>(24)};
+              ck.tensors["upsampler.offset.weight"] = {{40, 8, 1, 1}, std::vector<float>(320)};
             }),
-            "MoSR's DySample upsampler ('upsampler.offset.weight') is not supported");
+            "tensor 'upsampler.offset.weight' has 40 output channels: not 8 x scale^2 for a "
+            "scale of 1 to 8");
   EXPECT_EQ(mosr_problem([](auto& ck) {
               ck.tensors["upsampler.0.weight"] = {{20, 8, 3, 3}, std::vector<float>(20 * 72)};
             }),

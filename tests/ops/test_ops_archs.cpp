@@ -737,5 +737,51 @@ TEST(OpsArchs, PadToAWindowMultipleAndCropBack) {
   EXPECT_EQ(make_reference_backend(g)->run(random_tensor(3, 13, 10, 71)).h, 13);
 }
 
+// DySample's sampling: at the sub-pixels' centres it is bilinear upsampling (align_corners =
+// false, edges clamped); at learned offsets, through the backends (offsets of up to 3 pixels:
+// positions outside the image clamp to its border).
+TEST(OpsArchs, OffsetSampleIsBilinearAtTheCentres) {
+  const Tensor x = random_tensor(4, 5, 7, 110);
+  for (const int f : {2, 3}) {
+    Node n = op(OpType::offset_sample);
+    n.factor = f;
+    n.groups = 2;
+    Tensor centres(2 * n.groups * f * f, x.h, x.w);
+    for (int g = 0; g < n.groups; ++g)
+      for (int k = 0; k < f * f; ++k)
+        for (std::size_t p = 0; p < x.plane(); ++p) {
+          centres.channel(g * f * f + k)[p] = (static_cast<float>(k % f) - (f - 1) / 2.0F) / f;
+          centres.channel((n.groups + g) * f * f + k)[p] =
+              (static_cast<float>(k / f) - (f - 1) / 2.0F) / f;
+        }
+    const Tensor got = ref::offset_sample(x, centres, n);
+    const Tensor want = ref::upsample_bilinear(x, f);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      ASSERT_NEAR(got.data[i], want.data[i], 1e-5) << "factor " << f << " at " << i;
+    }
+  }
+  for (const auto& [f, groups] : {std::pair{2, 4}, std::pair{3, 3}, std::pair{4, 1}}) {
+    Graph g = chain({conv_node(3, 12, 3, 1, 111)}, 3);
+    const int feats = g.output;
+    Node offsets = conv_node(12, 2 * groups * f * f, 1, 1, 112);
+    for (float& v : offsets.weight) v *= 3.0F;
+    offsets.inputs = {feats};
+    offsets.output = g.add_value();
+    g.nodes.push_back(offsets);
+    Node n = op(OpType::offset_sample);
+    n.factor = f;
+    n.groups = groups;
+    n.inputs = {feats, offsets.output};
+    n.output = g.add_value();
+    g.nodes.push_back(n);
+    g.output = n.output;
+    g.out_channels = 12;
+    validate(g);
+    compare_backends(g, random_tensor(3, 9, 11, 113), 1e-4F,
+                     fmt::format("offset sample x{}, {} groups", f, groups));
+  }
+}
+
 }  // namespace
 }  // namespace hires::engine

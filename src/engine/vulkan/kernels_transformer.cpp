@@ -1,8 +1,9 @@
 // The vulkan backend's transformer ops (SwinIR, HAT, DAT, SRFormer, DRCT, RGT, OmniSR): layer
 // norm, the attention cores (window, overlapping, permuted, token), channel attention and its
 // statistics, and the layout ops around them (pad to a multiple, crop back, grid <-> windows,
-// max pool, bilinear resize to another value's size). Shapes are checked as the reference loops
-// check them (engine/ops_reference_transformer.cpp); the shaders are shaders/<op>.comp.
+// max pool, bilinear resize to another value's size), and DySample's offset sampling. Shapes are
+// checked as the reference loops check them (engine/ops_reference*.cpp); the shaders are
+// shaders/<op>.comp.
 #include <fmt/format.h>
 
 #include "engine/ops_reference.hpp"
@@ -68,6 +69,7 @@ bool transformer_supports(OpType t) {
     case OpType::windows_to_grid:
     case OpType::max_pool:
     case OpType::resize_bilinear_like:
+    case OpType::offset_sample:
       return true;
     default:
       return false;
@@ -190,6 +192,16 @@ bool transformer_output_shape(const Node& n, const std::vector<Shape>& in, Shape
     case OpType::resize_bilinear_like:
       y = {x.c, in.at(1).h, in.at(1).w};
       return true;
+    case OpType::offset_sample: {
+      const Shape& o = in.at(1);
+      if (n.groups < 1 || x.c % n.groups != 0 || o.c != 2 * n.groups * n.factor * n.factor ||
+          o.h != x.h || o.w != x.w) {
+        shape_error(n, fmt::format("offsets [{}, {}, {}] for [{}, {}, {}] at factor {}", o.c, o.h,
+                                   o.w, x.c, x.h, x.w, n.factor));
+      }
+      y = {x.c, x.h * n.factor, x.w * n.factor};
+      return true;
+    }
     default:
       return false;
   }
@@ -306,6 +318,13 @@ void transformer_dispatches(const Node& n, const std::vector<Shape>& in, const S
     case OpType::max_pool: {
       Dispatch d = make("max_pool", out, {value(a)});
       Push(d).i(x.c).i(x.h).i(x.w).i(y.h).i(y.w).i(n.kernel).i(n.stride);
+      groups_1d(d, y.size(), facts);
+      ds.push_back(d);
+      break;
+    }
+    case OpType::offset_sample: {
+      Dispatch d = make("offset_sample", out, {value(a), value(n.inputs.at(1))});
+      Push(d).i(x.c).i(x.h).i(x.w).i(n.factor).i(n.groups);
       groups_1d(d, y.size(), facts);
       ds.push_back(d);
       break;
