@@ -139,7 +139,7 @@ class Gate(nn.Module):
 
 
 class ChannelLayerNorm(nn.Module):
-    """RealPLKSR's LayerNorm over the channels of (B, C, H, W), eps 1e-6."""
+    """LayerNorm over the channels of (B, C, H, W), eps 1e-6 (RealPLKSR's, MoSR's)."""
 
     def __init__(self, dim):
         super().__init__()

@@ -28,28 +28,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_arch_fixtures import OUT, report, save_fixture  # noqa: E402
+from make_arch_fixtures import OUT, ChannelLayerNorm, report, save_fixture  # noqa: E402
 from dysample_module import DySample  # noqa: E402
-
-
-class ChannelNorm(nn.Module):
-    """LayerNorm over the channels of (B, C, H, W), eps 1e-6."""
-
-    def __init__(self, dim):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(dim))
-        self.bias = nn.Parameter(torch.zeros(dim))
-
-    def forward(self, x):
-        t = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, 1e-6)
-        return t.permute(0, 3, 1, 2)
 
 
 class GatedBlock(nn.Module):
     def __init__(self, dim, hidden, conv_ch, k):
         super().__init__()
         self.hidden, self.conv_ch = hidden, conv_ch
-        self.norm = ChannelNorm(dim)
+        self.norm = ChannelLayerNorm(dim)
         self.fc1 = nn.Conv2d(dim, 2 * hidden, 3, padding=1)
         self.conv = nn.Conv2d(conv_ch, conv_ch, k, padding=k // 2, groups=conv_ch)
         self.fc2 = nn.Conv2d(hidden, dim, 3, padding=1)
