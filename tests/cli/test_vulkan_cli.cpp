@@ -58,6 +58,32 @@ TEST(VulkanCli, DefaultModelMatchesTheCpuBackend) {
   EXPECT_GE(db, 50.0);
 }
 
+// A transformer from .pth through the whole pipeline on vulkan: HAT (window and overlapping
+// attention, channel attention's means shared by the tiles of a first pass) in 24-pixel tiles,
+// against the cpu backend.
+TEST(VulkanCli, TransformerModelMatchesTheCpuBackend) {
+  HIRES_REQUIRE_VULKAN();
+  TempDir dir;
+  const fs::path in = textured(dir, 53, 41);
+  const fs::path model = fs::path(HIRES_SOURCE_DIR) / "tests" / "archs" / "hat_tiny_x2.pth";
+  std::vector<vips::VImage> outs;
+  for (const char* backend : {"cpu", "vulkan"}) {
+    const fs::path out = dir / fmt::format("{}.png", backend);
+    const auto r = run_hires({in.string(), "-o", out.string(), "-m", model.string(), "--backend",
+                              backend, "-t", "24", "-v"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find(fmt::format("engine: {}: ", backend)), std::string::npos) << r.err;
+    outs.push_back(test::load(out));
+  }
+  ASSERT_EQ(outs[0].width(), 53 * 2);
+  ASSERT_EQ(outs[1].width(), outs[0].width());
+  ASSERT_EQ(outs[1].height(), outs[0].height());
+  const double db = test::psnr(outs[0], outs[1], 65535.0);
+  RecordProperty("psnr_vulkan_vs_cpu_db", fmt::format("{:.1f}", db));
+  std::cout << fmt::format("[ vulkan ] HAT: PSNR vulkan vs cpu: {:.1f} dB\n", db);
+  EXPECT_GE(db, 50.0);
+}
+
 TEST(VulkanCli, DevicesListsEveryDevice) {
   const auto r = run_hires({"devices", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
