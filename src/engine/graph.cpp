@@ -297,6 +297,11 @@ std::int64_t output_channels(const Graph& g, const Node& n,
         bad(fmt::format("factor {} or minimum side {} is out of range (1 to {}, 0 to 4096)",
                         n.factor, n.count, kMaxFactor));
       }
+      if (std::min({n.top, n.bottom, n.left, n.right}) < 0 ||
+          std::max({n.top, n.bottom, n.left, n.right}) > 256) {
+        bad(fmt::format("margins {},{},{},{} are out of range (0 to 256)", n.top, n.bottom, n.left,
+                        n.right));
+      }
       return c;
     default:
       return c;

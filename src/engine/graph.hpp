@@ -65,7 +65,9 @@ enum class OpType {
                         // every pixel attends to all h x w tokens, per head (q and k Cq/heads
                         // channels, v C/heads) softmax(q k^T * scale) v: output [C, H, W]; global
   pad_to_multiple,      // pads bottom and right to multiples of `factor` (pad_mode), as SwinIR's
-                        // check_image_size, and to at least `count` pixels a side (0: no minimum)
+                        // check_image_size, and to at least `count` pixels a side (0: no minimum);
+                        // plus `top`, `bottom`, `left`, `right` pixels more (Real-CUGAN's
+                        // pre-padding), all in one pad of the original image
   crop_like,            // two inputs (x, ref): the top-left ref.h * factor x ref.w * factor of x
   channel_gram,  // channel self-attention statistics (DAT, OmniSR): input qkv [3C, H, W] (q, k,
                  // v, each `heads` x C/heads channels); per group of pixels and head, the

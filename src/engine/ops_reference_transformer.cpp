@@ -357,10 +357,9 @@ Tensor pad_to_multiple(const Tensor& x, const Node& n) {
     return want + (n.factor - want % n.factor) % n.factor;
   };
   Node p = n;
-  p.top = p.left = 0;
-  p.bottom = side(x.h) - x.h;
-  p.right = side(x.w) - x.w;
-  if (p.bottom == 0 && p.right == 0) return x;
+  p.bottom = n.bottom + side(x.h) - x.h;
+  p.right = n.right + side(x.w) - x.w;
+  if (p.top == 0 && p.left == 0 && p.bottom == 0 && p.right == 0) return x;
   // Reflecting more rows than there are (PyTorch refuses) folds back again: tiny images run.
   return pad(x, p);
 }

@@ -20,6 +20,7 @@
 #include "models/omnisr.hpp"
 #include "models/plksr.hpp"
 #include "models/rcan.hpp"
+#include "models/realcugan.hpp"
 #include "models/rgt.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
@@ -68,7 +69,8 @@ constexpr const char* kSupportedArchitectures =
     "(RealPLKSR), swinir (SwinIR: classical, lightweight, real-world and x1 restoration), hat "
     "(HAT-S, HAT, HAT-L), dat (DAT, DAT-2, DAT-S, DAT-light), omnisr (OmniSR), drct (DRCT, "
     "DRCT-L), srformer (SRFormer, SRFormer-light), mosr "
-    "(MoSR), rgt (RGT, RGT-S), rcan (RCAN)";
+    "(MoSR), rgt (RGT, RGT-S), rcan (RCAN), realcugan (Real-CUGAN .pth: x2, x3, x4, x2 fast, "
+    "pro)";
 
 // The architectures of the community zoo read from PyTorch files (span.cpp, plksr.cpp): the
 // graph with its architecture and variant, or std::nullopt when none matches.
@@ -116,6 +118,10 @@ std::optional<ArchGraph> community_arch(const models::WeightLookup& lookup,
   }
   if (const auto c = models::detect_rcan(lookup, source)) {
     return ArchGraph{"rcan", models::rcan_variant(*c), models::build_rcan(*c, lookup, source)};
+  }
+  if (const auto c = models::detect_realcugan(lookup, source)) {
+    return ArchGraph{"realcugan", models::realcugan_variant(*c),
+                     models::build_realcugan(*c, lookup, source)};
   }
   return std::nullopt;
 }

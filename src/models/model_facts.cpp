@@ -18,6 +18,7 @@
 #include "models/omnisr.hpp"
 #include "models/plksr.hpp"
 #include "models/rcan.hpp"
+#include "models/realcugan.hpp"
 #include "models/rgt.hpp"
 #include "models/rrdbnet.hpp"
 #include "models/span.hpp"
@@ -47,7 +48,7 @@ struct ShapeArchitecture {
 };
 
 // Architectures detected from tensor names and shapes, tried in this order (as loading does).
-constexpr std::array<ShapeArchitecture, 13> kShapeArchitectures = {{
+constexpr std::array<ShapeArchitecture, 14> kShapeArchitectures = {{
     {"rrdbnet",
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rrdbnet(w, source)) {
@@ -136,6 +137,13 @@ constexpr std::array<ShapeArchitecture, 13> kShapeArchitectures = {{
      [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
        if (const auto c = models::detect_rcan(w, source)) {
          return ShapeFacts{"rcan", c->upscale, models::rcan_variant(*c)};
+       }
+       return std::nullopt;
+     }},
+    {"realcugan",
+     [](const models::WeightLookup& w, const std::string& source) -> std::optional<ShapeFacts> {
+       if (const auto c = models::detect_realcugan(w, source)) {
+         return ShapeFacts{"realcugan", c->scale, models::realcugan_variant(*c)};
        }
        return std::nullopt;
      }},

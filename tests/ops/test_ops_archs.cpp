@@ -717,6 +717,22 @@ TEST(OpsArchs, PadToAWindowMultipleAndCropBack) {
   const Tensor padded = ref::pad_to_multiple(t, pad);
   EXPECT_EQ(padded.data, (std::vector<float>{1, 2, 3, 2, 4, 5, 6, 5, 1, 2, 3, 2, 4, 5, 6, 5}));
   EXPECT_EQ(ref::pad_to_multiple(padded, pad).data, padded.data);  // already a multiple
+  // With margins (Real-CUGAN's pre-padding): one reflect pad of the original image, 1 row and
+  // column before, 1 plus those to the multiple after: rows r1 r0 r1 r0 r1 r0, columns
+  // c1 c0 c1 c2 c1 c0.
+  Node framed = pad;
+  framed.top = framed.bottom = framed.left = framed.right = 1;
+  const Tensor f = ref::pad_to_multiple(t, framed);
+  ASSERT_EQ(f.h, 6);
+  ASSERT_EQ(f.w, 6);
+  const std::vector<float> r1{5, 4, 5, 6, 5, 4};
+  const std::vector<float> r0{2, 1, 2, 3, 2, 1};
+  std::vector<float> want;
+  for (int row = 0; row < 6; ++row)
+    want.insert(want.end(), (row % 2 == 0 ? r1 : r0).begin(), (row % 2 == 0 ? r1 : r0).end());
+  EXPECT_EQ(f.data, want);
+  Graph m = chain({framed, conv_node(3, 3, 3, 1, 72)}, 3);
+  compare_backends(m, random_tensor(3, 7, 9, 73), 1e-4F, "pad_to_multiple with margins");
   Tensor big(2, 9, 9);
   for (std::size_t i = 0; i < big.size(); ++i) big.data[i] = static_cast<float>(i);
   const Tensor cropped = ref::crop_like(big, t, 2);  // 2x3 at x2: 4x6

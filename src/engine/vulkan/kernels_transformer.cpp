@@ -142,7 +142,7 @@ bool transformer_output_shape(const Node& n, const std::vector<Shape>& in, Shape
         const int want = std::max(len, n.count);
         return want + (n.factor - want % n.factor) % n.factor;
       };
-      y = {x.c, side(x.h), side(x.w)};
+      y = {x.c, n.top + side(x.h) + n.bottom, n.left + side(x.w) + n.right};
       return true;
     }
     case OpType::crop_like:
@@ -289,8 +289,15 @@ void transformer_dispatches(const Node& n, const std::vector<Shape>& in, const S
     case OpType::crop_like: {
       const bool pad = n.type == OpType::pad_to_multiple;
       Dispatch d = make("pad_crop", out, {value(a)});
-      Push(d).i(x.c).i(x.h).i(x.w).i(y.h).i(y.w).i(0).i(0).i(pad ? static_cast<int>(n.pad_mode)
-                                                                 : 3);
+      Push(d)
+          .i(x.c)
+          .i(x.h)
+          .i(x.w)
+          .i(y.h)
+          .i(y.w)
+          .i(pad ? n.top : 0)
+          .i(pad ? n.left : 0)
+          .i(pad ? static_cast<int>(n.pad_mode) : 3);
       groups_1d(d, y.size(), facts);
       ds.push_back(d);
       break;
