@@ -28,16 +28,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_arch_fixtures import report, save_fixture  # noqa: E402
+from make_cugan_fixture import crop, lrelu  # noqa: E402
 
 W = {32: 4, 64: 8, 128: 8, 256: 8}
-
-
-def lrelu(x):
-    return F.leaky_relu(x, 0.1)
-
-
-def crop(x, n):
-    return x[:, :, n:-n, n:-n]
 
 
 class SEBlock(nn.Module):

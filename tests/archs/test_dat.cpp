@@ -128,13 +128,8 @@ TEST(Dat, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string dat_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "dat_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_dat(lookup, "x.pth");
-    if (c) models::build_dat(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "dat_tiny_x4.pth", edit, models::detect_dat,
+                              models::build_dat);
 }
 
 TEST(Dat, MismatchedTensorsAreNamed) {

@@ -108,13 +108,8 @@ TEST(Drct, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string drct_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "drct_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_drct(lookup, "x.pth");
-    if (c) models::build_drct(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "drct_tiny_x4.pth", edit, models::detect_drct,
+                              models::build_drct);
 }
 
 TEST(Drct, MismatchedTensorsAreNamed) {

@@ -118,13 +118,8 @@ TEST(Hat, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string hat_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "hat_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_hat(lookup, "x.pth");
-    if (c) models::build_hat(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "hat_tiny_x4.pth", edit, models::detect_hat,
+                              models::build_hat);
 }
 
 TEST(Hat, MismatchedTensorsAreNamed) {

@@ -102,13 +102,8 @@ TEST(Mosr, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string mosr_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "mosr_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_mosr(lookup, "x.pth");
-    if (c) models::build_mosr(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "mosr_tiny_x4.pth", edit, models::detect_mosr,
+                              models::build_mosr);
 }
 
 TEST(Mosr, MismatchedTensorsAreNamed) {

@@ -111,13 +111,8 @@ TEST(Omnisr, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string omnisr_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "omnisr_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_omnisr(lookup, "x.pth");
-    if (c) models::build_omnisr(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "omnisr_tiny_x4.pth", edit, models::detect_omnisr,
+                              models::build_omnisr);
 }
 
 TEST(Omnisr, MismatchedTensorsAreNamed) {

@@ -97,13 +97,8 @@ TEST(Rcan, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string rcan_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "rcan_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_rcan(lookup, "x.pth");
-    if (c) models::build_rcan(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "rcan_tiny_x4.pth", edit, models::detect_rcan,
+                              models::build_rcan);
 }
 
 TEST(Rcan, MismatchedTensorsAreNamed) {

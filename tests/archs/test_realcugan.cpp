@@ -97,13 +97,8 @@ TEST(Realcugan, VariantsComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string cugan_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "realcugan_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_realcugan(lookup, "x.pth");
-    if (c) models::build_realcugan(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "realcugan_tiny_x4.pth", edit, models::detect_realcugan,
+                              models::build_realcugan);
 }
 
 TEST(Realcugan, MismatchedTensorsAreNamed) {

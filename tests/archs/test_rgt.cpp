@@ -111,13 +111,8 @@ TEST(Rgt, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string rgt_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "rgt_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_rgt(lookup, "x.pth");
-    if (c) models::build_rgt(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "rgt_tiny_x4.pth", edit, models::detect_rgt,
+                              models::build_rgt);
 }
 
 TEST(Rgt, MismatchedTensorsAreNamed) {

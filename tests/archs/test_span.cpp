@@ -108,13 +108,8 @@ TEST(Span, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string span_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "span_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_span(lookup, "x.pth");
-    if (c) models::build_span(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "span_tiny_x4.pth", edit, models::detect_span,
+                              models::build_span);
 }
 
 TEST(Span, MismatchedTensorsAreNamed) {

@@ -95,13 +95,8 @@ TEST(Srformer, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x4 fixture after `edit`.
 std::string srformer_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "srformer_tiny_x4.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_srformer(lookup, "x.pth");
-    if (c) models::build_srformer(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "srformer_tiny_x4.pth", edit, models::detect_srformer,
+                              models::build_srformer);
 }
 
 TEST(Srformer, MismatchedTensorsAreNamed) {

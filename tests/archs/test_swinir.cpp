@@ -119,13 +119,8 @@ TEST(Swinir, HyperParametersComeFromNamesAndShapes) {
 
 // The problem text of loading the x2 classical fixture after `edit`.
 std::string swinir_problem(const std::function<void(models::PthCheckpoint&)>& edit) {
-  models::PthCheckpoint ck = models::load_pth(kArchs / "swinir_tiny_x2_classical.pth");
-  edit(ck);
-  return test::build_problem(ck.tensors, [](const models::WeightLookup& lookup) {
-    const auto c = models::detect_swinir(lookup, "x.pth");
-    if (c) models::build_swinir(*c, lookup, "x.pth");
-    return c.has_value();
-  });
+  return test::edited_problem(kArchs / "swinir_tiny_x2_classical.pth", edit, models::detect_swinir,
+                              models::build_swinir);
 }
 
 TEST(Swinir, MismatchedTensorsAreNamed) {

@@ -26,6 +26,7 @@
 #include "engine/tiler.hpp"
 #include "hires/devices.hpp"
 #include "hires/error.hpp"
+#include "models/formats/pth_reader.hpp"
 #include "models/formats/safetensors.hpp"
 #include "models/model.hpp"
 #include "models/srvgg.hpp"
@@ -111,6 +112,21 @@ inline std::string build_problem(const std::map<std::string, models::TensorData>
     return e.problem();
   }
   return "loaded";
+}
+
+// The problem text (build_problem's) of detecting and building the .pth `file` after `edit`,
+// with an architecture's detect_* and build_* functions.
+template <class Detect, class Build>
+std::string edited_problem(const std::filesystem::path& file,
+                           const std::function<void(models::PthCheckpoint&)>& edit, Detect detect,
+                           Build build) {
+  models::PthCheckpoint ck = models::load_pth(file);
+  edit(ck);
+  return build_problem(ck.tensors, [&](const models::WeightLookup& lookup) {
+    const auto c = detect(lookup, "x.pth");
+    if (c) build(*c, lookup, "x.pth");
+    return c.has_value();
+  });
 }
 
 // Copies each of `files` cut to 2/3 of its bytes into a fresh folder and expects loading it to
