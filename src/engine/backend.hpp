@@ -12,6 +12,7 @@
 
 #include "engine/graph.hpp"
 #include "engine/tensor.hpp"
+#include "hires/devices.hpp"
 #include "hires/hires.hpp"
 
 namespace hires::engine {
@@ -49,6 +50,13 @@ struct BackendOptions {
   int gpu = -1;     // vulkan: the device index (list_gpus()); -1 = the best one
   ValueStorage storage = ValueStorage::automatic;  // vulkan; fp16 falls back to fp32 without it
 };
+
+// Whether the vulkan backend keeps values in fp16 on device `d` when asked for `storage` (the
+// rule above; the tile budget counts 2 bytes a value then).
+inline bool vulkan_fp16_values(const GpuDevice& d, ValueStorage storage) {
+  return d.fp16_storage &&
+         (storage == ValueStorage::fp16 || (storage == ValueStorage::automatic && d.type != "cpu"));
+}
 
 // The implementations this machine can run, fastest first: vulkan (when built and a Vulkan
 // device exists, lavapipe included), cpu, reference. `automatic` takes the first that suits

@@ -534,6 +534,24 @@ TEST(OpsVulkan, AutoPicksVulkanOnlyOnARealGpu) {
   EXPECT_EQ(choose_backend(BackendKind::automatic).kind, BackendKind::cpu);
 }
 
+// The one rule for fp16 values: by default on a real GPU with 16-bit storage, when asked for on
+// any device that has it, never without it.
+TEST(OpsVulkan, Fp16ValuesWhereTheDeviceHasThem) {
+  GpuDevice gpu;
+  gpu.type = "discrete";
+  gpu.fp16_storage = true;
+  GpuDevice soft = gpu;
+  soft.type = "cpu";
+  GpuDevice old = gpu;
+  old.fp16_storage = false;
+  EXPECT_TRUE(vulkan_fp16_values(gpu, ValueStorage::automatic));
+  EXPECT_FALSE(vulkan_fp16_values(gpu, ValueStorage::fp32));
+  EXPECT_FALSE(vulkan_fp16_values(soft, ValueStorage::automatic));
+  EXPECT_TRUE(vulkan_fp16_values(soft, ValueStorage::fp16));
+  EXPECT_FALSE(vulkan_fp16_values(old, ValueStorage::fp16));
+  EXPECT_FALSE(vulkan_fp16_values(old, ValueStorage::automatic));
+}
+
 TEST(OpsVulkan, DescribeNamesTheDevice) {
   HIRES_REQUIRE_VULKAN();
   const Graph g = chain({op(OpType::relu)}, 3);

@@ -52,9 +52,7 @@ class VulkanBackend final : public Backend {
  public:
   VulkanBackend(const Graph& g, const BackendOptions& o)
       : g_(g), ctx_(o.gpu), frees_(last_uses(g)) {
-    const GpuDevice& dev = ctx_.facts().info;
-    fp16_ = dev.fp16_storage && (o.storage == ValueStorage::fp16 ||
-                                 (o.storage == ValueStorage::automatic && dev.type != "cpu"));
+    fp16_ = vulkan_fp16_values(ctx_.facts().info, o.storage);
     for (const Node& n : g.nodes) {
       const std::string what = vk::unsupported(n);
       if (!what.empty()) {
@@ -446,9 +444,11 @@ std::uint64_t vulkan_memory_budget(const Graph& graph, int gpu, std::uint64_t bu
     largest = std::max(largest, static_cast<double>(shapes[n.output].size()) / (side * side));
   }
   // plan_tiles keeps peak_floats_per_pixel * 4 bytes per pixel within half the budget: with
-  // this budget, a tile's largest value takes at most the device's buffer limit.
-  const double per_buffer =
-      2.0 * static_cast<double>(d.max_buffer_bytes) * peak_floats_per_pixel(graph) / largest;
+  // this budget, a tile's largest value takes at most the device's buffer limit (fp16 values,
+  // the default where the device has them, take half the bytes: twice the pixels fit).
+  const double value_bytes = vulkan_fp16_values(d, ValueStorage::automatic) ? 2.0 : 4.0;
+  const double per_buffer = 2.0 * (4.0 / value_bytes) * static_cast<double>(d.max_buffer_bytes) *
+                            peak_floats_per_pixel(graph) / largest;
   double capped = static_cast<double>(budget);
   if (d.max_buffer_bytes > 0) capped = std::min(capped, per_buffer);
   if (d.memory_bytes > 0) capped = std::min(capped, static_cast<double>(d.memory_bytes));
