@@ -155,6 +155,25 @@ int GraphBuilder::channel_affine(const std::string& name, int x, const std::vect
   return add(std::move(n));
 }
 
+int GraphBuilder::scale_shift(const std::string& name, int x, float scale, float shift) {
+  engine::Node n;
+  n.type = engine::OpType::scale_shift;
+  n.name = name;
+  n.scale = scale;
+  n.shift = shift;
+  n.inputs = {x};
+  return add(std::move(n));
+}
+
+int GraphBuilder::pixel_shuffle(const std::string& name, int x, int factor) {
+  engine::Node n;
+  n.type = engine::OpType::pixel_shuffle;
+  n.name = name;
+  n.factor = factor;
+  n.inputs = {x};
+  return add(std::move(n));
+}
+
 int GraphBuilder::dysample(const std::string& name, int x, int in_ch, int out_ch, int scale,
                            int groups, bool end_conv) {
   const int channels = 2 * groups * scale * scale;

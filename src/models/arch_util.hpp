@@ -51,6 +51,9 @@ struct GraphBuilder {
   // y = x * scale[c] + shift[c] per channel (a 1x1 conv): input normalisation.
   int channel_affine(const std::string& name, int x, const std::vector<float>& scale,
                      const std::vector<float>& shift);
+  // y = x * scale + shift (scalars); pixel shuffle by `factor`.
+  int scale_shift(const std::string& name, int x, float scale, float shift);
+  int pixel_shuffle(const std::string& name, int x, int factor);
   // DySample's upsampler `name` (Liu et al., "Learning to Upsample by Learning to Sample", ICCV
   // 2023): offsets = `name`.offset(x) * sigmoid(`name`.scope(x)) * 0.5 + `name`.init_pos (1x1
   // convs, the scope without bias; 2 x groups x scale^2 channels), x sampled at them by `scale`

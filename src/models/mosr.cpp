@@ -24,14 +24,7 @@ std::string gblock(int i) {
 struct MosrBuilder : GraphBuilder {
   const MosrConfig& c;
 
-  int minus_half(const std::string& name, int x) {
-    Node n;
-    n.type = OpType::scale_shift;
-    n.name = name;
-    n.shift = -0.5F;
-    n.inputs = {x};
-    return add(std::move(n));
-  }
+  int minus_half(const std::string& name, int x) { return scale_shift(name, x, 1.0F, -0.5F); }
 
   int mish(const std::string& name, int x) { return unary(OpType::mish, name, x); }
 
@@ -105,12 +98,7 @@ struct MosrBuilder : GraphBuilder {
     } else {
       y = conv("upsampler.0", x, c.dim, out, 3);
     }
-    Node shuffle;
-    shuffle.type = OpType::pixel_shuffle;
-    shuffle.name = "upsampler.ps";
-    shuffle.factor = c.upscale;
-    shuffle.inputs = {y};
-    return add(std::move(shuffle));
+    return pixel_shuffle("upsampler.ps", y, c.upscale);
   }
 };
 

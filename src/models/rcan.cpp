@@ -68,12 +68,7 @@ struct RcanBuilder : GraphBuilder {
     int i = 0;
     for (int s = factor; s > 1; s /= step, i += 2) {
       y = conv(fmt::format("tail.0.{}", i), y, c.features, step * step * c.features, 3);
-      Node shuffle;
-      shuffle.type = OpType::pixel_shuffle;
-      shuffle.name = fmt::format("tail.0.{}", i + 1);
-      shuffle.factor = step;
-      shuffle.inputs = {y};
-      y = add(std::move(shuffle));
+      y = pixel_shuffle(fmt::format("tail.0.{}", i + 1), y, step);
     }
     return y;
   }

@@ -128,16 +128,6 @@ struct CuganBuilder : GraphBuilder {
     const Val x5 = lrelu("unet2.conv5.act", conv("unet2.conv5", skip, 3, 1));
     return conv("unet2.conv_bottom", x5, 3, 1);
   }
-
-  int affine(const std::string& name, int x, float scale, float shift) {
-    Node n;
-    n.type = OpType::scale_shift;
-    n.name = name;
-    n.scale = scale;
-    n.shift = shift;
-    n.inputs = {x};
-    return add(std::move(n));
-  }
 };
 
 // The released forward passes' reflect padding around the image and the multiple its sides are
@@ -194,7 +184,7 @@ Graph build_realcugan(const RealcuganConfig& c, const WeightLookup& weights,
   const int multiple = c.scale == 3 || c.fast ? 4 : 2;
   g.tile_align = multiple;
   CuganBuilder b{{weights, source, kHint, g}};
-  const int image = c.pro ? b.affine("pro", g.input, kProScale, kProShift) : g.input;
+  const int image = c.pro ? b.scale_shift("pro", g.input, kProScale, kProShift) : g.input;
   Node pad;
   pad.type = OpType::pad_to_multiple;
   pad.name = "pad";
@@ -216,12 +206,7 @@ Graph build_realcugan(const RealcuganConfig& c, const WeightLookup& weights,
   const bool shuffle = c.fast || c.scale == 4;
   if (shuffle) {
     y = b.crop("crop1", b.conv("conv_final", y, 3, 1), 1);
-    Node ps;
-    ps.type = OpType::pixel_shuffle;
-    ps.name = "ps";
-    ps.factor = 2;
-    ps.inputs = {y.v};
-    y = {b.add(std::move(ps)), y.c / 4};
+    y = {b.pixel_shuffle("ps", y.v, 2), y.c / 4};
   }
   Node fit;
   fit.type = OpType::crop_like;
@@ -237,7 +222,7 @@ Graph build_realcugan(const RealcuganConfig& c, const WeightLookup& weights,
     nearest.inputs = {image};
     out = b.binary(OpType::add, "skip", out, b.add(std::move(nearest)));
   }
-  if (c.pro) out = b.affine("pro_back", out, 1.0F / kProScale, -kProShift / kProScale);
+  if (c.pro) out = b.scale_shift("pro_back", out, 1.0F / kProScale, -kProShift / kProScale);
   g.output = out;
   // Every output pixel depends on the image within the pre-padding (the unpadded convolutions
   // use it up): the tiles' context covers at least that, on the tiles' grid.
